@@ -1,0 +1,83 @@
+import { Metadata, status as GrpcStatus } from "@grpc/grpc-js";
+
+/** Every error code the product raises; branch on these, never on message text. */
+export const ErrorCode = {
+  SPEC_INVALID: "SPEC_INVALID",
+  PLAN_ERROR: "PLAN_ERROR",
+  NOT_FOUND: "NOT_FOUND",
+  ALREADY_EXISTS: "ALREADY_EXISTS",
+  INVALID_ARGUMENT: "INVALID_ARGUMENT",
+  UNAVAILABLE: "UNAVAILABLE",
+  CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
+  STAGE_IN: "STAGE_IN",
+  STAGE_OUT: "STAGE_OUT",
+  ILLEGAL_TRANSITION: "ILLEGAL_TRANSITION",
+  MISSING_BINARY: "MISSING_BINARY",
+  INTERNAL: "INTERNAL",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class OrreryError extends Error {
+  override readonly name = "OrreryError";
+  readonly code: ErrorCode;
+  /** What a person can do about it, shown by the CLI after the message. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  static from(err: unknown, fallback: ErrorCode = ErrorCode.INTERNAL): OrreryError {
+    if (err instanceof OrreryError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new OrreryError(fallback, message, { cause: err });
+  }
+}
+
+export function isOrreryError(err: unknown, code?: ErrorCode): err is OrreryError {
+  return err instanceof OrreryError && (code === undefined || err.code === code);
+}
+
+const toGrpc: Record<ErrorCode, GrpcStatus> = {
+  SPEC_INVALID: GrpcStatus.INVALID_ARGUMENT,
+  PLAN_ERROR: GrpcStatus.FAILED_PRECONDITION,
+  NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
+  INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  CHECKSUM_MISMATCH: GrpcStatus.DATA_LOSS,
+  STAGE_IN: GrpcStatus.UNAVAILABLE,
+  STAGE_OUT: GrpcStatus.UNAVAILABLE,
+  ILLEGAL_TRANSITION: GrpcStatus.FAILED_PRECONDITION,
+  MISSING_BINARY: GrpcStatus.INTERNAL,
+  INTERNAL: GrpcStatus.INTERNAL,
+};
+
+const CODE_METADATA_KEY = "orrery-error-code";
+
+/** The gRPC edge: an error as a grpc-js ServiceError-like object carrying our code. */
+export function toGrpcError(err: unknown): { code: GrpcStatus; details: string; metadata: Metadata } {
+  const e = OrreryError.from(err);
+  const metadata = new Metadata();
+  metadata.set(CODE_METADATA_KEY, e.code);
+  return { code: toGrpc[e.code], details: e.message, metadata };
+}
+
+/** The other side of the gRPC edge: a client error back into an OrreryError. */
+export function fromGrpcError(err: unknown, where: string): OrreryError {
+  const e = err as { code?: number; details?: string; metadata?: Metadata };
+  const code = e.metadata?.get(CODE_METADATA_KEY)[0];
+  if (typeof code === "string" && code in ErrorCode) {
+    return new OrreryError(code as ErrorCode, e.details ?? "error", { cause: err });
+  }
+  if (e.code === GrpcStatus.UNAVAILABLE || e.code === GrpcStatus.DEADLINE_EXCEEDED) {
+    return new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach the coordinator at ${where}`, {
+      cause: err,
+      hint: "start it (orrery local up) or point --cluster / $ORRERY_COORDINATOR at a running one",
+    });
+  }
+  return new OrreryError(ErrorCode.INTERNAL, e.details ?? String(err), { cause: err });
+}
+

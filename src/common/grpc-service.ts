@@ -1,0 +1,99 @@
+// grpc-js carries protobuf-es messages: service definitions are built from the
+// generated descriptors, serialized with toBinary and parsed with fromBinary.
+import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { fromGrpcError, toGrpcError } from "./errors.js";
+
+export function grpcServiceDefinition(service: GenService<GenServiceMethods>): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    const input = method.input;
+    const output = method.output;
+    def[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: (m: unknown) => Buffer.from(toBinary(input, m as MessageShape<DescMessage>)),
+      requestDeserialize: (b: Buffer) => fromBinary(input, b),
+      responseSerialize: (m: unknown) => Buffer.from(toBinary(output, m as MessageShape<DescMessage>)),
+      responseDeserialize: (b: Buffer) => fromBinary(output, b),
+      originalName: method.localName,
+    };
+  }
+  return def;
+}
+
+type UnaryMethods<T extends GenServiceMethods> = {
+  [K in keyof T as T[K]["methodKind"] extends "unary" ? K : never]: T[K];
+};
+
+/** Async implementations of a service's unary methods; errors become gRPC statuses. */
+export type UnaryImplementation<T extends GenServiceMethods> = {
+  [K in keyof UnaryMethods<T>]: (
+    request: MessageShape<T[K]["input"]>,
+  ) => Promise<MessageInitShape<T[K]["output"]>>;
+};
+
+export function unaryHandlers<T extends GenServiceMethods>(
+  service: GenService<T>,
+  impl: UnaryImplementation<T>,
+): grpc.UntypedServiceImplementation {
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const fn = (impl as Record<string, (req: unknown) => Promise<MessageInitShape<DescMessage>>>)[method.localName];
+    if (fn === undefined) continue;
+    const output = method.output;
+    handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      fn(call.request).then(
+        (res) => callback(null, create(output, res)),
+        (err: unknown) => callback(toGrpcError(err)),
+      );
+    };
+  }
+  return handlers;
+}
+
+/** A promise-based client of a service's unary methods. */
+export type UnaryClient<T extends GenServiceMethods> = {
+  [K in keyof UnaryMethods<T>]: (
+    request: MessageInitShape<T[K]["input"]>,
+    options?: { timeoutMs?: number },
+  ) => Promise<MessageShape<T[K]["output"]>>;
+} & { close(): void; raw: grpc.Client };
+
+export function createUnaryClient<T extends GenServiceMethods>(
+  service: GenService<T>,
+  address: string,
+  defaultTimeoutMs = 30_000,
+): UnaryClient<T> {
+  const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
+  const raw = new Ctor(address, grpc.credentials.createInsecure()) as unknown as grpc.Client &
+    Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: unknown, res: unknown) => void) => void>;
+  const client: Record<string, unknown> = { close: () => raw.close(), raw };
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const input = method.input;
+    client[method.localName] = (request: MessageInitShape<DescMessage>, options: { timeoutMs?: number } = {}) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + (options.timeoutMs ?? defaultTimeoutMs);
+        const fn = raw[method.localName]!.bind(raw);
+        fn(create(input, request), new grpc.Metadata(), { deadline }, (err, res) => {
+          if (err) reject(fromGrpcError(err, address));
+          else resolve(res);
+        });
+      });
+  }
+  return client as UnaryClient<T>;
+}
+
+/** Resolves when the channel to `address` is ready, or throws UNAVAILABLE after `timeoutMs`. */
+export function waitForChannel(client: grpc.Client, address: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.waitForReady(Date.now() + timeoutMs, (err) => {
+      if (err) reject(fromGrpcError({ code: grpc.status.UNAVAILABLE, details: err.message }, address));
+      else resolve();
+    });
+  });
+}

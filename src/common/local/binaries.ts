@@ -1,0 +1,25 @@
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { ErrorCode, OrreryError } from "../errors.js";
+
+/** Debian package that provides each server binary we start in local mode. */
+const PACKAGES = { "nats-server": "nats-server", "redis-server": "redis-server" } as const;
+export type ServerBinary = keyof typeof PACKAGES;
+
+/** Finds a server binary on PATH (or in /usr/sbin, /usr/bin), or says how to install it. */
+export function findBinary(name: ServerBinary): string {
+  const dirs = [...(process.env["PATH"] ?? "").split(delimiter), "/usr/sbin", "/usr/bin", "/usr/local/bin"];
+  for (const dir of dirs) {
+    if (dir === "") continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  throw new OrreryError(ErrorCode.MISSING_BINARY, `${name} is not installed`, {
+    hint: `run \`npm run setup\` (or \`apt-get install -y ${PACKAGES[name]}\`)`,
+  });
+}
