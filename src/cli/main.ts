@@ -1,0 +1,37 @@
+import { Command, CommanderError } from "commander";
+import { CommandFailed, ExitCode, reportError } from "./output.js";
+
+/** Global options every command sees. */
+export interface GlobalOptions {
+  cluster?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("orrery")
+    .description("Run science-data processing campaigns across many nodes and sites")
+    .option("--cluster <file>", "cluster file (default $ORRERY_CLUSTER or ./.orrery/cluster.json)")
+    .option("--json", "print JSON for scripts")
+    .option("--debug", "print stack traces of errors")
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      return;
+    }
+    if (err instanceof CommandFailed) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.exitCode = reportError(err, program.opts<GlobalOptions>().debug === true);
+  }
+}

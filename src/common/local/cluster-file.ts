@@ -1,0 +1,25 @@
+import { z } from "zod";
+
+/** DIR/cluster.json, written by `orrery local up`, read by every other command. */
+export const ClusterProcessSchema = z.object({
+  name: z.string(),
+  role: z.enum(["nats", "redis", "s3", "dbb", "coordinator", "agent"]),
+  site: z.string().optional(),
+  pid: z.number().int(),
+  address: z.string(),
+  log: z.string(),
+});
+export type ClusterProcess = z.infer<typeof ClusterProcessSchema>;
+
+export const ClusterFileSchema = z.object({
+  version: z.literal(1),
+  dir: z.string(),
+  coordinator: z.string(),
+  nats: z.string(),
+  redis: z.string(),
+  s3: z.record(z.string(), z.string()), // site → endpoint
+  credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
+  sites: z.array(z.string()),
+  processes: z.array(ClusterProcessSchema),
+});
+export type ClusterFile = z.infer<typeof ClusterFileSchema>;
