@@ -1,5 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { CommandFailed, ExitCode, reportError } from "./output.js";
+import { registerDbbCommands } from "./dbb.js";
+import { registerCampaignCommands } from "./campaign.js";
+import { registerLocalCommands } from "./local.js";
+import { registerCoordinatorCommand } from "./services.js";
+import { registerAgentCommand } from "./agent.js";
 
 /** Global options every command sees. */
 export interface GlobalOptions {
@@ -16,6 +21,11 @@ export function buildProgram(): Command {
     .option("--debug", "print stack traces of errors")
     .showHelpAfterError()
     .exitOverride();
+  registerLocalCommands(program);
+  registerCampaignCommands(program);
+  registerCoordinatorCommand(program);
+  registerAgentCommand(program);
+  registerDbbCommands(program);
   return program;
 }
 

@@ -13,6 +13,11 @@ export function printLine(text = ""): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** Text as it is (a payload's log), ending in a newline so the next line starts clean. */
+export function printText(text: string): void {
+  process.stdout.write(text.endsWith("\n") || text === "" ? text : `${text}\n`);
+}
+
 /** Progress and notices go to stderr so stdout stays clean for pipes. */
 export function printNotice(text: string): void {
   process.stderr.write(`${text}\n`);

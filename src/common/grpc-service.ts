@@ -97,3 +97,6 @@ export function waitForChannel(client: grpc.Client, address: string, timeoutMs: 
     });
   });
 }
+
+/** The method shapes of a generated service: `UnaryImplementation<MethodsOf<typeof Svc>>`. */
+export type MethodsOf<S> = S extends GenService<infer T extends GenServiceMethods> ? T : never;

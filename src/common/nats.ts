@@ -20,6 +20,8 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
 
 /** Header that marks a DBB reply as an error (body is a DbbError message). */
 export const ERROR_HEADER = "Orrery-Error";
+/** Optional header of an error reply: what a person can do about it (OrreryError.hint). */
+export const ERROR_HINT_HEADER = "Orrery-Error-Hint";
 
 /** Calls a DBB endpoint with a protobuf request and parses the protobuf reply. */
 export async function dbbRequest<I extends DescMessage, O extends DescMessage>(
@@ -42,7 +44,8 @@ export async function dbbRequest<I extends DescMessage, O extends DescMessage>(
   if (reply.headers?.get(ERROR_HEADER)) {
     const e = fromBinary(DbbErrorSchema, reply.data);
     const code = (e.code in ErrorCode ? e.code : ErrorCode.INTERNAL) as ErrorCode;
-    throw new OrreryError(code, e.message);
+    const hint = reply.headers.get(ERROR_HINT_HEADER);
+    throw new OrreryError(code, e.message, hint ? { hint } : {});
   }
   return fromBinary(output, reply.data);
 }

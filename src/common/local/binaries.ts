@@ -6,9 +6,9 @@ import { ErrorCode, OrreryError } from "../errors.js";
 const PACKAGES = { "nats-server": "nats-server", "redis-server": "redis-server" } as const;
 export type ServerBinary = keyof typeof PACKAGES;
 
-/** Finds a server binary on PATH (or in /usr/sbin, /usr/bin), or says how to install it. */
+/** Finds a server binary on PATH (Debian puts nats-server in /usr/sbin), or says how to install it. */
 export function findBinary(name: ServerBinary): string {
-  const dirs = [...(process.env["PATH"] ?? "").split(delimiter), "/usr/sbin", "/usr/bin", "/usr/local/bin"];
+  const dirs = (process.env["PATH"] ?? "").split(delimiter);
   for (const dir of dirs) {
     if (dir === "") continue;
     const candidate = join(dir, name);

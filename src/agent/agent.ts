@@ -1,0 +1,252 @@
+// The node agent: pulls leases from the coordinator with credits, runs them
+// within the node's cores and memory, journals every result in LMDB until the
+// coordinator acknowledges it, and on stop reports what ran as `preempted`.
+import { hostname } from "node:os";
+import { create } from "@bufbuild/protobuf";
+import { connectNats, type NatsConnection } from "../common/nats.js";
+import { createLogger, type Logger } from "../common/logger.js";
+import { signalReady } from "../common/ready.js";
+import { QuantumResultSchema, type Lease, type QuantumResult, type Welcome } from "../gen/orrery/v1/agent_link_pb.js";
+import { openAgentStore, type AgentStore } from "./cache/index.js";
+import { CoordinatorLink, type AgentMessageInit } from "./coordinator-link.js";
+import { bareResult, Outcome, type StopRequest } from "./lease-outcome.js";
+import { runLease, type LeaseRunContext } from "./lease-runner.js";
+import { ResourcePool } from "./resource-pool.js";
+import { DbbLookup } from "./stage/index.js";
+
+export type NodeKind = "hpc" | "spot" | "static";
+
+export interface AgentOptions {
+  agentId: string;
+  /** host:port of the coordinator's gRPC server. */
+  coordinator: string;
+  natsUrl: string;
+  site: string;
+  kind: NodeKind;
+  cores: number;
+  memoryMB: number;
+  diskMB: number;
+  cacheDir: string;
+  cacheSizeBytes: number;
+  workDir: string;
+  softwareRoot: string;
+}
+
+export interface AgentHandle {
+  /** Stops taking work, reports running leases as preempted (`reason` in their message) and disconnects. */
+  stop(reason: string): Promise<void>;
+  /** Resolves once the agent has stopped. */
+  done: Promise<void>;
+}
+
+const DEFAULT_HEARTBEAT_MS = 5000;
+const ACK_WAIT_MS = 2000;
+
+export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
+  const log = createLogger("agent", { agentId: opts.agentId, site: opts.site });
+  const store = openAgentStore(opts.cacheDir, opts.cacheSizeBytes);
+  let nc: NatsConnection;
+  try {
+    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const agent = new Agent(opts, store, nc, log);
+  await agent.recoverJournal();
+  agent.start();
+  return { stop: (reason) => agent.stop(reason), done: agent.done };
+}
+
+class Agent {
+  private readonly pool: ResourcePool;
+  private readonly running = new Map<string, { controller: AbortController; finished: Promise<void> }>();
+  private readonly link: CoordinatorLink;
+  private readonly ctx: LeaseRunContext;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readySignalled = false;
+  /** Set at the first stop request: no more work is taken, credits are zero. */
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+  private resolveDone!: () => void;
+  readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    private readonly opts: AgentOptions,
+    private readonly store: AgentStore,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    this.pool = new ResourcePool({ cores: opts.cores, memoryMb: opts.memoryMB, diskMb: opts.diskMB });
+    this.ctx = {
+      agentId: opts.agentId,
+      site: opts.site,
+      kind: opts.kind,
+      host: hostname(),
+      workDir: opts.workDir,
+      softwareRoot: opts.softwareRoot,
+      cache: store.cache,
+      dbb: new DbbLookup(nc),
+      log,
+    };
+    this.link = new CoordinatorLink(
+      opts.coordinator,
+      {
+        hello: () => this.hello(),
+        welcome: (w) => this.onWelcome(w),
+        lease: (l) => this.onLease(l),
+        cancel: (c) => this.onCancel(c.leaseId, c.reason),
+        resultAck: (a) => void this.store.journal.resultAcknowledged(a.leaseId),
+        disconnected: () => clearInterval(this.heartbeatTimer),
+      },
+      log,
+    );
+  }
+
+  /** Leases a previous run of this agent left in flight were abandoned with it: reported as `lost`. */
+  async recoverJournal(): Promise<void> {
+    for (const lease of this.store.journal.inFlight()) {
+      this.log.warn({ lease: lease.leaseId, quantum: lease.quantumId }, "abandoning a lease left by a previous run");
+      const message = "the agent restarted while this attempt ran; it was abandoned";
+      await this.store.journal.resultReady(create(QuantumResultSchema, bareResult(lease, Outcome.LOST, message, lease.startMs)));
+    }
+  }
+
+  start(): void {
+    this.link.start();
+  }
+
+  private hello(): AgentMessageInit {
+    const cache = this.store.cache.stats();
+    const o = this.opts;
+    return {
+      msg: {
+        case: "hello",
+        value: {
+          agentId: o.agentId,
+          site: o.site,
+          kind: o.kind,
+          cores: o.cores,
+          memoryMb: o.memoryMB,
+          diskMb: o.diskMB,
+          cacheBytes: BigInt(cache.bytes),
+          cacheFiles: cache.files,
+          host: this.ctx.host,
+        },
+      },
+    };
+  }
+
+  private onWelcome(welcome: Welcome): void {
+    if (!this.readySignalled) {
+      this.readySignalled = true;
+      signalReady({ agentId: this.opts.agentId });
+    }
+    clearInterval(this.heartbeatTimer);
+    const every = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
+    void this.sendCredit();
+    // Results the coordinator has not acknowledged (a broken stream, a restart) go again; it ignores duplicates.
+    for (const result of this.store.journal.pendingResults()) void this.sendResult(result);
+  }
+
+  private async heartbeat(): Promise<void> {
+    // Waiting leases are held here too: their deadlines need renewing as well.
+    const running = [...this.running.keys(), ...this.pool.waitingIds()];
+    await this.link.send({ msg: { case: "heartbeat", value: { running, cacheBytes: BigInt(this.store.cache.stats().bytes) } } });
+  }
+
+  private sendCredit(): Promise<boolean> {
+    const free = this.draining ? { cores: 0, memoryMb: 0, diskMb: 0 } : this.pool.free();
+    return this.link.send({ msg: { case: "credit", value: { freeCores: free.cores, freeMemoryMb: free.memoryMb, freeDiskMb: free.diskMb } } });
+  }
+
+  private sendResult(result: QuantumResult): Promise<boolean> {
+    return this.link.send({ msg: { case: "result", value: result } });
+  }
+
+  private onLease(lease: Lease): void {
+    const id = lease.leaseId;
+    if (this.running.has(id) || this.pool.isWaiting(id) || this.store.journal.hasPendingResult(id)) {
+      this.log.debug({ lease: id }, "duplicate lease ignored");
+      return;
+    }
+    this.log.info({ lease: id, quantum: lease.quantumId, task: lease.task }, "lease received");
+    void this.store.journal.leaseStarted({ leaseId: id, quantumId: lease.quantumId, attempt: lease.attempt, startMs: Date.now() });
+    if (this.draining) {
+      void this.finishUnstarted(lease, "the agent is stopping");
+      return;
+    }
+    this.pool.enqueue(lease);
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const lease of this.pool.admit()) this.startLease(lease);
+  }
+
+  private startLease(lease: Lease): void {
+    const controller = new AbortController();
+    const finished = runLease(lease, this.ctx, controller.signal)
+      .then(async (result) => {
+        if (result === undefined) await this.store.journal.leaseDropped(lease.leaseId);
+        else {
+          await this.store.journal.resultReady(result);
+          await this.sendResult(result);
+        }
+      })
+      .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err: String(err) }, "lease ended without a result"))
+      .finally(() => {
+        this.running.delete(lease.leaseId);
+        this.pool.release(lease.leaseId);
+        if (!this.draining) {
+          void this.sendCredit();
+          this.pump();
+        }
+      });
+    this.running.set(lease.leaseId, { controller, finished });
+  }
+
+  private async finishUnstarted(lease: Lease, why: string): Promise<void> {
+    const result = create(QuantumResultSchema, bareResult(lease, Outcome.PREEMPTED, `preempted: ${why}`, Date.now()));
+    await this.store.journal.resultReady(result);
+    await this.sendResult(result);
+  }
+
+  private onCancel(leaseId: string, reason: string): void {
+    if (this.pool.dropWaiting(leaseId)) {
+      void this.store.journal.leaseDropped(leaseId);
+      void this.sendCredit();
+      return;
+    }
+    const stop: StopRequest = { kind: "cancelled", message: reason || "cancelled by the coordinator" };
+    this.running.get(leaseId)?.controller.abort(stop);
+  }
+
+  stop(reason: string): Promise<void> {
+    this.draining = true;
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    this.log.info({ reason, running: this.running.size }, "agent stopping");
+    await this.sendCredit();
+    const waiting = this.pool.takeAllWaiting();
+    await Promise.all(waiting.map((l) => this.finishUnstarted(l, reason)));
+    const stop: StopRequest = { kind: "preempted", message: reason };
+    for (const { controller } of this.running.values()) controller.abort(stop);
+    await Promise.allSettled([...this.running.values()].map((r) => r.finished));
+    // Give the coordinator a moment to acknowledge; what it does not stays journaled for the next start.
+    const until = Date.now() + ACK_WAIT_MS;
+    while (this.link.ready && this.store.journal.pendingResults().length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    clearInterval(this.heartbeatTimer);
+    await this.link.close();
+    await this.nc.close().catch(() => {});
+    await this.store.close();
+    this.log.info("agent stopped");
+    this.resolveDone();
+  }
+}

@@ -1,0 +1,154 @@
+// Input files cached in LMDB, keyed by DID + md5 (a re-made file with new
+// content is a different entry). Bytes and metadata of an entry are written in
+// one transaction, so after a crash an entry is either whole or absent.
+import { writeFile } from "node:fs/promises";
+import type { Database, RootDatabase } from "lmdb";
+
+export interface CacheEntryMeta {
+  did: string;
+  md5: string;
+  bytes: number;
+  lastUsed: number;
+}
+
+export interface CacheStats {
+  bytes: number;
+  files: number;
+  budgetBytes: number;
+}
+
+// lmdb-js values are bounded by what a Buffer can hold; larger files bypass the cache.
+const MAX_ENTRY_BYTES = 1024 ** 3;
+
+function entryKey(did: string, md5: string): string {
+  return `${did}@${md5}`;
+}
+
+export class FileCache {
+  private readonly blobs: Database<Buffer, string>;
+  private readonly meta: Database<CacheEntryMeta, string>;
+  private readonly pins = new Map<string, number>();
+  private used = 0;
+  private count = 0;
+
+  constructor(
+    private readonly root: RootDatabase,
+    readonly budgetBytes: number,
+  ) {
+    this.blobs = root.openDB<Buffer, string>({ name: "cache-blobs", encoding: "binary" });
+    this.meta = root.openDB<CacheEntryMeta, string>({ name: "cache-meta" });
+    this.sweep();
+  }
+
+  /** Drops halves of entries (bytes without metadata or the reverse) and counts what is left. */
+  private sweep(): void {
+    const orphans: string[] = [];
+    for (const key of this.blobs.getKeys()) if (this.meta.get(key) === undefined) orphans.push(key);
+    const dangling: string[] = [];
+    for (const { key, value } of this.meta.getRange()) {
+      if (this.blobs.doesExist(key)) {
+        this.used += value.bytes;
+        this.count++;
+      } else dangling.push(key);
+    }
+    if (orphans.length + dangling.length > 0) {
+      this.root.transactionSync(() => {
+        for (const k of orphans) this.blobs.removeSync(k);
+        for (const k of dangling) this.meta.removeSync(k);
+      });
+    }
+  }
+
+  stats(): CacheStats {
+    return { bytes: this.used, files: this.count, budgetBytes: this.budgetBytes };
+  }
+
+  has(did: string, md5: string): boolean {
+    return this.meta.get(entryKey(did, md5)) !== undefined;
+  }
+
+  /** The cached bytes (a copy), marking the entry as just used; undefined on a miss. */
+  get(did: string, md5: string): Buffer | undefined {
+    const key = entryKey(did, md5);
+    const meta = this.meta.get(key);
+    if (meta === undefined) return undefined;
+    const bytes = this.blobs.getBinary(key);
+    if (bytes === undefined || bytes.length !== meta.bytes) return undefined;
+    void this.meta.put(key, { ...meta, lastUsed: Date.now() });
+    return bytes;
+  }
+
+  /** Writes a cached file to `path`; false on a miss. */
+  async writeTo(did: string, md5: string, path: string): Promise<boolean> {
+    const bytes = this.get(did, md5);
+    if (bytes === undefined) return false;
+    await writeFile(path, bytes);
+    return true;
+  }
+
+  /**
+   * Stores verified bytes, evicting least-recently-used unpinned entries to
+   * stay within the budget. Returns false when the file cannot fit.
+   */
+  async put(did: string, md5: string, bytes: Uint8Array): Promise<boolean> {
+    const key = entryKey(did, md5);
+    if (bytes.length > Math.min(this.budgetBytes, MAX_ENTRY_BYTES)) return false;
+    // The callback runs under LMDB's write lock, so the accounting below sees a settled state.
+    return this.root.transaction(() => {
+      const existing = this.meta.get(key);
+      if (existing !== undefined) {
+        this.meta.put(key, { ...existing, lastUsed: Date.now() });
+        return true;
+      }
+      const victims = this.victimsFor(bytes.length);
+      if (victims === undefined) return false;
+      for (const v of victims) {
+        this.blobs.remove(v.key);
+        this.meta.remove(v.key);
+        this.used -= v.bytes;
+        this.count--;
+      }
+      this.blobs.put(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.meta.put(key, { did, md5, bytes: bytes.length, lastUsed: Date.now() });
+      this.used += bytes.length;
+      this.count++;
+      return true;
+    });
+  }
+
+  /** Oldest unpinned entries whose removal makes room for `needed` bytes; undefined if pins forbid it. */
+  private victimsFor(needed: number): { key: string; bytes: number }[] | undefined {
+    let free = this.budgetBytes - this.used;
+    if (free >= needed) return [];
+    const candidates: { key: string; bytes: number; lastUsed: number }[] = [];
+    for (const { key, value } of this.meta.getRange()) {
+      if (!this.pins.has(key)) candidates.push({ key, bytes: value.bytes, lastUsed: value.lastUsed });
+    }
+    candidates.sort((a, b) => a.lastUsed - b.lastUsed);
+    const victims: { key: string; bytes: number }[] = [];
+    for (const c of candidates) {
+      if (free >= needed) break;
+      victims.push(c);
+      free += c.bytes;
+    }
+    return free >= needed ? victims : undefined;
+  }
+
+  /** Keeps an entry from eviction until the returned release function is called. */
+  pin(did: string, md5: string): () => void {
+    const key = entryKey(did, md5);
+    this.pins.set(key, (this.pins.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.pins.get(key) ?? 1) - 1;
+      if (n <= 0) this.pins.delete(key);
+      else this.pins.set(key, n);
+    };
+  }
+
+  entries(): CacheEntryMeta[] {
+    return [...this.meta.getRange()].map((e) => e.value);
+  }
+}

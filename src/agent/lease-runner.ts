@@ -1,0 +1,180 @@
+// One lease from start to result: stage-in, quantum.json, the payload run,
+// stage-out and registration, provenance. Aborting its signal with a
+// StopRequest ends it early: cancelled → no result, preempted → `preempted`.
+import { create } from "@bufbuild/protobuf";
+import { parseDataId } from "../common/data-id.js";
+import type { Logger } from "../common/logger.js";
+import { QuantumResultSchema, type Lease, type QuantumResult } from "../gen/orrery/v1/agent_link_pb.js";
+import type { FileCache } from "./cache/index.js";
+import {
+  byRole,
+  createScratch,
+  expandCommand,
+  inputPaths,
+  outputPaths,
+  parseConfig,
+  removeScratch,
+  runPayload,
+  tailOf,
+  writeQuantumFile,
+  type PayloadRun,
+} from "./exec/index.js";
+import { isStopRequest, judgeRun, Outcome, outcomeOfError, type LeasePhase } from "./lease-outcome.js";
+import { filterEnvironment, readMetrics, type ProvenanceRecord } from "./provenance.js";
+import { registerOutputs, stageInFile, uploadOutputs, uploadProvenance, type DbbLookup, type StagedInput, type StagedOutput } from "./stage/index.js";
+
+export interface LeaseRunContext {
+  agentId: string;
+  site: string;
+  kind: string;
+  host: string;
+  workDir: string;
+  softwareRoot: string;
+  cache: FileCache;
+  dbb: DbbLookup;
+  log: Logger;
+}
+
+const MiB = 1024 * 1024;
+
+/** Runs a lease; resolves to its result, or undefined when it was cancelled. */
+export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: AbortSignal): Promise<QuantumResult | undefined> {
+  const log = ctx.log.child({ lease: lease.leaseId, quantum: lease.quantumId, attempt: lease.attempt });
+  const startMs = Date.now();
+  const scratch = await createScratch(ctx.workDir, lease.leaseId);
+  const releases: (() => void)[] = [];
+  let phase: LeasePhase = "stage_in";
+  let staged: StagedInput[] = [];
+  let stagedOut: StagedOutput[] = [];
+  let argv: string[] = [];
+  let run: PayloadRun | undefined;
+  let config: Record<string, unknown> = {};
+  const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_QUANTUM: scratch.quantumPath };
+
+  const finish = async (outcome: Outcome, message: string): Promise<QuantumResult> => {
+    const endMs = Date.now();
+    const provenance: ProvenanceRecord = {
+      quantum: lease.quantumId,
+      campaign: lease.campaign,
+      task: lease.task,
+      attempt: lease.attempt,
+      dataId: parseDataId(lease.dataId),
+      host: ctx.host,
+      agentId: ctx.agentId,
+      site: ctx.site,
+      kind: ctx.kind,
+      start: new Date(startMs).toISOString(),
+      end: new Date(endMs).toISOString(),
+      cpuSeconds: run?.cpuSeconds ?? 0,
+      peakRssBytes: run?.peakRssBytes ?? 0,
+      exitCode: run?.exitCode ?? null,
+      signal: run?.signal ?? null,
+      outcome,
+      command: argv,
+      config,
+      environment: filterEnvironment(env),
+      inputs: staged.map((s) => ({ did: s.ref.did, role: s.ref.role, bytes: Number(s.ref.bytes), adler32: s.ref.adler32, md5: s.ref.md5, source: s.source })),
+      outputs: stagedOut.map((o) => ({ did: o.ref.did, role: o.ref.role, rse: o.rse, bytes: o.bytes, adler32: o.adler32, md5: o.md5 })),
+      metrics: run ? await readMetrics(scratch.metricsPath) : null,
+    };
+    return create(QuantumResultSchema, {
+      leaseId: lease.leaseId,
+      quantumId: lease.quantumId,
+      attempt: lease.attempt,
+      outcome,
+      exitCode: run?.exitCode ?? -1,
+      message,
+      startMs: BigInt(startMs),
+      endMs: BigInt(endMs),
+      outputs: stagedOut.map((o) => ({ role: o.ref.role, did: o.ref.did, rse: o.rse, bytes: BigInt(o.bytes), adler32: o.adler32, md5: o.md5 })),
+      stdoutTail: await tailOf(scratch.stdoutPath),
+      stderrTail: await tailOf(scratch.stderrPath),
+      provenanceJson: JSON.stringify(provenance),
+      peakRssBytes: BigInt(run?.peakRssBytes ?? 0),
+    });
+  };
+
+  const stopped = async (): Promise<QuantumResult | undefined> => {
+    const reason: unknown = signal.reason;
+    if (isStopRequest(reason) && reason.kind === "cancelled") {
+      log.info({ reason: reason.message }, "lease cancelled");
+      return undefined;
+    }
+    const why = isStopRequest(reason) ? reason.message : "the agent is stopping";
+    stagedOut = []; // uploaded perhaps, but not registered: not outputs of this attempt
+    return finish(Outcome.PREEMPTED, `preempted: ${why}`);
+  };
+
+  try {
+    const inPaths = inputPaths(lease, scratch);
+    const settled = await Promise.allSettled(
+      lease.inputs.map((ref, i) =>
+        stageInFile(ref, inPaths[i]!, { site: ctx.site, cache: ctx.cache, dbb: ctx.dbb, log, signal }).then((s) => {
+          releases.push(s.release);
+          return s;
+        }),
+      ),
+    );
+    if (signal.aborted) return await stopped();
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    staged = settled.map((s) => (s as PromiseFulfilledResult<StagedInput & { release: () => void }>).value);
+
+    phase = "prepare";
+    const outPaths = outputPaths(lease, scratch);
+    const inputs = byRole(lease.inputs, inPaths);
+    const outputs = byRole(lease.outputs, outPaths);
+    const dataId = parseDataId(lease.dataId);
+    config = parseConfig(lease.configJson);
+    const doc = { quantum: lease.quantumId, campaign: lease.campaign, task: lease.task, attempt: lease.attempt, dataId, config, inputs, outputs };
+    await writeQuantumFile(scratch.quantumPath, doc);
+    argv = expandCommand(lease.command, { inputs, outputs, dataId, config, quantumPath: scratch.quantumPath }, ctx.softwareRoot);
+
+    phase = "run";
+    const res = lease.resources;
+    const limits = { softS: res?.softTimeLimitS ?? 0, hardS: res?.timeLimitS ?? 0, memoryMb: res?.memoryMb ?? 0 };
+    log.info({ argv }, "payload starting");
+    run = await runPayload({
+      argv,
+      cwd: scratch.dir,
+      env,
+      stdoutPath: scratch.stdoutPath,
+      stderrPath: scratch.stderrPath,
+      softTimeLimitMs: limits.softS * 1000,
+      hardTimeLimitMs: limits.hardS * 1000,
+      memoryLimitBytes: limits.memoryMb * MiB,
+      signal,
+    });
+    if (run.end === "aborted" || signal.aborted) return await stopped();
+    const declared = lease.outputs.map((ref, i) => ({ role: ref.role, did: ref.did, path: outPaths[i]! }));
+    const verdict = judgeRun(run, argv, limits, declared);
+    log.info({ end: run.end, exitCode: run.exitCode, outcome: verdict.outcome }, "payload finished");
+    if (verdict.outcome !== Outcome.SUCCEEDED) return await finish(verdict.outcome, verdict.message);
+
+    phase = "stage_out";
+    const rse = await ctx.dbb.outputRse(ctx.site);
+    stagedOut = await uploadOutputs(lease.outputs.map((ref, i) => ({ ref, path: outPaths[i]! })), rse, signal);
+    const result = await finish(Outcome.SUCCEEDED, "");
+    const scope = provenanceScope(lease);
+    await uploadProvenance(rse, scope, lease.quantumId, lease.attempt, JSON.parse(result.provenanceJson));
+    await registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection });
+    return result;
+  } catch (err) {
+    if (signal.aborted) return await stopped();
+    const outcome = outcomeOfError(phase, err);
+    const message = err instanceof Error ? err.message : String(err);
+    log.warn({ phase, outcome, err: message }, "lease failed");
+    if (outcome === Outcome.STAGE_OUT_ERROR) stagedOut = [];
+    return await finish(outcome, message);
+  } finally {
+    for (const release of releases) release();
+    await removeScratch(scratch).catch((err: unknown) => log.warn({ err: String(err) }, "scratch not removed"));
+  }
+}
+
+/** Provenance lives in the outputs' scope (else the output collection's, else "provenance"). */
+function provenanceScope(lease: Lease): string {
+  const did = lease.outputs[0]?.did ?? lease.outputCollection;
+  const i = did.indexOf(":");
+  return i > 0 ? did.slice(0, i) : "provenance";
+}

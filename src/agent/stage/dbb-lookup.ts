@@ -1,0 +1,79 @@
+// What the agent asks the data backbone: where RSEs are (cached briefly, every
+// lease needs it) and which RSEs hold an AVAILABLE replica of a file; and the
+// acknowledged JetStream publish that registers an output replica.
+import { toBinary, create, type MessageInitShape } from "@bufbuild/protobuf";
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { DbbClient } from "../../common/dbb-client.js";
+import type { NatsConnection } from "../../common/nats.js";
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { Subjects } from "../../common/subjects.js";
+import { ReplicaRegistrationSchema, type Replica, type Rse } from "../../gen/orrery/v1/dbb_pb.js";
+
+export class DbbLookup {
+  private rses: { at: number; list: Rse[] } | undefined;
+  private inFlight: Promise<Rse[]> | undefined;
+  private readonly js: JetStreamClient;
+  private readonly client: DbbClient;
+
+  constructor(
+    nc: NatsConnection,
+    private readonly rseTtlMs = 30_000,
+  ) {
+    this.js = jetstream(nc);
+    this.client = new DbbClient(nc, 10_000);
+  }
+
+  /** Every RSE, from a copy at most `rseTtlMs` old. */
+  async rseList(): Promise<Rse[]> {
+    if (this.rses && Date.now() - this.rses.at < this.rseTtlMs) return this.rses.list;
+    this.inFlight ??= this.client
+      .rseList()
+      .then((list) => {
+        this.rses = { at: Date.now(), list };
+        return list;
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+      });
+    return this.inFlight;
+  }
+
+  async rse(name: string): Promise<Rse | undefined> {
+    return (await this.rseList()).find((r) => r.name === name);
+  }
+
+  /** The RSE of `site` marked as its output RSE; throws STAGE_OUT if there is none. */
+  async outputRse(site: string): Promise<Rse> {
+    const rse = (await this.rseList()).find((r) => r.site === site && r.output);
+    if (rse === undefined) {
+      throw new OrreryError(ErrorCode.STAGE_OUT, `site ${site} has no output RSE in the data backbone`, {
+        hint: `add one: orrery dbb rse add ${site}-disk --site ${site} --endpoint URL --bucket B (the first RSE of a site is its output RSE)`,
+      });
+    }
+    return rse;
+  }
+
+  /** Replicas of a file that the catalog lists as AVAILABLE. */
+  async availableReplicas(did: string): Promise<Replica[]> {
+    return (await this.client.replicas(did)).filter((r) => r.state === "AVAILABLE");
+  }
+
+  /**
+   * Publishes a registration and waits for JetStream's acknowledgement, so it
+   * is stored before the agent reports success. The message id makes a retry
+   * of the same attempt a duplicate that JetStream drops.
+   */
+  async register(reg: MessageInitShape<typeof ReplicaRegistrationSchema>, msgId: string): Promise<void> {
+    try {
+      await this.js.publish(Subjects.replicaRegister, toBinary(ReplicaRegistrationSchema, create(ReplicaRegistrationSchema, reg)), {
+        msgID: msgId,
+        timeout: 10_000,
+      });
+    } catch (err) {
+      throw new OrreryError(ErrorCode.STAGE_OUT, `JetStream did not acknowledge the registration of ${reg.file?.scope ?? ""}:${reg.file?.name ?? ""}: ${String(err)}`, {
+        cause: err,
+        hint: "check that nats-server runs with JetStream and the dbb has created stream DBB_REPLICAS",
+      });
+    }
+  }
+}

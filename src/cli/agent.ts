@@ -1,0 +1,93 @@
+// `orrery agent`: the node agent as its own process, one per node. SIGTERM or
+// SIGINT (spot preemption, node drain) reports running quanta as preempted
+// and exits 0.
+import { availableParallelism, hostname } from "node:os";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { runAgent, type NodeKind } from "../agent/index.js";
+import { ErrorCode, OrreryError } from "../common/errors.js";
+import { resolveConnection } from "./connection.js";
+import { printNotice } from "./output.js";
+
+interface AgentFlags {
+  site: string;
+  kind: string;
+  cores?: string;
+  memory: string;
+  disk: string;
+  cacheDir?: string;
+  cacheSize: string;
+  workDir?: string;
+  softwareRoot?: string;
+  id?: string;
+  coordinator?: string;
+  nats?: string;
+}
+
+const KINDS: readonly NodeKind[] = ["hpc", "spot", "static"];
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${flag} must be a positive whole number, not "${value}"`);
+  }
+  return n;
+}
+
+export function registerAgentCommand(program: Command): void {
+  program
+    .command("agent")
+    .description("run a node agent: pulls quanta from the coordinator, caches inputs in LMDB, runs payloads, stores outputs at its site")
+    .requiredOption("--site <site>", "the site this node belongs to")
+    .option("--kind <kind>", "node kind: hpc, spot or static", "hpc")
+    .option("--cores <n>", "cores to offer (default: all of this machine's)")
+    .option("--memory <mb>", "memory to offer, in MB", "4096")
+    .option("--disk <mb>", "scratch disk to offer, in MB", "10000")
+    .option("--cache-dir <dir>", "LMDB cache and journal (default <work-dir>/cache)")
+    .option("--cache-size <bytes>", "cache budget in bytes", String(1024 ** 3))
+    .option("--work-dir <dir>", "scratch directories of running quanta (default ./.orrery/agents/<id>)")
+    .option("--software-root <dir>", "where relative program paths of task commands resolve (default: the current directory)")
+    .option("--id <id>", "agent id, stable across restarts to resume from the journal (default <host>-<site>-<pid>)")
+    .option("--coordinator <host:port>", "coordinator address (default $ORRERY_COORDINATOR, else the cluster file)")
+    .option("--nats <url>", "NATS URL (default $ORRERY_NATS, else the cluster file)")
+    .action(async (flags: AgentFlags, cmd: Command) => {
+      if (!KINDS.includes(flags.kind as NodeKind)) {
+        throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--kind must be one of ${KINDS.join(", ")}, not "${flags.kind}"`);
+      }
+      let coordinator = flags.coordinator ?? process.env["ORRERY_COORDINATOR"];
+      let natsUrl = flags.nats ?? process.env["ORRERY_NATS"];
+      if (coordinator === undefined || natsUrl === undefined) {
+        const conn = resolveConnection(cmd.optsWithGlobals<{ cluster?: string }>());
+        coordinator ??= conn.coordinator;
+        natsUrl ??= conn.natsUrl;
+      }
+      const agentId = flags.id ?? `${hostname()}-${flags.site}-${process.pid}`;
+      const workDir = resolve(flags.workDir ?? join(".orrery", "agents", agentId));
+      const handle = await runAgent({
+        agentId,
+        coordinator,
+        natsUrl,
+        site: flags.site,
+        kind: flags.kind as NodeKind,
+        cores: flags.cores === undefined ? availableParallelism() : positive("--cores", flags.cores),
+        memoryMB: positive("--memory", flags.memory),
+        diskMB: positive("--disk", flags.disk),
+        cacheDir: resolve(flags.cacheDir ?? join(workDir, "cache")),
+        cacheSizeBytes: positive("--cache-size", flags.cacheSize),
+        workDir,
+        softwareRoot: resolve(flags.softwareRoot ?? process.cwd()),
+      });
+      printNotice(`agent ${agentId} (${flags.kind}, site ${flags.site}) connecting to the coordinator at ${coordinator}`);
+      const onSignal = (sig: NodeJS.Signals) => {
+        printNotice(`agent ${agentId}: ${sig}, reporting running quanta as preempted and stopping`);
+        void handle.stop(`the agent received ${sig}`);
+      };
+      process.once("SIGTERM", onSignal);
+      process.once("SIGINT", onSignal);
+      await handle.done;
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      // Sockets of pooled S3 clients may linger; the agent's work is done and journaled.
+      setTimeout(() => process.exit(0), 1000).unref();
+    });
+}

@@ -1,0 +1,207 @@
+// `orrery dbb …`: run the data backbone process (no subcommand), manage RSEs,
+// ingest files and show replicas.
+import type { Command } from "commander";
+import { runDbb, ingest, entriesFromFiles, entriesFromManifest, type IngestProgress } from "../dbb/index.js";
+import { DbbClient } from "../common/dbb-client.js";
+import { ErrorCode, OrreryError } from "../common/errors.js";
+import { connectNats, type NatsConnection } from "../common/nats.js";
+import { signalReady } from "../common/ready.js";
+import type { DataId } from "../common/data-id.js";
+import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
+import { resolveConnection } from "./connection.js";
+import { printJson, printLine, printNotice, printTable } from "./output.js";
+
+interface CommonOptions {
+  cluster?: string;
+  json?: boolean;
+  nats?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `k=v` pairs (repeated, or comma-separated) into a map; `flag` names the option in errors. */
+export function parsePairs(values: readonly string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of values.flatMap((v) => v.split(","))) {
+    const i = pair.indexOf("=");
+    if (i <= 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${flag} "${pair}" is not key=value`, { hint: `write ${flag} key=value, e.g. ${flag} instrument=HSC` });
+    out[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export function parseDataIdPairs(values: readonly string[]): DataId {
+  const out: DataId = {};
+  for (const [k, v] of Object.entries(parsePairs(values, "--data-id"))) out[k] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  return out;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+async function withClient<T>(cmd: Command, fn: (client: DbbClient, nc: NatsConnection) => Promise<T>): Promise<T> {
+  const opts = cmd.optsWithGlobals<CommonOptions>();
+  const natsUrl = opts.nats ?? resolveConnection({ cluster: opts.cluster }).natsUrl;
+  const nc = await connectNats(natsUrl, "orrery-cli");
+  try {
+    return await fn(new DbbClient(nc), nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+function rseJson(r: Rse) {
+  return { name: r.name, site: r.site, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, tier: r.tier, attributes: r.attributes, quotaBytes: Number(r.quotaBytes), output: r.output };
+}
+
+async function runDbbProcess(opts: { nats?: string; redis?: string }): Promise<void> {
+  const natsUrl = opts.nats ?? process.env["ORRERY_NATS"];
+  const redisUrl = opts.redis ?? process.env["ORRERY_REDIS"];
+  if (!natsUrl) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no NATS server given", { hint: "give --nats nats://host:port or set $ORRERY_NATS" });
+  if (!redisUrl) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no Redis server given", { hint: "give --redis redis://host:port or set $ORRERY_REDIS" });
+  const dbb = await runDbb({ natsUrl, redisUrl });
+  const stop = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  signalReady({ role: "dbb" });
+  await stop;
+  await dbb.close();
+  process.exit(0);
+}
+
+export function registerDbbCommands(program: Command): void {
+  const dbb = program
+    .command("dbb")
+    .description("run the data backbone (without a subcommand), or manage its catalog")
+    .option("--nats <url>", "NATS server (default $ORRERY_NATS; for subcommands the cluster's)")
+    .option("--redis <url>", "Redis server of the catalog (default $ORRERY_REDIS)")
+    .action((opts: { nats?: string; redis?: string }) => runDbbProcess(opts));
+
+  const rse = dbb.command("rse").description("storage elements (RSEs)");
+  rse
+    .command("add <name>")
+    .description("add (or replace) an RSE")
+    .requiredOption("--site <site>", "site the RSE belongs to")
+    .requiredOption("--endpoint <url>", "S3 endpoint, http(s)://host:port")
+    .requiredOption("--bucket <bucket>", "S3 bucket")
+    .option("--tier <tier>", "custodial | disk | scratch", "disk")
+    .option("--attr <key=value>", "attribute (repeatable)", collect, [])
+    .option("--quota <bytes>", "quota in bytes (0: none)", "0")
+    .option("--prefix <prefix>", "key prefix within the bucket", "")
+    .option("--output", "the site's output RSE")
+    .action(async (name: string, o: { site: string; endpoint: string; bucket: string; tier: string; attr: string[]; quota: string; prefix: string; output?: boolean }, cmd: Command) => {
+      if (!/^\d+$/.test(o.quota)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--quota "${o.quota}" is not a number of bytes`, { hint: "give --quota as a whole number of bytes, 0 for none" });
+      const attributes = parsePairs(o.attr, "--attr");
+      const added = await withClient(cmd, (c) =>
+        c.rseAdd({ name, site: o.site, endpoint: o.endpoint, bucket: o.bucket, tier: o.tier, attributes, quotaBytes: BigInt(o.quota), prefix: o.prefix, output: o.output === true }),
+      );
+      if (cmd.optsWithGlobals<CommonOptions>().json) printJson(rseJson(added));
+      else printLine(`RSE ${added.name} added: site ${added.site}, tier ${added.tier}${added.output ? ", output RSE" : ""}, ${added.endpoint}/${added.bucket}`);
+    });
+  rse
+    .command("list")
+    .description("list RSEs")
+    .option("--site <site>", "only this site's RSEs")
+    .action(async (o: { site?: string }, cmd: Command) => {
+      const rses = await withClient(cmd, (c) => c.rseList(o.site));
+      if (cmd.optsWithGlobals<CommonOptions>().json) return printJson(rses.map(rseJson));
+      printTable(rses, [
+        { header: "NAME", value: (r) => r.name },
+        { header: "SITE", value: (r) => r.site },
+        { header: "TIER", value: (r) => r.tier },
+        { header: "OUTPUT", value: (r) => (r.output ? "yes" : "") },
+        { header: "ENDPOINT", value: (r) => `${r.endpoint}/${r.bucket}${r.prefix ? `/${r.prefix}` : ""}` },
+        { header: "QUOTA", value: (r) => (r.quotaBytes > 0n ? formatBytes(Number(r.quotaBytes)) : "-"), align: "right" },
+        { header: "ATTRIBUTES", value: (r) => Object.entries(r.attributes).map(([k, v]) => `${k}=${v}`).join(",") },
+      ]);
+    });
+
+  dbb
+    .command("ingest [files...]")
+    .description("upload files to an RSE and register them (from a JSONL manifest, or files of one dataset type)")
+    .requiredOption("--rse <rse>", "RSE to upload to")
+    .option("--manifest <file>", "JSONL manifest: one {path, scope, datasetType, dataId, metadata?, validFrom?, validTo?} per line")
+    .option("--scope <scope>", "scope of the files (without --manifest)")
+    .option("--dataset-type <type>", "dataset type of the files (without --manifest)")
+    .option("--data-id <key=value>", "data id entry (repeatable, without --manifest)", collect, [])
+    .option("--collection <did>", "also attach the files to this collection (scope:name)")
+    .action(async (files: string[], o: { rse: string; manifest?: string; scope?: string; datasetType?: string; dataId: string[]; collection?: string }, cmd: Command) => {
+      const entries = await ingestEntries(files, o);
+      const json = cmd.optsWithGlobals<CommonOptions>().json === true;
+      const progress = progressLine();
+      const result = await withClient(cmd, (client) =>
+        ingest({ client, rse: o.rse, entries, onProgress: progress.update, ...(o.collection ? { collection: o.collection } : {}) }),
+      ).finally(progress.end);
+      if (json) printJson(result);
+      else printLine(`ingested ${result.ingested} files (${formatBytes(result.bytes)}) into ${o.rse}`);
+    });
+
+  dbb
+    .command("replicas <did>")
+    .description("where a file, or every file of a collection, is stored")
+    .action(async (did: string, _o: unknown, cmd: Command) => {
+      const replicas = await withClient(cmd, (c) => c.replicas(did));
+      const rows = replicas.map((r) => ({ did: r.did, rse: r.rse, state: r.state, bytes: Number(r.bytes), adler32: r.adler32, md5: r.md5 }));
+      if (cmd.optsWithGlobals<CommonOptions>().json) return printJson(rows);
+      if (rows.length === 0) return printNotice(`${did} has no replicas`);
+      printTable(rows, [
+        { header: "DID", value: (r) => r.did },
+        { header: "RSE", value: (r) => r.rse },
+        { header: "STATE", value: (r) => r.state },
+        { header: "BYTES", value: (r) => r.bytes, align: "right" },
+        { header: "ADLER32", value: (r) => r.adler32 },
+        { header: "MD5", value: (r) => r.md5 },
+      ]);
+    });
+}
+
+async function ingestEntries(files: string[], o: { manifest?: string; scope?: string; datasetType?: string; dataId: string[] }) {
+  if (o.manifest !== undefined) {
+    if (files.length > 0 || o.scope || o.datasetType || o.dataId.length > 0) {
+      throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "--manifest cannot be combined with files, --scope, --dataset-type or --data-id", {
+        hint: "put scope, dataset type and data id in the manifest, or give files without --manifest",
+      });
+    }
+    return entriesFromManifest(o.manifest);
+  }
+  if (files.length === 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "nothing to ingest", { hint: "give --manifest FILE.jsonl, or FILE… with --scope, --dataset-type and --data-id" });
+  for (const [flag, value] of [["--scope", o.scope], ["--dataset-type", o.datasetType]] as const) {
+    if (!value) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${flag} is missing`, { hint: `give ${flag} when ingesting files without a manifest` });
+  }
+  if (o.dataId.length === 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "--data-id is missing", { hint: "give the files' data id, e.g. --data-id instrument=HSC --data-id detector=16" });
+  return entriesFromFiles({ files, scope: o.scope!, datasetType: o.datasetType!, dataId: parseDataIdPairs(o.dataId) });
+}
+
+/** `ingest: 12/40 files, 3.2 MB` on stderr: redrawn in place on a terminal, every few seconds otherwise. */
+function progressLine(): { update: (p: IngestProgress) => void; end: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let last = "";
+  let lastPrinted = 0;
+  let drawn = false;
+  return {
+    update(p) {
+      last = `ingest: ${p.files}/${p.totalFiles} files, ${formatBytes(p.bytes)}`;
+      if (tty) {
+        process.stderr.write(`\r${last}\x1b[K`);
+        drawn = true;
+      } else if (Date.now() - lastPrinted >= 2000 || p.files === p.totalFiles) {
+        lastPrinted = Date.now();
+        printNotice(last);
+      }
+    },
+    end() {
+      if (tty && drawn) process.stderr.write("\n");
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// `orrery local up|status|down|agent add`: a whole cluster on this machine.
+import type { Command } from "commander";
+import { resolve } from "node:path";
+import { addAgent, readCluster, startCluster, stopCluster } from "../common/local/cluster.js";
+import { isAlive } from "../common/local/child.js";
+import { ErrorCode, OrreryError } from "../common/errors.js";
+import { printJson, printLine, printNotice, printTable } from "./output.js";
+import type { GlobalOptions } from "./main.js";
+
+/** `--dir`, else the folder of --cluster/$ORRERY_CLUSTER, else .orrery. */
+function clusterDir(cmd: Command, dir: string | undefined): string {
+  if (dir !== undefined) return dir;
+  const file = cmd.optsWithGlobals<GlobalOptions>().cluster ?? process.env["ORRERY_CLUSTER"];
+  return file !== undefined ? resolve(file, "..") : ".orrery";
+}
+
+function count(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} must be a whole number ≥ ${min}, not "${value}"`);
+  return n;
+}
+
+export function registerLocalCommands(program: Command): void {
+  const local = program.command("local").description("a whole Orrery cluster on this machine, for trying it out and for tests");
+
+  local
+    .command("up")
+    .description("start nats-server, redis-server, one S3 endpoint per site, the dbb, the coordinator and agents")
+    .option("--dir <dir>", "where data, logs and cluster.json go (default .orrery)")
+    .option("--sites <n>", "number of sites", "2")
+    .option("--agents <n>", "number of agents, spread over the sites", "4")
+    .option("--spot <n>", "how many of the agents are spot (preemptible) nodes", "0")
+    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string }, cmd: Command) => {
+      const dir = clusterDir(cmd, opts.dir);
+      const cluster = await startCluster({
+        dir,
+        sites: count("--sites", opts.sites, 1),
+        agents: count("--agents", opts.agents, 0),
+        spot: count("--spot", opts.spot, 0),
+        onProgress: (m) => printNotice(`local up: ${m}`),
+      });
+      if (cmd.optsWithGlobals<GlobalOptions>().json) {
+        printJson(cluster);
+        return;
+      }
+      printLine(`cluster up in ${cluster.dir}: ${cluster.sites.join(", ")}; coordinator ${cluster.coordinator}; nats ${cluster.nats}`);
+      printLine(`${cluster.processes.filter((p) => p.role === "agent").length} agents; logs in ${cluster.dir}/logs; stop with \`orrery local down\``);
+    });
+
+  local
+    .command("status")
+    .description("the processes of the local cluster and whether they are alive")
+    .option("--dir <dir>", "cluster folder (default .orrery)")
+    .action((opts: { dir?: string }, cmd: Command) => {
+      const dir = clusterDir(cmd, opts.dir);
+      const cluster = readCluster(dir);
+      if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
+      const processes = cluster.processes.map((p) => ({ name: p.name, role: p.role, site: p.site ?? "", pid: p.pid, alive: isAlive(p.pid), address: p.address }));
+      if (cmd.optsWithGlobals<GlobalOptions>().json) {
+        printJson({ processes });
+        return;
+      }
+      printTable(processes, [
+        { header: "NAME", value: (p) => p.name },
+        { header: "ROLE", value: (p) => p.role },
+        { header: "SITE", value: (p) => p.site },
+        { header: "PID", value: (p) => p.pid, align: "right" },
+        { header: "ALIVE", value: (p) => (p.alive ? "yes" : "NO") },
+        { header: "ADDRESS", value: (p) => p.address },
+      ]);
+    });
+
+  local
+    .command("down")
+    .description("stop every process of the local cluster (data and logs stay)")
+    .option("--dir <dir>", "cluster folder (default .orrery)")
+    .action(async (opts: { dir?: string }, cmd: Command) => {
+      const dir = clusterDir(cmd, opts.dir);
+      const cluster = await stopCluster(dir);
+      if (cmd.optsWithGlobals<GlobalOptions>().json) printJson({ stopped: cluster?.processes.length ?? 0 });
+      else printLine(cluster ? `stopped ${cluster.processes.length} processes of ${cluster.dir}` : `no local cluster in ${resolve(dir)}`);
+    });
+
+  local
+    .command("agent")
+    .description("agents of the local cluster")
+    .command("add")
+    .description("start one more agent in the running local cluster")
+    .option("--dir <dir>", "cluster folder (default .orrery)")
+    .option("--site <site>", "its site (default the first)")
+    .option("--spot", "a spot (preemptible) node")
+    .action(async (opts: { dir?: string; site?: string; spot?: boolean }, cmd: Command) => {
+      const proc = await addAgent(clusterDir(cmd, opts.dir), opts.site, opts.spot === true);
+      if (cmd.optsWithGlobals<GlobalOptions>().json) printJson(proc);
+      else printLine(`agent ${proc.name} started at ${proc.site ?? ""} (pid ${proc.pid})`);
+    });
+}

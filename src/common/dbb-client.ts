@@ -1,0 +1,83 @@
+// The client side of the data backbone for every process: request/reply calls
+// to the "dbb" NATS service, and acknowledged JetStream publishes of replica
+// registrations (the path agents use so a success means "catalogued").
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import {
+  FileQueryRequestSchema,
+  FileQueryResponseSchema,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
+  ReplicaListRequestSchema,
+  ReplicaListResponseSchema,
+  ReplicaRegistrationSchema,
+  RseAddRequestSchema,
+  RseAddResponseSchema,
+  RseListRequestSchema,
+  RseListResponseSchema,
+  type FileWithReplicas,
+  type Replica,
+  type Rse,
+  type RseSchema,
+} from "../gen/orrery/v1/dbb_pb.js";
+import { ErrorCode, OrreryError } from "./errors.js";
+import { dbbRequest, type NatsConnection } from "./nats.js";
+import { Subjects } from "./subjects.js";
+
+export type RseInit = MessageInitShape<typeof RseSchema>;
+export type ReplicaRegistrationInit = MessageInitShape<typeof ReplicaRegistrationSchema>;
+
+export class DbbClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  /** RSEs, all or those of one site, sorted by name. */
+  async rseList(site?: string): Promise<Rse[]> {
+    const res = await dbbRequest(this.nc, "rse.list", RseListRequestSchema, { site: site ?? "" }, RseListResponseSchema, this.timeoutMs);
+    return res.rses;
+  }
+
+  /** Adds or replaces an RSE; returns it as stored. */
+  async rseAdd(rse: RseInit): Promise<Rse> {
+    const res = await dbbRequest(this.nc, "rse.add", RseAddRequestSchema, { rse }, RseAddResponseSchema, this.timeoutMs);
+    if (!res.rse) throw new OrreryError(ErrorCode.INTERNAL, "dbb.rse.add answered without the RSE");
+    return res.rse;
+  }
+
+  /** Registers replicas in one atomic catalog write; resolves once they are stored. */
+  async register(registrations: readonly ReplicaRegistrationInit[]): Promise<number> {
+    const res = await dbbRequest(this.nc, "register", RegisterRequestSchema, { replicas: [...registrations] }, RegisterResponseSchema, this.timeoutMs);
+    return res.registered;
+  }
+
+  /** Replicas of a file DID, or of every file of a collection DID (`scope:name`). */
+  async replicas(did: string): Promise<Replica[]> {
+    const res = await dbbRequest(this.nc, "replicas", ReplicaListRequestSchema, { did }, ReplicaListResponseSchema, this.timeoutMs);
+    return res.replicas;
+  }
+
+  /** Every file of a scope with one of the dataset types, with its replicas. */
+  async files(scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]> {
+    const res = await dbbRequest(this.nc, "files", FileQueryRequestSchema, { scope, datasetTypes: [...datasetTypes] }, FileQueryResponseSchema, this.timeoutMs);
+    return res.files;
+  }
+}
+
+/**
+ * Publishes a replica registration to JetStream and waits for the stream to
+ * store it; the dbb registers it from there. Throws UNAVAILABLE naming NATS.
+ */
+export async function publishReplicaRegistration(js: JetStreamClient, registration: ReplicaRegistrationInit): Promise<PubAck> {
+  const data = toBinary(ReplicaRegistrationSchema, create(ReplicaRegistrationSchema, registration));
+  try {
+    return await js.publish(Subjects.replicaRegister, data);
+  } catch (err) {
+    const did = `${registration.file?.scope ?? ""}:${registration.file?.name ?? ""}`;
+    throw new OrreryError(ErrorCode.UNAVAILABLE, `NATS JetStream did not accept the registration of ${did} on ${Subjects.replicaRegister}: ${(err as Error).message}`, {
+      cause: err,
+      hint: "check that nats-server runs with JetStream and that the dbb has created stream DBB_REPLICAS (orrery local status)",
+    });
+  }
+}

@@ -1,0 +1,176 @@
+// `orrery local up`: the whole cluster on one machine, each piece a child
+// process with a log and a readiness check. The test harness uses this too.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { ErrorCode, OrreryError } from "../errors.js";
+import { connectNats } from "../nats.js";
+import { DbbClient } from "../dbb-client.js";
+import { s3Credentials } from "../s3.js";
+import { freePort } from "./ports.js";
+import { isAlive, startService, stopProcess } from "./child.js";
+import { startNats, startRedis, startS3 } from "./servers.js";
+import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
+
+export interface ClusterOptions {
+  dir: string;
+  sites?: number;
+  agents?: number;
+  spot?: number;
+  /** Where agents resolve relative program paths (default: the current directory). */
+  softwareRoot?: string;
+  agentCores?: number;
+  agentMemoryMB?: number;
+  /** Coordinator lease TTL and heartbeat, shortened by tests of lost agents. */
+  leaseTtlMs?: number;
+  heartbeatMs?: number;
+  onProgress?: (message: string) => void;
+}
+
+const SITE_NAMES = ["site-a", "site-b", "site-c", "site-d", "site-e", "site-f"];
+const ORRERY_BIN = fileURLToPath(new URL("../../../bin/orrery.mjs", import.meta.url));
+
+export function clusterFilePath(dir: string): string {
+  return join(resolve(dir), "cluster.json");
+}
+
+export function readCluster(dir: string): ClusterFile | undefined {
+  const file = clusterFilePath(dir);
+  if (!existsSync(file)) return undefined;
+  return ClusterFileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+}
+
+function writeCluster(cluster: ClusterFile): void {
+  writeFileSync(clusterFilePath(cluster.dir), `${JSON.stringify(cluster, null, 2)}\n`);
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
+  const dir = resolve(opts.dir);
+  const existing = readCluster(dir);
+  if (existing && existing.processes.some((p) => isAlive(p.pid))) {
+    throw new OrreryError(ErrorCode.ALREADY_EXISTS, `a local cluster is already running in ${dir}`, { hint: "use it, or stop it first with `orrery local down`" });
+  }
+  const siteCount = opts.sites ?? 2;
+  if (siteCount < 1 || siteCount > SITE_NAMES.length) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--sites must be 1..${SITE_NAMES.length}`);
+  }
+  const sites = SITE_NAMES.slice(0, siteCount);
+  const logDir = join(dir, "logs");
+  const dataDir = join(dir, "data");
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
+  const say = opts.onProgress ?? (() => undefined);
+  const processes: ClusterProcess[] = [];
+  const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
+  try {
+    say("starting nats-server, redis-server and S3 endpoints");
+    const [nats, redis, ...s3s] = await Promise.all([
+      startNats({ dir: dataDir, logDir }),
+      startRedis({ dir: dataDir, logDir }),
+      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: i === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`] })),
+    ]);
+    cluster.nats = nats.url;
+    cluster.redis = redis.url;
+    processes.push({ name: "nats", role: "nats", pid: nats.pid, address: nats.url, log: join(logDir, "nats.log") });
+    processes.push({ name: "redis", role: "redis", pid: redis.pid, address: redis.url, log: join(logDir, "redis.log") });
+    sites.forEach((site, i) => {
+      const s3 = s3s[i]!;
+      cluster.s3[site] = s3.endpoint;
+      processes.push({ name: `s3-${site}`, role: "s3", site, pid: s3.pid, address: s3.endpoint, log: join(logDir, `s3-${site}.log`) });
+    });
+
+    say("starting the data backbone");
+    const env = { ...process.env, ORRERY_NATS: nats.url, ORRERY_REDIS: redis.url };
+    const dbb = await startOrrery("dbb", ["dbb", "--nats", nats.url, "--redis", redis.url], logDir, env);
+    processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log") });
+    await registerRses(nats.url, cluster);
+
+    say("starting the coordinator");
+    const port = await freePort();
+    const listen = `127.0.0.1:${port}`;
+    const coordArgs = ["coordinator", "--listen", listen, "--nats", nats.url, "--redis", redis.url];
+    if (opts.leaseTtlMs !== undefined) coordArgs.push("--lease-ttl", String(opts.leaseTtlMs));
+    if (opts.heartbeatMs !== undefined) coordArgs.push("--heartbeat", String(opts.heartbeatMs));
+    const coord = await startOrrery("coordinator", coordArgs, logDir, env);
+    cluster.coordinator = listen;
+    processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log") });
+    writeCluster(cluster);
+
+    const agents = opts.agents ?? 4;
+    const spot = Math.min(opts.spot ?? 0, agents);
+    say(`starting ${agents} agent${agents === 1 ? "" : "s"}`);
+    const started = await Promise.all(
+      Array.from({ length: agents }, (_, i) => startAgent(cluster, { site: sites[i % sites.length]!, spot: i >= agents - spot, index: i + 1, opts })),
+    );
+    processes.push(...started);
+    writeCluster(cluster);
+    return cluster;
+  } catch (err) {
+    await Promise.all(processes.map((p) => stopProcess(p.pid, 2000)));
+    rmSync(clusterFilePath(dir), { force: true });
+    throw err;
+  }
+}
+
+/** One more agent in a running local cluster. */
+export async function addAgent(dir: string, site: string | undefined, spot: boolean): Promise<ClusterProcess> {
+  const cluster = readCluster(dir);
+  if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
+  const s = site ?? cluster.sites[0]!;
+  if (!cluster.sites.includes(s)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `no site ${s} in this cluster (sites: ${cluster.sites.join(", ")})`);
+  const index = cluster.processes.filter((p) => p.role === "agent").length + 1;
+  const proc = await startAgent(cluster, { site: s, spot, index, opts: {} });
+  cluster.processes.push(proc);
+  writeCluster(cluster);
+  return proc;
+}
+
+/** Stops agents first, servers last, so nothing in flight loses its peer early. */
+export async function stopCluster(dir: string): Promise<ClusterFile | undefined> {
+  const cluster = readCluster(dir);
+  if (!cluster) return undefined;
+  const order: ClusterProcess["role"][] = ["agent", "coordinator", "dbb", "s3", "nats", "redis"];
+  for (const role of order) {
+    await Promise.all(cluster.processes.filter((p) => p.role === role).map((p) => stopProcess(p.pid, role === "agent" ? 10_000 : 5000)));
+  }
+  rmSync(clusterFilePath(dir), { force: true });
+  return cluster;
+}
+
+async function startAgent(
+  cluster: ClusterFile,
+  a: { site: string; spot: boolean; index: number; opts: Pick<ClusterOptions, "softwareRoot" | "agentCores" | "agentMemoryMB"> },
+): Promise<ClusterProcess> {
+  const id = `agent-${a.index}-${a.site}${a.spot ? "-spot" : ""}`;
+  const home = join(cluster.dir, "agents", id);
+  mkdirSync(home, { recursive: true });
+  const logDir = join(cluster.dir, "logs");
+  const args = [
+    "agent", "--id", id, "--site", a.site, "--kind", a.spot ? "spot" : "hpc",
+    "--cores", String(a.opts.agentCores ?? 2), "--memory", String(a.opts.agentMemoryMB ?? 2048),
+    "--coordinator", cluster.coordinator, "--nats", cluster.nats,
+    "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
+    "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
+  ];
+  const svc = await startOrrery(id, args, logDir, { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_COORDINATOR: cluster.coordinator });
+  return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`) };
+}
+
+function startOrrery(name: string, args: string[], logDir: string, env: NodeJS.ProcessEnv) {
+  return startService({ name, command: process.execPath, args: [ORRERY_BIN, ...args], logFile: join(logDir, `${name}.log`), env, readiness: { kind: "ipc" }, timeoutMs: 30_000 });
+}
+
+/** Each site's disk RSE (its output RSE); the first site also has tape (custodial). */
+async function registerRses(natsUrl: string, cluster: ClusterFile): Promise<void> {
+  const nc = await connectNats(natsUrl, "orrery-local-up");
+  try {
+    const dbb = new DbbClient(nc);
+    for (const [i, site] of cluster.sites.entries()) {
+      const endpoint = cluster.s3[site]!;
+      await dbb.rseAdd({ name: `${site}-disk`, site, endpoint, bucket: `${site}-disk`, tier: "disk", output: true, attributes: { site, tier: "disk" } });
+      if (i === 0) await dbb.rseAdd({ name: `${site}-tape`, site, endpoint, bucket: `${site}-tape`, tier: "custodial", attributes: { site, tier: "custodial" } });
+    }
+  } finally {
+    await nc.close();
+  }
+}

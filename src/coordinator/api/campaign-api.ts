@@ -1,0 +1,91 @@
+// The CLI's API: gRPC CampaignService over the workload manager's indexes.
+import type { CampaignService } from "../../gen/orrery/v1/coordinator_pb.js";
+import type { MethodsOf, UnaryImplementation } from "../../common/grpc-service.js";
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { dataIdKey } from "../../common/data-id.js";
+import type { NatsConnection } from "../../common/nats.js";
+import type { CoordinatorStore } from "../store/redis-store.js";
+import type { WorkloadManager } from "../workload/manager.js";
+import type { LiveCampaign } from "../workload/campaign-table.js";
+import type { AgentLink } from "../dispatch/agent-link.js";
+import { expandGraph, fetchCatalog, parseCampaign } from "../campaign/index.js";
+
+export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
+  const { manager, store, nc, link } = deps;
+  const table = manager.table;
+  const campaign = (name: string): LiveCampaign => {
+    const c = table.campaigns.get(name);
+    if (!c) throw new OrreryError(ErrorCode.NOT_FOUND, `no campaign named ${name}`, { hint: "see `orrery status` for the campaigns there are" });
+    return c;
+  };
+  const statusOf = (c: LiveCampaign) => ({
+    campaign: c.name,
+    state: c.state,
+    priority: c.priority,
+    share: c.share,
+    counts: Object.entries(c.counts).filter(([, n]) => n > 0).map(([state, count]) => ({ state, count })),
+    tasks: c.tasks.map((t) => ({ task: t, counts: Object.entries(c.taskCounts.get(t) ?? {}).filter(([, n]) => n > 0).map(([state, count]) => ({ state, count })) })),
+    failures: c.failures,
+    kills: c.kills,
+    createdMs: BigInt(c.createdMs),
+    finishedMs: BigInt(c.finishedMs),
+  });
+
+  return {
+    async submit(req) {
+      const spec = parseCampaign({
+        specYaml: req.specYaml,
+        sourceName: req.sourceName || "campaign.yaml",
+        pipelineYaml: req.pipelineYaml === "" ? undefined : req.pipelineYaml,
+        pipelineSourceName: req.pipelineSourceName,
+        configOverrides: req.configOverrides,
+        priority: req.priority,
+      });
+      const catalog = await fetchCatalog(nc, spec);
+      const graph = expandGraph(spec, catalog);
+      return manager.submit(spec, graph);
+    },
+    async status(req) {
+      if (req.campaign !== "") return { campaigns: [statusOf(campaign(req.campaign))] };
+      const all = [...table.campaigns.values()].sort((a, b) => a.createdMs - b.createdMs);
+      return { campaigns: all.map(statusOf) };
+    },
+    async listQuanta(req) {
+      const c = campaign(req.campaign);
+      const quanta = [];
+      for (const id of c.quantumIds) {
+        const q = table.quanta.get(id);
+        if (!q) continue;
+        if (req.state !== "" && q.progress.state !== req.state.toUpperCase()) continue;
+        if (req.task !== "" && q.task !== req.task) continue;
+        quanta.push({
+          id: q.id,
+          task: q.task,
+          dataId: dataIdKey(q.dataId),
+          state: q.progress.state,
+          inputs: q.inputs.map((i) => i.did),
+          outputs: q.outputs.map((o) => o.did),
+          attempts: q.progress.attempts.map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
+        });
+      }
+      return { quanta };
+    },
+    async getLogs(req) {
+      const q = table.quanta.get(req.quantum);
+      if (!q) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
+      const attempt = req.attempt || q.progress.attempts.length;
+      if (attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has not run yet`);
+      const logs = await store.getLogs(q.id, attempt);
+      if (!logs) throw new OrreryError(ErrorCode.NOT_FOUND, `no logs for attempt ${attempt} of ${req.quantum}`, { hint: "an attempt that is still running or was lost has none" });
+      return { attempt, ...logs };
+    },
+    async listAgents() {
+      return {
+        agents: [...link.sessions.values()].map((s) => {
+          const slot = s.slot();
+          return { id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: Math.max(0, slot.freeCores), running: s.running, cacheBytes: s.cacheBytes, memoryMb: s.memoryMB };
+        }),
+      };
+    },
+  } satisfies UnaryImplementation<MethodsOf<typeof CampaignService>>;
+}

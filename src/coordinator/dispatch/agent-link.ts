@@ -1,0 +1,131 @@
+// The agent link: one bidirectional gRPC stream per agent. Agents pull: a
+// credit says what they can take, and we answer with leases up to it.
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
+import type { Logger } from "../../common/logger.js";
+import type { AttemptReport, WorkloadManager } from "../workload/manager.js";
+import { AgentSession } from "./agent-session.js";
+import { leaseMessage } from "./lease-message.js";
+
+export interface AgentLinkOptions {
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+}
+
+export class AgentLink {
+  readonly sessions = new Map<string, AgentSession>();
+
+  constructor(
+    private readonly manager: WorkloadManager,
+    private readonly log: Logger,
+    private readonly opts: AgentLinkOptions,
+  ) {}
+
+  /** grpc-js handler of AgentLinkService.Connect. */
+  connect = (call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>): void => {
+    let session: AgentSession | undefined;
+    call.on("data", (msg: AgentMessage) => {
+      const m = msg.msg;
+      if (m.case === "hello") {
+        const previous = this.sessions.get(m.value.agentId);
+        if (previous && previous.call !== call) {
+          previous.closed = true;
+          previous.call.end();
+        }
+        session = new AgentSession(m.value, call);
+        this.sessions.set(session.id, session);
+        this.log.info({ agent: session.id, site: session.site, kind: session.kind, cores: session.cores }, "agent connected");
+        session.send(create(CoordinatorMessageSchema, { msg: { case: "welcome", value: { heartbeatIntervalMs: this.opts.heartbeatIntervalMs, leaseTtlMs: this.opts.leaseTtlMs } } }));
+        return;
+      }
+      if (!session) {
+        call.destroy(new Error("the first message on the agent link must be Hello"));
+        return;
+      }
+      const s = session;
+      switch (m.case) {
+        case "credit":
+          s.credit(m.value.freeCores, m.value.freeMemoryMb);
+          this.schedule(s);
+          break;
+        case "heartbeat":
+          s.cacheBytes = m.value.cacheBytes;
+          s.reconcile(m.value.running, this.opts.heartbeatIntervalMs * 2);
+          this.manager.renew(s.id, m.value.running);
+          break;
+        case "result":
+          this.onResult(s, m.value);
+          break;
+        default:
+          break;
+      }
+    });
+    const gone = () => {
+      if (session && this.sessions.get(session.id) === session) {
+        session.closed = true;
+        this.sessions.delete(session.id);
+        this.log.info({ agent: session.id }, "agent disconnected; its leases run until their deadline");
+      }
+    };
+    call.on("end", () => {
+      gone();
+      call.end();
+    });
+    call.on("error", gone);
+    call.on("cancelled", gone);
+  };
+
+  /** Offer ready work to every agent with free capacity (new work, a tick, a backoff ending). */
+  offerWork(): void {
+    for (const s of this.sessions.values()) this.schedule(s);
+  }
+
+  private onResult(s: AgentSession, r: QuantumResult): void {
+    const report: AttemptReport = {
+      leaseId: r.leaseId,
+      quantumId: r.quantumId,
+      attempt: r.attempt,
+      outcome: r.outcome,
+      exitCode: r.exitCode,
+      message: r.message,
+      startMs: Number(r.startMs),
+      endMs: Number(r.endMs),
+      outputs: r.outputs.map((o) => ({ role: o.role, did: o.did, rse: o.rse, bytes: Number(o.bytes), adler32: o.adler32, md5: o.md5 })),
+      stdout: r.stdoutTail,
+      stderr: r.stderrTail,
+      provenanceJson: r.provenanceJson,
+    };
+    this.manager.report(s.id, report).then(
+      () => {
+        s.release(r.leaseId);
+        s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } }));
+        this.schedule(s);
+      },
+      (err: unknown) => this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again"),
+    );
+  }
+
+  private schedule(s: AgentSession): void {
+    if (s.scheduling || s.closed) return;
+    const slot = s.slot();
+    if (slot.freeCores <= 0 || slot.freeMemoryMB <= 0) return;
+    s.scheduling = true;
+    this.manager
+      .lease(slot)
+      .then((grants) => {
+        for (const g of grants) {
+          const lease = leaseMessage(g);
+          s.hold(lease.leaseId, lease.resources?.cores ?? 1, lease.resources?.memoryMb ?? 0);
+          s.send(create(CoordinatorMessageSchema, { msg: { case: "lease", value: lease } }));
+        }
+        s.scheduling = false;
+        // Capacity may remain (the pick was capped); ask again only if something was handed out.
+        if (grants.length > 0) this.schedule(s);
+      })
+      .catch((err: unknown) => {
+        s.scheduling = false;
+        this.log.error({ err, agent: s.id }, "scheduling failed");
+      });
+  }
+}

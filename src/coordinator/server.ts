@@ -1,0 +1,70 @@
+import * as grpc from "@grpc/grpc-js";
+import { AgentLinkService } from "../gen/orrery/v1/agent_link_pb.js";
+import { CampaignService } from "../gen/orrery/v1/coordinator_pb.js";
+import { grpcServiceDefinition, unaryHandlers } from "../common/grpc-service.js";
+import { connectNats } from "../common/nats.js";
+import { ErrorCode, OrreryError } from "../common/errors.js";
+import { createLogger } from "../common/logger.js";
+import { CoordinatorStore } from "./store/redis-store.js";
+import { WorkloadManager } from "./workload/manager.js";
+import { AgentLink } from "./dispatch/agent-link.js";
+import { campaignApi } from "./api/campaign-api.js";
+
+export interface CoordinatorOptions {
+  listen: string; // host:port; port 0 picks one
+  redisUrl: string;
+  natsUrl: string;
+  heartbeatIntervalMs?: number;
+  leaseTtlMs?: number;
+}
+
+export interface CoordinatorHandle {
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function runCoordinator(opts: CoordinatorOptions): Promise<CoordinatorHandle> {
+  const log = createLogger("coordinator");
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
+  const leaseTtlMs = opts.leaseTtlMs ?? 15_000;
+  const store = new CoordinatorStore(opts.redisUrl);
+  try {
+    await store.connect();
+  } catch (err) {
+    throw new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach Redis at ${opts.redisUrl}`, { cause: err, hint: "start redis-server or fix --redis" });
+  }
+  const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
+  let link: AgentLink | undefined;
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()));
+  await manager.load();
+  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs });
+
+  const server = new grpc.Server({ "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_permit_without_calls": 1 });
+  server.addService(grpcServiceDefinition(CampaignService), unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })));
+  server.addService(grpcServiceDefinition(AgentLinkService), { connect: link.connect });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = opts.listen.slice(0, opts.listen.lastIndexOf(":"));
+  const address = `${host}:${port}`;
+
+  // Expire lost leases and offer work whose backoff has ended.
+  const ticker = setInterval(() => {
+    manager.expire().then(
+      () => link.offerWork(),
+      (err: unknown) => log.error({ err }, "lease expiry failed"),
+    );
+  }, 1000);
+  log.info({ address }, "coordinator listening");
+
+  return {
+    address,
+    async close() {
+      clearInterval(ticker);
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      server.forceShutdown();
+      await nc.close();
+      await store.close();
+    },
+  };
+}

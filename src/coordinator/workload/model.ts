@@ -1,0 +1,89 @@
+import type { DataId } from "../../common/data-id.js";
+import type { CampaignState, QuantumState } from "./quantum-state.js";
+
+/** An input of a quantum: a catalog file, or an output of an upstream quantum. */
+export interface QuantumInput {
+  role: string;
+  did: string;
+  datasetType: string;
+  dataId: DataId;
+  metadata: Record<string, unknown>;
+  /** Upstream quantum id, for an output of this campaign. */
+  producer?: string;
+  /** Known bytes and checksums (catalog files, or filled when the producer succeeds). */
+  bytes?: number;
+  adler32?: string;
+  md5?: string;
+  rses?: string[];
+}
+
+export interface QuantumOutput {
+  role: string;
+  did: string;
+  datasetType: string;
+  dataId: DataId;
+  metadata: Record<string, unknown>;
+}
+
+/** What a quantum is: fixed when the graph is expanded. */
+export interface QuantumDefinition {
+  id: string;
+  campaign: string;
+  task: string;
+  dataId: DataId;
+  inputs: QuantumInput[];
+  outputs: QuantumOutput[];
+  upstream: string[];
+}
+
+export interface AttemptRecord {
+  number: number;
+  agent: string;
+  site: string;
+  leaseId: string;
+  outcome: string; // "" while running
+  exitCode: number;
+  message: string;
+  startMs: number;
+  endMs: number;
+}
+
+export interface ProducedReplica {
+  role: string;
+  did: string;
+  rse: string;
+  bytes: number;
+  adler32: string;
+  md5: string;
+}
+
+/** What happens to a quantum: persisted on every change. */
+export interface QuantumProgress {
+  state: QuantumState;
+  attempts: AttemptRecord[];
+  failures: number;
+  kills: number;
+  infraErrors: number;
+  memoryMB: number;
+  readyAtMs: number;
+  lease?: { id: string; agent: string; deadlineMs: number };
+  produced: ProducedReplica[];
+}
+
+export interface Quantum extends QuantumDefinition {
+  progress: QuantumProgress;
+  downstream: string[];
+}
+
+export interface CampaignRecord {
+  name: string;
+  state: CampaignState;
+  priority: number;
+  share: number;
+  createdMs: number;
+  finishedMs: number;
+  /** The validated spec (CampaignSpec) as JSON. */
+  specJson: string;
+  quantumIds: string[];
+  tasks: string[];
+}

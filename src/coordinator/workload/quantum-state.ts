@@ -1,0 +1,70 @@
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+
+export const QuantumStates = ["PENDING", "READY", "RUNNING", "SUCCEEDED", "FAILED", "BLOCKED", "CANCELLED", "SKIPPED"] as const;
+export type QuantumState = (typeof QuantumStates)[number];
+
+export type QuantumEvent =
+  | "inputs_ready" // all upstream quanta succeeded
+  | "leased"
+  | "succeeded"
+  | "retry" // failure or kill with budget left
+  | "failed" // budget spent
+  | "upstream_failed"
+  | "cancel"
+  | "skip"
+  | "requeue"; // operator retry of a FAILED/BLOCKED quantum
+
+/** The quantum lifecycle of DESIGN.md as a table: (state, event) → next state. */
+const TRANSITIONS: Record<QuantumState, Partial<Record<QuantumEvent, QuantumState>>> = {
+  PENDING: { inputs_ready: "READY", upstream_failed: "BLOCKED", cancel: "CANCELLED", skip: "SKIPPED" },
+  READY: { leased: "RUNNING", upstream_failed: "BLOCKED", cancel: "CANCELLED", skip: "SKIPPED" },
+  RUNNING: { succeeded: "SUCCEEDED", retry: "READY", failed: "FAILED", cancel: "CANCELLED" },
+  SUCCEEDED: {},
+  FAILED: { requeue: "READY", cancel: "CANCELLED" },
+  BLOCKED: { requeue: "PENDING", cancel: "CANCELLED" },
+  CANCELLED: {},
+  SKIPPED: {},
+};
+
+export function nextState(state: QuantumState, event: QuantumEvent, quantum: string): QuantumState {
+  const next = TRANSITIONS[state][event];
+  if (next === undefined) {
+    throw new OrreryError(ErrorCode.ILLEGAL_TRANSITION, `quantum ${quantum}: ${event} is not allowed in state ${state}`);
+  }
+  return next;
+}
+
+export function canTransition(state: QuantumState, event: QuantumEvent): boolean {
+  return TRANSITIONS[state][event] !== undefined;
+}
+
+export const TERMINAL: ReadonlySet<QuantumState> = new Set(["SUCCEEDED", "FAILED", "BLOCKED", "CANCELLED", "SKIPPED"]);
+
+export type CampaignState = "RUNNING" | "PAUSED" | "SUCCEEDED" | "FAILED" | "CANCELLED";
+
+/** A campaign ends when every quantum is terminal; it succeeded if none failed, was blocked or cancelled. */
+export function campaignStateFor(counts: Readonly<Record<QuantumState, number>>, current: CampaignState): CampaignState {
+  if (current === "CANCELLED") return current;
+  const open = counts.PENDING + counts.READY + counts.RUNNING;
+  if (open > 0) return current === "PAUSED" ? "PAUSED" : "RUNNING";
+  return counts.FAILED + counts.BLOCKED + counts.CANCELLED > 0 ? "FAILED" : "SUCCEEDED";
+}
+
+/** Outcome classes the agent reports (DESIGN.md). */
+export const Outcomes = ["succeeded", "payload_error", "out_of_memory", "timeout", "preempted", "lost", "stage_in_error", "stage_out_error"] as const;
+export type Outcome = (typeof Outcomes)[number];
+
+export function outcomeClass(outcome: string): "success" | "failure" | "kill" | "infrastructure" {
+  switch (outcome) {
+    case "succeeded":
+      return "success";
+    case "preempted":
+    case "lost":
+      return "kill";
+    case "stage_in_error":
+    case "stage_out_error":
+      return "infrastructure";
+    default:
+      return "failure";
+  }
+}

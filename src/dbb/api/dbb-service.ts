@@ -1,0 +1,134 @@
+// The DBB request/reply API: NATS service "dbb" (queue group "dbb", so any
+// number of dbb processes share the load), one endpoint per `dbb.<endpoint>`
+// subject, protobuf in and out; errors carry ERROR_HEADER and a DbbError body.
+import { Svcm, type ServiceMsg } from "@nats-io/services";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  DbbErrorSchema,
+  FileQueryRequestSchema,
+  FileQueryResponseSchema,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
+  ReplicaListRequestSchema,
+  ReplicaListResponseSchema,
+  RseAddRequestSchema,
+  RseAddResponseSchema,
+  RseListRequestSchema,
+  RseListResponseSchema,
+} from "../../gen/orrery/v1/dbb_pb.js";
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { ERROR_HEADER, ERROR_HINT_HEADER } from "../../common/nats.js";
+import { DBB_SERVICE_NAME, Subjects, type DbbEndpoint } from "../../common/subjects.js";
+import { createLogger } from "../../common/logger.js";
+import type { Catalog } from "../catalog/catalog.js";
+import type { ReplicaEvent } from "../catalog/replica-registrar.js";
+
+const log = createLogger("dbb-api");
+
+// @nats-io/services carries its own copy of nats-core's types: the same
+// objects at run time, different declarations at compile time.
+type ServicesConnection = ConstructorParameters<typeof Svcm>[0];
+type ServiceReplyOptions = Parameters<ServiceMsg["respondError"]>[3];
+
+export interface DbbService {
+  /** Stops taking requests and waits for the ones in flight to be answered. */
+  stop(): Promise<void>;
+}
+
+const statusOf: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  SPEC_INVALID: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  UNAVAILABLE: 503,
+};
+
+export async function startDbbService(
+  nc: NatsConnection,
+  catalog: Catalog,
+  onRegistered: (events: readonly ReplicaEvent[]) => void,
+): Promise<DbbService> {
+  const svc = await new Svcm(nc as unknown as ServicesConnection).add({ name: DBB_SERVICE_NAME, version: "0.1.0", queue: "dbb", description: "Orrery data backbone catalog" });
+  const inFlight = new Set<Promise<void>>();
+
+  function endpoint<I extends DescMessage, O extends DescMessage>(
+    name: DbbEndpoint,
+    input: I,
+    output: O,
+    handle: (request: MessageShape<I>) => Promise<MessageInitShape<O>>,
+  ): void {
+    svc.addEndpoint(name.replaceAll(".", "-"), {
+      subject: Subjects.dbbApi(name),
+      handler: (_err, msg) => {
+        const p = answer(msg, name, input, output, handle).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      },
+    });
+  }
+
+  async function answer<I extends DescMessage, O extends DescMessage>(
+    msg: ServiceMsg,
+    name: DbbEndpoint,
+    input: I,
+    output: O,
+    handle: (request: MessageShape<I>) => Promise<MessageInitShape<O>>,
+  ): Promise<void> {
+    try {
+      let request: MessageShape<I>;
+      try {
+        request = fromBinary(input, msg.data);
+      } catch (err) {
+        throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `dbb.${name}: the request is not a ${input.typeName} message`, { cause: err });
+      }
+      const body = toBinary(output, create(output, await handle(request)));
+      const limit = nc.info?.max_payload ?? Infinity;
+      if (body.length > limit) {
+        throw new OrreryError(ErrorCode.INTERNAL, `dbb.${name}: the answer has ${body.length} bytes, over the NATS max_payload of ${limit}`, {
+          hint: "ask for fewer dataset types at once, or raise max_payload of nats-server",
+        });
+      }
+      msg.respond(body);
+    } catch (err) {
+      replyError(msg, name, err);
+    }
+  }
+
+  endpoint("rse.add", RseAddRequestSchema, RseAddResponseSchema, async (req) => {
+    if (!req.rse) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "rse.add: the request has no rse");
+    const rse = await catalog.addRse(req.rse);
+    log.info({ rse: rse.name, site: rse.site, tier: rse.tier }, "rse added");
+    return { rse };
+  });
+  endpoint("rse.list", RseListRequestSchema, RseListResponseSchema, async (req) => ({ rses: await catalog.listRses(req.site) }));
+  endpoint("register", RegisterRequestSchema, RegisterResponseSchema, async (req) => {
+    const result = await catalog.register(req.replicas);
+    onRegistered(result.events);
+    return { registered: result.registered };
+  });
+  endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, async (req) => ({ replicas: await catalog.replicas(req.did) }));
+  endpoint("files", FileQueryRequestSchema, FileQueryResponseSchema, async (req) => ({ files: await catalog.files(req.scope, req.datasetTypes) }));
+
+  return {
+    async stop() {
+      await svc.stop();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+function replyError(msg: ServiceMsg, name: DbbEndpoint, err: unknown): void {
+  const e = OrreryError.from(err);
+  const message = e.message;
+  if (e.code === ErrorCode.INTERNAL || e.code === ErrorCode.UNAVAILABLE) log.warn({ endpoint: name, code: e.code, err: e.message }, "request failed");
+  else log.debug({ endpoint: name, code: e.code, err: e.message }, "request refused");
+  const h = headers();
+  h.set(ERROR_HEADER, e.code);
+  if (e.hint) h.set(ERROR_HINT_HEADER, e.hint.replace(/[\r\n]+/g, " "));
+  const body = toBinary(DbbErrorSchema, create(DbbErrorSchema, { code: e.code, message }));
+  try {
+    msg.respondError(statusOf[e.code] ?? 500, message.replace(/[\r\n]+/g, " "), body, { headers: h } as unknown as ServiceReplyOptions);
+  } catch (replyErr) {
+    log.warn({ endpoint: name, err: String(replyErr) }, "could not send the error reply");
+  }
+}

@@ -1,0 +1,76 @@
+// Redis key layout of the DBB catalog (every key under `dbb:`) and the name
+// rules the keys rely on: a scope and an RSE name never hold a ':', so
+// `dbb:did:<scope>:<name>` and `dbb:replica:<rse>:<scope>:<name>` stay unambiguous
+// even though a file name may contain ':' or '/'.
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+
+export const SCOPE_PATTERN = /^[A-Za-z0-9_.-]+$/;
+export const DATASET_TYPE_PATTERN = /^[A-Za-z0-9_.-]+$/;
+export const RSE_NAME_PATTERN = /^[a-z0-9-]+$/;
+export const SITE_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+export const Keys = {
+  /** Set of every RSE name. */
+  rses: "dbb:rses",
+  /** Hash: one RSE's attributes (see rse-store.ts). */
+  rse: (rse: string) => `dbb:rse:${rse}`,
+  /** Hash: a DID (FILE or DATASET) with its catalog attributes. */
+  did: (scope: string, name: string) => `dbb:did:${scope}:${name}`,
+  /** Set of RSE names holding a replica of a file (any state). */
+  fileRses: (scope: string, name: string) => `dbb:did-rses:${scope}:${name}`,
+  /** Hash: one replica (state, path, bytes, checksums, updatedAt, locks, tombstone). */
+  replica: (rse: string, scope: string, name: string) => `dbb:replica:${rse}:${scope}:${name}`,
+  /** Set of DIDs (`scope:name`) with a replica at an RSE: the reaper's and quota's view. */
+  rseReplicas: (rse: string) => `dbb:rse-replicas:${rse}`,
+  /** Set of file names of one scope and dataset type: a type query is one pass. */
+  typeIndex: (scope: string, datasetType: string) => `dbb:type:${scope}:${datasetType}`,
+  /** Set of file DIDs (`scope:name`) attached to a DATASET DID (collection). */
+  members: (scope: string, name: string) => `dbb:members:${scope}:${name}`,
+} as const;
+
+export const DidType = { FILE: "FILE", DATASET: "DATASET" } as const;
+export type DidType = (typeof DidType)[keyof typeof DidType];
+
+export const ReplicaState = {
+  AVAILABLE: "AVAILABLE",
+  COPYING: "COPYING",
+  UNAVAILABLE: "UNAVAILABLE",
+  BAD: "BAD",
+  BEING_DELETED: "BEING_DELETED",
+} as const;
+export type ReplicaState = (typeof ReplicaState)[keyof typeof ReplicaState];
+
+export const RseTiers = ["custodial", "disk", "scratch"] as const;
+export type RseTier = (typeof RseTiers)[number];
+
+function check(value: string, pattern: RegExp, what: string, rule: string): string {
+  if (!pattern.test(value)) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${what} "${value}" is not valid: use ${rule}`);
+  }
+  return value;
+}
+
+export function checkScope(scope: string, what = "scope"): string {
+  return check(scope, SCOPE_PATTERN, what, "letters, digits, '_', '.' and '-'");
+}
+
+export function checkDatasetType(datasetType: string, what = "dataset type"): string {
+  return check(datasetType, DATASET_TYPE_PATTERN, what, "letters, digits, '_', '.' and '-'");
+}
+
+export function checkRseName(rse: string, what = "RSE name"): string {
+  return check(rse, RSE_NAME_PATTERN, what, "lower-case letters, digits and '-'");
+}
+
+export function checkSite(site: string, what = "site"): string {
+  return check(site, SITE_PATTERN, what, "letters, digits, '_', '.' and '-'");
+}
+
+/** A file or collection name: non-empty, no leading '/', no control characters. */
+export function checkDidName(name: string, what = "DID name"): string {
+  // eslint-disable-next-line no-control-regex
+  if (name === "" || name.startsWith("/") || /[\u0000-\u001f]/.test(name)) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${what} "${name}" is not valid: give a non-empty relative name without control characters`);
+  }
+  return name;
+}

@@ -1,0 +1,125 @@
+// Catalog reads: replicas of a DID and every file of a scope's dataset types.
+// Each is a fixed number of pipelined round trips, whatever the file count.
+import type { Redis } from "ioredis";
+import { create } from "@bufbuild/protobuf";
+import { FileDidSchema, FileWithReplicasSchema, ReplicaSchema, type FileDid, type FileWithReplicas, type Replica } from "../../gen/orrery/v1/dbb_pb.js";
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { parseDid } from "../../common/did.js";
+import { DidType, Keys, checkDatasetType, checkScope } from "./keys.js";
+
+type Hash = Record<string, string>;
+
+async function run<T>(pipe: ReturnType<Redis["pipeline"]>): Promise<T[]> {
+  const results = (await pipe.exec()) ?? [];
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value as T;
+  });
+}
+
+export function fileFromHash(h: Hash): FileDid {
+  return create(FileDidSchema, {
+    scope: h["scope"] ?? "",
+    name: h["name"] ?? "",
+    datasetType: h["datasetType"] ?? "",
+    dataId: h["dataId"] ?? "{}",
+    metadata: h["metadata"] ?? "{}",
+    bytes: BigInt(h["bytes"] ?? "0"),
+    adler32: h["adler32"] ?? "",
+    md5: h["md5"] ?? "",
+    validFrom: h["validFrom"] ?? "",
+    validTo: h["validTo"] ?? "",
+  });
+}
+
+export function replicaFromHash(did: string, h: Hash): Replica {
+  return create(ReplicaSchema, {
+    did,
+    rse: h["rse"] ?? "",
+    state: h["state"] ?? "",
+    bytes: BigInt(h["bytes"] ?? "0"),
+    adler32: h["adler32"] ?? "",
+    md5: h["md5"] ?? "",
+    path: h["path"] ?? "",
+  });
+}
+
+function byName<T extends { rse: string }>(a: T, b: T): number {
+  return a.rse < b.rse ? -1 : a.rse > b.rse ? 1 : 0;
+}
+
+/** Replicas of many file DIDs (`scope:name`): two pipelined round trips. */
+async function replicasOfFiles(redis: Redis, dids: readonly string[]): Promise<Map<string, Replica[]>> {
+  const rsesPipe = redis.pipeline();
+  for (const d of dids) {
+    const { scope, name } = parseDid(d);
+    rsesPipe.smembers(Keys.fileRses(scope, name));
+  }
+  const rseSets = await run<string[]>(rsesPipe);
+  const pairs: [string, string][] = [];
+  const replicaPipe = redis.pipeline();
+  dids.forEach((d, i) => {
+    const { scope, name } = parseDid(d);
+    for (const rse of rseSets[i] ?? []) {
+      pairs.push([d, rse]);
+      replicaPipe.hgetall(Keys.replica(rse, scope, name));
+    }
+  });
+  const hashes = pairs.length === 0 ? [] : await run<Hash>(replicaPipe);
+  const out = new Map<string, Replica[]>(dids.map((d) => [d, []]));
+  pairs.forEach(([d], i) => {
+    const h = hashes[i];
+    if (h && h["state"] !== undefined) out.get(d)!.push(replicaFromHash(d, h));
+  });
+  for (const list of out.values()) list.sort(byName);
+  return out;
+}
+
+/** Replicas of a FILE DID, or of every file of a DATASET DID (collection). */
+export async function replicasOf(redis: Redis, didText: string): Promise<Replica[]> {
+  const { scope, name } = parseDid(didText);
+  const type = await redis.hget(Keys.did(scope, name), "type");
+  if (type === null) {
+    throw new OrreryError(ErrorCode.NOT_FOUND, `DID ${didText} is not in the catalog`, { hint: "check the scope and name (orrery dbb ingest registers files)" });
+  }
+  if (type === DidType.FILE) return (await replicasOfFiles(redis, [didText])).get(didText) ?? [];
+  const members = (await redis.smembers(Keys.members(scope, name))).sort();
+  const byDid = await replicasOfFiles(redis, members);
+  return members.flatMap((d) => byDid.get(d) ?? []);
+}
+
+/** Every file of a scope and its dataset types, with its replicas; sorted by type then name. */
+export async function filesOf(redis: Redis, scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]> {
+  checkScope(scope);
+  const types = [...new Set(datasetTypes)].sort();
+  for (const t of types) checkDatasetType(t);
+  if (types.length === 0) return [];
+  const indexPipe = redis.pipeline();
+  for (const t of types) indexPipe.smembers(Keys.typeIndex(scope, t));
+  const names = (await run<string[]>(indexPipe)).flatMap((list) => list.sort());
+  if (names.length === 0) return [];
+
+  // Files and their RSE sets in one round trip, then every replica in one more.
+  const filePipe = redis.pipeline();
+  for (const n of names) filePipe.hgetall(Keys.did(scope, n)).smembers(Keys.fileRses(scope, n));
+  const fileResults = await run<Hash | string[]>(filePipe);
+  const replicaPipe = redis.pipeline();
+  const wanted: { index: number; did: string }[] = [];
+  const files: FileWithReplicas[] = [];
+  names.forEach((n, i) => {
+    const h = fileResults[2 * i] as Hash;
+    if (h["type"] !== DidType.FILE) return;
+    const did = `${scope}:${n}`;
+    files.push(create(FileWithReplicasSchema, { file: fileFromHash(h), replicas: [] }));
+    for (const rse of (fileResults[2 * i + 1] as string[]).sort()) {
+      wanted.push({ index: files.length - 1, did });
+      replicaPipe.hgetall(Keys.replica(rse, scope, n));
+    }
+  });
+  const hashes = wanted.length === 0 ? [] : await run<Hash>(replicaPipe);
+  wanted.forEach(({ index, did }, i) => {
+    const h = hashes[i];
+    if (h && h["state"] !== undefined) files[index]!.replicas.push(replicaFromHash(did, h));
+  });
+  return files;
+}

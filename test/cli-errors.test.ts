@@ -1,0 +1,130 @@
+// The real CLI as a user runs it: bad input exits 2 with one line naming the
+// problem, an unreachable coordinator exits 3 quickly, naming where it looked.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../src/common/local/ports.js";
+import type { ClusterFile } from "../src/common/local/cluster-file.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(ROOT, "bin", "orrery.mjs");
+
+function newestSourceMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ is not in git: build it when missing or older than the sources. */
+function ensureBuilt(): void {
+  const main = join(ROOT, "dist", "cli", "main.js");
+  if (existsSync(main) && statSync(main).mtimeMs >= newestSourceMtime(join(ROOT, "src"))) return;
+  // tsc still emits when another module has a type error; what we need is the CLI's output files.
+  spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "ignore" });
+  if (!existsSync(join(ROOT, "dist", "cli", "campaign.js"))) throw new Error("build of the CLI failed: run `npm run build`");
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `node bin/orrery.mjs ARGS` in `cwd` with no ORRERY_* variables from the test's environment. */
+function orrery(args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<Run> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ORRERY_")) env[k] = v;
+  const started = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...env, ...extraEnv }, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+const STACK_LINE = /^\s+at /m;
+
+describe("CLI errors", () => {
+  let dir: string;
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = await mkdtemp(join(tmpdir(), "orrery-cli-errors-"));
+  }, 180_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a campaign file that does not exist: exit 2, one line naming it, no stack", async () => {
+    const run = await orrery(["submit", "does-not-exist.yaml"], dir);
+    expect(run.code).toBe(2);
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("orrery: cannot read campaign file does-not-exist.yaml: no such file");
+    expect(lines.filter((l) => !l.startsWith("  fix:"))).toHaveLength(1);
+    expect(run.stderr).not.toMatch(STACK_LINE);
+    expect(run.stdout).toBe("");
+  });
+
+  it("refuses a priority out of range before contacting anything: exit 2", async () => {
+    const file = join(dir, "c.yaml");
+    await writeFile(file, "name: c\n");
+    const run = await orrery(["submit", file, "--priority", "5000"], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--priority 5000");
+    expect(run.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("names an unreachable coordinator and exits 3 within a few seconds", async () => {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const cluster: ClusterFile = {
+      version: 1,
+      dir,
+      coordinator: address,
+      nats: `nats://127.0.0.1:${port}`,
+      redis: `redis://127.0.0.1:${port}`,
+      s3: {},
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      sites: [],
+      processes: [],
+    };
+    const clusterFile = join(dir, "closed-cluster.json");
+    await writeFile(clusterFile, JSON.stringify(cluster));
+    const run = await orrery(["--cluster", clusterFile, "status"], dir);
+    expect(run.code).toBe(3);
+    expect(run.ms).toBeLessThan(10_000);
+    expect(run.stderr).toContain(`coordinator at ${address}`);
+    expect(run.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("without any cluster says how to start one: exit 3 with the `orrery local up` hint", async () => {
+    const empty = await mkdtemp(join(dir, "empty-"));
+    const run = await orrery(["status"], empty);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("no cluster found");
+    expect(run.stderr).toContain("orrery local up");
+    expect(run.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("asks for a campaign when watching without one: exit 2", async () => {
+    const run = await orrery(["status", "--watch"], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("status --watch needs a CAMPAIGN");
+  });
+});
