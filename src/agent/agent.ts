@@ -96,7 +96,7 @@ class Agent {
         welcome: (w) => this.onWelcome(w),
         lease: (l) => this.onLease(l),
         cancel: (c) => this.onCancel(c.leaseId, c.reason),
-        resultAck: (a) => void this.store.journal.resultAcknowledged(a.leaseId),
+        resultAck: (a) => this.journaled(this.store.journal.resultAcknowledged(a.leaseId), a.leaseId),
         disconnected: () => clearInterval(this.heartbeatTimer),
       },
       log,
@@ -172,13 +172,18 @@ class Agent {
       return;
     }
     this.log.info({ lease: id, quantum: lease.quantumId, task: lease.task }, "lease received");
-    void this.store.journal.leaseStarted({ leaseId: id, quantumId: lease.quantumId, attempt: lease.attempt, startMs: Date.now() });
+    this.journaled(this.store.journal.leaseStarted({ leaseId: id, quantumId: lease.quantumId, attempt: lease.attempt, startMs: Date.now() }), id);
     if (this.draining) {
-      void this.finishUnstarted(lease, "the agent is stopping");
+      this.journaled(this.finishUnstarted(lease, "the agent is stopping"), id);
       return;
     }
     this.pool.enqueue(lease);
     this.pump();
+  }
+
+  /** A journal write nobody waits for: a failure is logged (the journal is only behind, not wrong). */
+  private journaled(write: Promise<void>, leaseId: string): void {
+    write.catch((err: unknown) => this.log.error({ lease: leaseId, err: String(err) }, "journal write failed"));
   }
 
   private pump(): void {
@@ -215,7 +220,7 @@ class Agent {
 
   private onCancel(leaseId: string, reason: string): void {
     if (this.pool.dropWaiting(leaseId)) {
-      void this.store.journal.leaseDropped(leaseId);
+      this.journaled(this.store.journal.leaseDropped(leaseId), leaseId);
       void this.sendCredit();
       return;
     }

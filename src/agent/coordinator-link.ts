@@ -32,6 +32,7 @@ type Stream = grpc.ClientDuplexStream<unknown, CoordinatorMessage>;
 
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5000;
+const SEND_TIMEOUT_MS = 5000;
 
 export class CoordinatorLink {
   private readonly client: grpc.Client & { connect(): Stream };
@@ -117,10 +118,16 @@ export class CoordinatorLink {
     const stream = this.stream;
     if (!stream || !this.welcomed) return Promise.resolve(false);
     return new Promise((resolve) => {
+      // A stream that dies with the write pending may never call back; journaled results go again anyway.
+      const timer = setTimeout(() => resolve(false), SEND_TIMEOUT_MS);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        resolve(ok);
+      };
       try {
-        stream.write(create(AgentMessageSchema, message), (err: Error | null | undefined) => resolve(!err));
+        stream.write(create(AgentMessageSchema, message), (err: Error | null | undefined) => done(!err));
       } catch {
-        resolve(false);
+        done(false);
       }
     });
   }

@@ -5,12 +5,12 @@ import { addAgent, readCluster, startCluster, stopCluster } from "../common/loca
 import { isAlive } from "../common/local/child.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
-import type { GlobalOptions } from "./main.js";
+import { globalOptions } from "./global-options.js";
 
 /** `--dir`, else the folder of --cluster/$ORRERY_CLUSTER, else .orrery. */
 function clusterDir(cmd: Command, dir: string | undefined): string {
   if (dir !== undefined) return dir;
-  const file = cmd.optsWithGlobals<GlobalOptions>().cluster ?? process.env["ORRERY_CLUSTER"];
+  const file = globalOptions(cmd).cluster ?? process.env["ORRERY_CLUSTER"];
   return file !== undefined ? resolve(file, "..") : ".orrery";
 }
 
@@ -39,7 +39,7 @@ export function registerLocalCommands(program: Command): void {
         spot: count("--spot", opts.spot, 0),
         onProgress: (m) => printNotice(`local up: ${m}`),
       });
-      if (cmd.optsWithGlobals<GlobalOptions>().json) {
+      if (globalOptions(cmd).json) {
         printJson(cluster);
         return;
       }
@@ -56,7 +56,7 @@ export function registerLocalCommands(program: Command): void {
       const cluster = readCluster(dir);
       if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
       const processes = cluster.processes.map((p) => ({ name: p.name, role: p.role, site: p.site ?? "", pid: p.pid, alive: isAlive(p.pid), address: p.address }));
-      if (cmd.optsWithGlobals<GlobalOptions>().json) {
+      if (globalOptions(cmd).json) {
         printJson({ processes });
         return;
       }
@@ -77,7 +77,7 @@ export function registerLocalCommands(program: Command): void {
     .action(async (opts: { dir?: string }, cmd: Command) => {
       const dir = clusterDir(cmd, opts.dir);
       const cluster = await stopCluster(dir);
-      if (cmd.optsWithGlobals<GlobalOptions>().json) printJson({ stopped: cluster?.processes.length ?? 0 });
+      if (globalOptions(cmd).json) printJson({ stopped: cluster?.processes.length ?? 0 });
       else printLine(cluster ? `stopped ${cluster.processes.length} processes of ${cluster.dir}` : `no local cluster in ${resolve(dir)}`);
     });
 
@@ -91,7 +91,7 @@ export function registerLocalCommands(program: Command): void {
     .option("--spot", "a spot (preemptible) node")
     .action(async (opts: { dir?: string; site?: string; spot?: boolean }, cmd: Command) => {
       const proc = await addAgent(clusterDir(cmd, opts.dir), opts.site, opts.spot === true);
-      if (cmd.optsWithGlobals<GlobalOptions>().json) printJson(proc);
+      if (globalOptions(cmd).json) printJson(proc);
       else printLine(`agent ${proc.name} started at ${proc.site ?? ""} (pid ${proc.pid})`);
     });
 }

@@ -1,17 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { CommandFailed, ExitCode, reportError } from "./output.js";
+import type { GlobalOptions } from "./global-options.js";
 import { registerDbbCommands } from "./dbb.js";
 import { registerCampaignCommands } from "./campaign.js";
 import { registerLocalCommands } from "./local.js";
 import { registerCoordinatorCommand } from "./services.js";
 import { registerAgentCommand } from "./agent.js";
 
-/** Global options every command sees. */
-export interface GlobalOptions {
-  cluster?: string;
-  json?: boolean;
-  debug?: boolean;
-}
 
 export function buildProgram(): Command {
   const program = new Command("orrery")

@@ -94,22 +94,23 @@ export class FileCache {
     const key = entryKey(did, md5);
     if (bytes.length > Math.min(this.budgetBytes, MAX_ENTRY_BYTES)) return false;
     // The callback runs under LMDB's write lock, so the accounting below sees a settled state.
+    // Bytes go in before metadata and leave before it: any torn state is one that get() and sweep() reject.
     return this.root.transaction(() => {
       const existing = this.meta.get(key);
       if (existing !== undefined) {
-        this.meta.put(key, { ...existing, lastUsed: Date.now() });
+        this.meta.putSync(key, { ...existing, lastUsed: Date.now() });
         return true;
       }
       const victims = this.victimsFor(bytes.length);
       if (victims === undefined) return false;
       for (const v of victims) {
-        this.blobs.remove(v.key);
-        this.meta.remove(v.key);
+        this.blobs.removeSync(v.key);
+        this.meta.removeSync(v.key);
         this.used -= v.bytes;
         this.count--;
       }
-      this.blobs.put(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-      this.meta.put(key, { did, md5, bytes: bytes.length, lastUsed: Date.now() });
+      this.blobs.putSync(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      this.meta.putSync(key, { did, md5, bytes: bytes.length, lastUsed: Date.now() });
       this.used += bytes.length;
       this.count++;
       return true;

@@ -34,8 +34,8 @@ export class Journal {
   async resultReady(result: QuantumResult): Promise<void> {
     const bytes = Buffer.from(toBinary(QuantumResultSchema, result));
     await this.root.transaction(() => {
-      this.leases.remove(result.leaseId);
-      this.results.put(result.leaseId, bytes);
+      this.leases.removeSync(result.leaseId);
+      this.results.putSync(result.leaseId, bytes);
     });
   }
 

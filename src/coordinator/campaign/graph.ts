@@ -1,6 +1,6 @@
 // Quantum-graph expansion: pure, no I/O. The rules are CONTRACT.md's
 // "Expansion rules"; planning errors name task, role and data id.
-import { dataIdKey, formatDataId, type DataId, type DataIdValue } from "../../common/data-id.js";
+import { compareDataIds, dataIdKey, formatDataId, type DataId, type DataIdValue } from "../../common/data-id.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { CampaignSpec, TaskDefinition } from "./spec.js";
 import type { WhereValue } from "./spec-schema.js";
@@ -90,11 +90,13 @@ export function expandGraph(spec: CampaignSpec, catalog: ReadonlyMap<string, rea
     }
     let count = 0;
     let dropped = 0;
-    for (const qDataId of [...quantumIds.values()]) {
+    // Data-id order, not catalog order: quantum numbering and each quantum's
+    // "first non-calibration input" (whose obsTime picks calibrations) are stable.
+    for (const qDataId of [...quantumIds.values()].sort(compareDataIds)) {
       const inputs: PlannedQuantum["inputs"] = [];
       let drop = false;
       for (const r of primary) {
-        const found = r.index.matching(qDataId);
+        const found = r.index.matching(qDataId).sort(byDataId);
         if (found.length === 0) drop = true;
         else if (found.length > 1 && !r.multiple) {
           errors.push(`task ${task.name}, role ${r.role}, data id ${formatDataId(qDataId)}: ${found.length} ${r.datasetType} datasets match where one is expected (mark the role multiple: true, or narrow data.where)`);
@@ -159,6 +161,10 @@ function makeOutputs(spec: CampaignSpec, task: TaskDefinition, qDataId: DataId, 
       file: undefined,
     },
   }));
+}
+
+function byDataId(a: PlannedDataset, b: PlannedDataset): number {
+  return compareDataIds(a.dataId, b.dataId) || (a.did < b.did ? -1 : a.did > b.did ? 1 : 0);
 }
 
 function validAt(d: PlannedDataset, obsTime: unknown): boolean {

@@ -1,6 +1,6 @@
 // The agent link: one bidirectional gRPC stream per agent. Agents pull: a
 // credit says what they can take, and we answer with leases up to it.
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
 import type { Logger } from "../../common/logger.js";

@@ -1,0 +1,23 @@
+// Type-aware lint: floating promises and misused promises are bugs in a
+// system of actors and streams; import cycles are checked by madge (npm run lint).
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "src/gen/**", "node_modules/**", "examples/**", "bench/**", "bin/**", "**/*.mjs", "eslint.config.js"] },
+  {
+    files: ["**/*.ts"],
+    extends: [tseslint.configs.base],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": ["error"],
+    },
+  },
+  { files: ["src/cli/**/*.ts", "test/**/*.ts"], rules: { "no-console": "off" } },
+);

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { parseCampaign, type CampaignSpec } from "../campaign/spec.js";
+import { CampaignTable } from "./campaign-table.js";
+import { campaignOrder, selectQuanta, type AgentSlot } from "./scheduler.js";
+import type { CampaignRecord, Quantum } from "./model.js";
+import type { CampaignState, QuantumState } from "./quantum-state.js";
+
+const NOW = 1_750_000_000_000;
+
+// small: 1 core; big: 4 cores; pinned: may not run on spot nodes.
+function spec(name: string, extra = ""): CampaignSpec {
+  return parseCampaign({
+    sourceName: `${name}.yaml`,
+    specYaml: `apiVersion: orrery/v1
+kind: Campaign
+name: ${name}
+pipeline:
+  tasks:
+    small: {command: [a], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: smallOut}}, resources: {cores: 1, memoryMB: 500}}
+    big: {command: [b], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: bigOut}}, resources: {cores: 4, memoryMB: 500}}
+    pinned: {command: [c], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: pinnedOut}}, resources: {cores: 1, memoryMB: 500}, preemptible: false}
+data: {scope: hsc}
+output: {scope: out, run: ${name}}
+${extra}`,
+  });
+}
+
+interface QuantumInit {
+  task?: string;
+  memoryMB?: number;
+  readyAtMs?: number;
+  state?: QuantumState;
+}
+
+/** A table holding one campaign per entry, each with its quanta in the order they became ready. */
+function table(campaigns: { name: string; priority?: number; createdMs: number; state?: CampaignState; extra?: string; quanta: QuantumInit[] }[]): CampaignTable {
+  const t = new CampaignTable();
+  for (const c of campaigns) {
+    const s = spec(c.name, c.extra);
+    const ids = c.quanta.map((_, i) => `${c.name}.q${i + 1}`);
+    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", quantumIds: ids, tasks: s.tasks.map((x) => x.name) };
+    const live = t.addCampaign(record, s);
+    c.quanta.forEach((init, i) => {
+      const q: Quantum = {
+        id: ids[i]!,
+        campaign: c.name,
+        task: init.task ?? "small",
+        dataId: { n: i },
+        inputs: [],
+        outputs: [],
+        upstream: [],
+        downstream: [],
+        progress: { state: init.state ?? "READY", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: init.memoryMB ?? 500, readyAtMs: init.readyAtMs ?? 0, produced: [] },
+      };
+      t.addQuantum(live, q);
+    });
+  }
+  return t;
+}
+
+function agent(a: Partial<AgentSlot> = {}): AgentSlot {
+  return { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 4, freeMemoryMB: 8000, ...a };
+}
+
+const ids = (qs: Quantum[]) => qs.map((q) => q.id);
+const ready = (n: number, init: QuantumInit = {}) => Array.from({ length: n }, () => init);
+
+describe("selectQuanta: order", () => {
+  it("serves a higher priority band strictly first, though submitted later", () => {
+    const t = table([
+      { name: "low", priority: 100, createdMs: 1, quanta: ready(3) },
+      { name: "high", priority: 500, createdMs: 2, quanta: ready(3) },
+    ]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 2 }), NOW))).toEqual(["high.q1", "high.q2"]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 5 }), NOW))).toEqual(["high.q1", "high.q2", "high.q3", "low.q1", "low.q2"]);
+  });
+
+  it("within a band, serves campaigns in submission order, each in the order its quanta became ready", () => {
+    const t = table([
+      { name: "second", createdMs: 20, quanta: ready(2) },
+      { name: "first", createdMs: 10, quanta: ready(2) },
+    ]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 3 }), NOW))).toEqual(["first.q1", "first.q2", "second.q1"]);
+    expect(campaignOrder(t.campaigns.values()).map((c) => c.name)).toEqual(["first", "second"]);
+  });
+
+  it("only READY quanta of RUNNING campaigns", () => {
+    const t = table([
+      { name: "paused", priority: 900, createdMs: 1, state: "PAUSED", quanta: ready(2) },
+      { name: "live", createdMs: 2, quanta: [{ state: "PENDING" }, { state: "RUNNING" }, {}, { state: "FAILED" }] },
+    ]);
+    expect(ids(selectQuanta(t, agent(), NOW))).toEqual(["live.q3"]);
+    expect(campaignOrder(t.campaigns.values()).map((c) => c.name)).toEqual(["live"]);
+  });
+
+  it("holds back a quantum until its retry backoff is over", () => {
+    const t = table([{ name: "c", createdMs: 1, quanta: [{ readyAtMs: NOW + 1 }, { readyAtMs: NOW }, { readyAtMs: NOW - 1 }] }]);
+    expect(ids(selectQuanta(t, agent(), NOW))).toEqual(["c.q2", "c.q3"]);
+    expect(ids(selectQuanta(t, agent(), NOW + 1))).toEqual(["c.q1", "c.q2", "c.q3"]);
+  });
+});
+
+describe("selectQuanta: fitting the agent", () => {
+  it("hands out no more cores than the agent has free", () => {
+    const t = table([{ name: "c", createdMs: 1, quanta: [{ task: "big" }, {}, {}, { task: "big" }, {}] }]);
+    // the big quantum (4 cores) does not fit 3 free cores; the small ones do
+    expect(ids(selectQuanta(t, agent({ freeCores: 3 }), NOW))).toEqual(["c.q2", "c.q3", "c.q5"]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 4 }), NOW))).toEqual(["c.q1"]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 6 }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
+    expect(selectQuanta(t, agent({ freeCores: 0 }), NOW)).toEqual([]);
+  });
+
+  it("hands out no more memory than the agent has free, using each quantum's current memory", () => {
+    // q2 was raised to 3000 MB after running out of memory
+    const t = table([{ name: "c", createdMs: 1, quanta: [{ memoryMB: 500 }, { memoryMB: 3000 }, { memoryMB: 500 }, { memoryMB: 500 }] }]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 8, freeMemoryMB: 1600 }), NOW))).toEqual(["c.q1", "c.q3", "c.q4"]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 8, freeMemoryMB: 3500 }), NOW))).toEqual(["c.q1", "c.q2"]);
+    expect(selectQuanta(t, agent({ freeCores: 8, freeMemoryMB: 499 }), NOW)).toEqual([]);
+  });
+
+  it("respects the campaign's sites.allow", () => {
+    const t = table([
+      { name: "only-b", priority: 900, createdMs: 1, extra: "sites: {allow: [site-b]}", quanta: ready(2) },
+      { name: "anywhere", createdMs: 2, quanta: ready(2) },
+    ]);
+    expect(ids(selectQuanta(t, agent({ site: "site-a" }), NOW))).toEqual(["anywhere.q1", "anywhere.q2"]);
+    expect(ids(selectQuanta(t, agent({ site: "site-b", freeCores: 3 }), NOW))).toEqual(["only-b.q1", "only-b.q2", "anywhere.q1"]);
+  });
+
+  it("never gives a spot agent a task marked preemptible: false", () => {
+    const t = table([{ name: "c", createdMs: 1, quanta: [{ task: "pinned" }, {}, { task: "pinned" }] }]);
+    expect(ids(selectQuanta(t, agent({ kind: "spot" }), NOW))).toEqual(["c.q2"]);
+    expect(ids(selectQuanta(t, agent({ kind: "hpc" }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
+    expect(ids(selectQuanta(t, agent({ kind: "static" }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
+  });
+});
