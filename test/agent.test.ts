@@ -1,8 +1,7 @@
 // The node agent as a user runs it (`orrery agent`, its own OS process)
 // against real NATS, Redis, S3 and the real DBB, with a real gRPC server on
 // loopback playing the coordinator: leases in, payloads run, results out.
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -24,23 +23,6 @@ const DATA_ID = { instrument: "HSC", exposure: 903334, detector: 16 };
 const RAW = Buffer.from("raw pixels of exposure 903334 detector 16\n".repeat(200));
 const RAW_SUM = checksumBytes(RAW);
 
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
-    else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** dist/ is not in git: build it when missing or older than the sources. */
-function ensureBuilt(): void {
-  const out = join(ROOT, "dist", "cli", "agent.js");
-  if (existsSync(out) && statSync(out).mtimeMs >= newestSourceMtime(join(ROOT, "src"))) return;
-  spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "ignore" });
-  if (!existsSync(out)) throw new Error("build of the CLI failed: run `npm run build`");
-}
 
 type LeaseInit = MessageInitShape<typeof LeaseSchema>;
 const rawRef = { did: "hsc:raw/r_903334_16.fits", datasetType: "raw", dataId: JSON.stringify(DATA_ID), bytes: BigInt(RAW_SUM.bytes), adler32: RAW_SUM.adler32, md5: RAW_SUM.md5, rses: [RSE.name], role: "raw" };
@@ -79,7 +61,6 @@ describe("orrery agent", () => {
   let dir: string;
 
   beforeAll(async () => {
-    ensureBuilt();
     servers = await startTestServers("agent", [RSE.bucket]);
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url });
     nc = await connectNats(servers.nats.url, "agent-test");

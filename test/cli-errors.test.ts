@@ -1,8 +1,7 @@
 // The real CLI as a user runs it: bad input exits 2 with one line naming the
 // problem, an unreachable coordinator exits 3 quickly, naming where it looked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -13,24 +12,6 @@ import type { ClusterFile } from "../src/common/local/cluster-file.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "orrery.mjs");
 
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** dist/ is not in git: build it when missing or older than the sources. */
-function ensureBuilt(): void {
-  const main = join(ROOT, "dist", "cli", "main.js");
-  if (existsSync(main) && statSync(main).mtimeMs >= newestSourceMtime(join(ROOT, "src"))) return;
-  // tsc still emits when another module has a type error; what we need is the CLI's output files.
-  spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "ignore" });
-  if (!existsSync(join(ROOT, "dist", "cli", "campaign.js"))) throw new Error("build of the CLI failed: run `npm run build`");
-}
 
 interface Run {
   code: number | null;
@@ -64,7 +45,6 @@ const STACK_LINE = /^\s+at /m;
 describe("CLI errors", () => {
   let dir: string;
   beforeAll(async () => {
-    ensureBuilt();
     dir = await mkdtemp(join(tmpdir(), "orrery-cli-errors-"));
   }, 180_000);
   afterAll(async () => {

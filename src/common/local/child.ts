@@ -110,14 +110,19 @@ export function tcpProbe(port: number, host = "127.0.0.1"): () => Promise<boolea
     });
 }
 
-/** Is a process with this pid alive? */
+/** Is a process with this pid alive? A zombie (exited, not yet reaped by its new parent) is not. */
 export function isAlive(pid: number): boolean {
   if (pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc here: trust kill(0)
   }
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { parseCampaign, type CampaignSource } from "./spec.js";
@@ -105,6 +106,17 @@ output: {scope: out, run: r1}
     const spec = parseCampaign({ specYaml: yaml, sourceName: "c.yaml" });
     expect(spec.tasks.map((t) => t.name)).toEqual(["isr", "calibrate", "coadd"]);
     expect(spec.tasks[2]!.upstream).toEqual(["calibrate"]);
+  });
+
+  it("accepts examples/mini-drp/campaign.yaml", () => {
+    const text = readFileSync(new URL("../../../examples/mini-drp/campaign.yaml", import.meta.url), "utf8");
+    const spec = parseCampaign({ specYaml: text, sourceName: "examples/mini-drp/campaign.yaml" });
+    expect(spec.tasks.map((t) => [t.name, t.upstream])).toEqual([
+      ["isr", []],
+      ["calibrate", ["isr"]],
+      ["coadd", ["calibrate"]],
+    ]);
+    expect(spec.tasks[2]!.inputs["calexp"]).toEqual({ datasetType: "calexp", calibration: false, multiple: true });
   });
 
   it("takes --priority over the file's priority", () => {
@@ -292,6 +304,20 @@ output: {scope: out, run: r1}
       "pipelines/drp.yaml:4: tasks.isr.dimensions: needs at least one dimension",
     ]);
     expect(problemsOf({ specYaml: campaign })).toEqual([`campaign.yaml:${lineOf(campaign, "pipeline:")}: pipeline.file: pipeline file drp.yaml was not provided`]);
+  });
+
+  it("an empty file", () => {
+    expect(problemsOf({ specYaml: "" })).toEqual([expect.stringMatching(/^campaign\.yaml:1: \(file\): .*expected object/)]);
+  });
+
+  it("lists problems of the campaign file and of its pipeline file together", () => {
+    const pipeline = "tasks:\n  isr:\n    command: [node, isr.mjs]\n    dimensions: [detector]\n    inputs: {raw: {datasetType: raw}}\n    outputs: {postISR: {datasetType: postISRCCD}}\n    colour: red\n";
+    let campaign = edit(CAMPAIGN, CAMPAIGN.slice(CAMPAIGN.indexOf("pipeline:"), CAMPAIGN.indexOf("data:")), "pipeline: {file: drp.yaml}\n");
+    campaign = edit(campaign, "priority: 100", "priority: 2000");
+    const problems = problemsOf({ specYaml: campaign, pipelineYaml: pipeline, pipelineSourceName: "drp.yaml" });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^campaign\.yaml:4: priority: /);
+    expect(problems[1]).toBe("drp.yaml:7: tasks.isr.colour: unknown field");
   });
 
   it("lists every problem at once", () => {

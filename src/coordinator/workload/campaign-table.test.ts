@@ -57,17 +57,25 @@ describe("CampaignTable", () => {
   it("keeps counts and the ready set in step with each state change, in the order quanta became ready", () => {
     const { t, live } = setup();
     const q = (id: string) => t.quanta.get(id)!;
-    t.setState(q("c2"), "READY");
-    t.setState(q("c1"), "READY");
-    t.setState(q("i1"), "RUNNING");
+    t.transition(q("c2"), "inputs_ready");
+    t.transition(q("c1"), "inputs_ready");
+    t.transition(q("i1"), "leased");
     expect([...live.ready]).toEqual(["c2", "c1"]);
-    t.setState(q("i2"), "SUCCEEDED");
-    t.setState(q("i1"), "READY"); // retried: joins the back of the queue
+    t.transition(q("i2"), "succeeded");
+    t.transition(q("i1"), "retry"); // retried: joins the back of the queue
     expect([...live.ready]).toEqual(["c2", "c1", "i1"]);
     expect(q("i1").progress.state).toBe("READY");
     expect(live.counts).toEqual({ ...emptyCounts(), READY: 3, SUCCEEDED: 1 });
     expect(live.taskCounts.get("isr")).toEqual({ ...emptyCounts(), READY: 1, SUCCEEDED: 1 });
     expect(live.taskCounts.get("calibrate")).toEqual({ ...emptyCounts(), READY: 2 });
+  });
+
+  it("refuses an illegal transition and leaves the state as it was", () => {
+    const { t, live } = setup();
+    const c1 = t.quanta.get("c1")!;
+    expect(() => t.transition(c1, "succeeded")).toThrow(/succeeded is not allowed in state PENDING/);
+    expect(c1.progress.state).toBe("PENDING");
+    expect(live.counts.PENDING).toBe(2);
   });
 
   it("forgets a removed campaign's quanta", () => {

@@ -2,7 +2,7 @@
 // sets, state counts. Rebuilt from Redis at start-up; no I/O here.
 import type { CampaignSpec, TaskDefinition } from "../campaign/spec.js";
 import type { CampaignRecord, Quantum } from "./model.js";
-import { QuantumStates, type QuantumState } from "./quantum-state.js";
+import { nextState, QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -54,11 +54,12 @@ export class CampaignTable {
     c.kills += q.progress.kills;
   }
 
-  /** Moves a quantum to `next`, keeping counts and the ready set in step. */
-  setState(q: Quantum, next: QuantumState): void {
+  /** Applies a lifecycle event (an illegal one throws), keeping counts and the ready set in step. */
+  transition(q: Quantum, event: QuantumEvent): void {
     const c = this.campaigns.get(q.campaign);
     if (!c) return;
     const prev = q.progress.state;
+    const next = nextState(prev, event, q.id);
     this.count(c, q, prev, -1);
     this.count(c, q, next, 1);
     q.progress.state = next;

@@ -114,7 +114,7 @@ export class WorkloadManager {
         const attempt = q.progress.attempts.length + 1;
         const leaseId = `${q.id}#${attempt}`;
         const deadlineMs = now + this.leaseTtlMs;
-        this.table.setState(q, "RUNNING");
+        this.table.transition(q, "leased");
         q.progress.lease = { id: leaseId, agent: agent.id, deadlineMs };
         q.progress.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
         this.touch(q);
@@ -169,7 +169,7 @@ export class WorkloadManager {
     delete q.progress.lease;
     if (r.outcome === "succeeded") {
       q.progress.produced = r.outputs;
-      this.table.setState(q, "SUCCEEDED");
+      this.table.transition(q, "succeeded");
       this.touch(q);
       this.release(q);
     } else {
@@ -180,7 +180,7 @@ export class WorkloadManager {
       q.progress.memoryMB = d.memoryMB;
       q.progress.readyAtMs = d.readyAtMs;
       this.log.info({ quantum: q.id, outcome: r.outcome, retry: d.retry, reason: d.reason }, "attempt did not succeed");
-      this.table.setState(q, d.retry ? "READY" : "FAILED");
+      this.table.transition(q, d.retry ? "retry" : "failed");
       this.touch(q);
       if (!d.retry) this.block(q);
       else this.onWork();
@@ -199,7 +199,7 @@ export class WorkloadManager {
         if (made) Object.assign(input, { bytes: made.bytes, adler32: made.adler32, md5: made.md5, rses: [made.rse] });
       }
       if (d.upstream.every((u) => isDone(this.table.quanta.get(u)?.progress.state))) {
-        this.table.setState(d, "READY");
+        this.table.transition(d, "inputs_ready");
         this.touch(d);
         any = true;
       }
@@ -212,7 +212,7 @@ export class WorkloadManager {
     while (stack.length > 0) {
       const d = this.table.quanta.get(stack.pop()!);
       if (!d || (d.progress.state !== "PENDING" && d.progress.state !== "READY")) continue;
-      this.table.setState(d, "BLOCKED");
+      this.table.transition(d, "upstream_failed");
       this.touch(d);
       stack.push(...d.downstream);
     }

@@ -68,7 +68,6 @@ export function checkSite(site: string, what = "site"): string {
 
 /** A file or collection name: non-empty, no leading '/', no control characters. */
 export function checkDidName(name: string, what = "DID name"): string {
-  // eslint-disable-next-line no-control-regex
   if (name === "" || name.startsWith("/") || /[\u0000-\u001f]/.test(name)) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${what} "${name}" is not valid: give a non-empty relative name without control characters`);
   }

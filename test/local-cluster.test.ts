@@ -1,0 +1,58 @@
+// `orrery local up|status|down|agent add` as an operator runs them.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { stopCluster } from "../src/common/local/cluster.js";
+import { isAlive } from "../src/common/local/child.js";
+import { tempDir } from "./harness.js";
+import { orrery, orreryJson } from "./cli-runner.js";
+
+interface LocalStatus {
+  processes: { name: string; role: string; site: string; pid: number; alive: boolean; address: string }[];
+}
+
+describe("orrery local", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir("local");
+  });
+  afterAll(async () => {
+    await stopCluster(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("starts every piece, reports it, adds an agent and stops it all", async () => {
+    const up = await orrery(["local", "up", "--dir", dir, "--sites", "2", "--agents", "1", "--spot", "1"]);
+    expect(up.code, up.stderr).toBe(0);
+    const status = await orreryJson<LocalStatus>(["local", "status", "--dir", dir]);
+    const roles = status.processes.map((p) => p.role).sort();
+    expect(roles).toEqual(["agent", "coordinator", "dbb", "nats", "redis", "s3", "s3"]);
+    expect(status.processes.every((p) => p.alive)).toBe(true);
+
+    const added = await orrery(["local", "agent", "add", "--dir", dir, "--site", "site-b"]);
+    expect(added.code, added.stderr).toBe(0);
+    const agents = await orreryJson<{ id: string; site: string; kind: string }[]>(["--cluster", join(dir, "cluster.json"), "agents"]);
+    expect(agents.map((a) => `${a.site}/${a.kind}`).sort()).toEqual(["site-a/spot", "site-b/hpc"]);
+
+    const again = await orrery(["local", "up", "--dir", dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("already running");
+
+    const pids = (await orreryJson<LocalStatus>(["local", "status", "--dir", dir])).processes.map((p) => p.pid);
+    const down = await orrery(["local", "down", "--dir", dir]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it("says how to install a missing server binary, exit 3, and starts nothing", async () => {
+    // A PATH with node on it and no nats-server or redis-server.
+    const bin = join(dir, "only-node");
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(process.execPath, join(bin, "node"));
+    const r = await orrery(["local", "up", "--dir", join(dir, "nobin")], { env: { ...process.env, PATH: bin } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/(nats|redis)-server is not installed/);
+    expect(r.stderr).toContain("npm run setup");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
