@@ -2,3 +2,4 @@
 // inputs through its LMDB cache, runs payloads and stages outputs.
 export { runAgent, type AgentHandle, type AgentOptions, type NodeKind } from "./agent.js";
 export { Outcome } from "./lease-outcome.js";
+export { watchSpotNotice, type SpotNotice } from "./preemption/index.js";

@@ -4,7 +4,8 @@
 import { availableParallelism, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { runAgent, type NodeKind } from "../agent/index.js";
+import { runAgent, watchSpotNotice, type NodeKind } from "../agent/index.js";
+import { createLogger } from "../common/logger.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { resolveConnection } from "./connection.js";
 import { printNotice } from "./output.js";
@@ -22,6 +23,7 @@ interface AgentFlags {
   id?: string;
   coordinator?: string;
   nats?: string;
+  spotNoticeUrl?: string;
 }
 
 const KINDS: readonly NodeKind[] = ["hpc", "spot", "static"];
@@ -50,6 +52,7 @@ export function registerAgentCommand(program: Command): void {
     .option("--id <id>", "agent id, stable across restarts to resume from the journal (default <host>-<site>-<pid>)")
     .option("--coordinator <host:port>", "coordinator address (default $ORRERY_COORDINATOR, else the cluster file)")
     .option("--nats <url>", "NATS URL (default $ORRERY_NATS, else the cluster file)")
+    .option("--spot-notice-url <url>", "EC2-style spot instance-action URL to poll (default $ORRERY_SPOT_NOTICE_URL; none: only SIGTERM)")
     .action(async (flags: AgentFlags, cmd: Command) => {
       if (!KINDS.includes(flags.kind as NodeKind)) {
         throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--kind must be one of ${KINDS.join(", ")}, not "${flags.kind}"`);
@@ -84,7 +87,19 @@ export function registerAgentCommand(program: Command): void {
       };
       process.once("SIGTERM", onSignal);
       process.once("SIGINT", onSignal);
+      const noticeUrl = flags.spotNoticeUrl ?? process.env["ORRERY_SPOT_NOTICE_URL"];
+      const watch = noticeUrl
+        ? watchSpotNotice({
+            url: noticeUrl,
+            log: createLogger("agent", { agentId }),
+            onNotice: (n) => {
+              printNotice(`agent ${agentId}: spot notice (${n.action} ${n.time}), reporting running quanta as preempted and stopping`);
+              void handle.stop(`spot notice: ${n.action} at ${n.time}`);
+            },
+          })
+        : undefined;
       await handle.done;
+      watch?.stop();
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
       // Sockets of pooled S3 clients may linger; the agent's work is done and journaled.

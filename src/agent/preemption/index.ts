@@ -1,0 +1,1 @@
+export { watchSpotNotice, type SpotNotice, type SpotNoticeWatch } from "./spot-notice.js";
