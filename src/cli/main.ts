@@ -6,6 +6,9 @@ import { registerCampaignCommands } from "./campaign.js";
 import { registerLocalCommands } from "./local.js";
 import { registerCoordinatorCommand } from "./services.js";
 import { registerAgentCommand } from "./agent.js";
+import { registerPlanCommand } from "./plan.js";
+import { registerSchemaCommand } from "./schema.js";
+import { registerConfigCommands } from "./config.js";
 
 
 export function buildProgram(): Command {
@@ -17,7 +20,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLocalCommands(program);
+  registerPlanCommand(program);
   registerCampaignCommands(program);
+  registerConfigCommands(program);
+  registerSchemaCommand(program);
   registerCoordinatorCommand(program);
   registerAgentCommand(program);
   registerDbbCommands(program);

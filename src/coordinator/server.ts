@@ -3,6 +3,7 @@ import { AgentLinkService } from "../gen/orrery/v1/agent_link_pb.js";
 import { CampaignService } from "../gen/orrery/v1/coordinator_pb.js";
 import { grpcServiceDefinition, unaryHandlers } from "../common/grpc-service.js";
 import { connectNats } from "../common/nats.js";
+import { DbbClient } from "../common/dbb-client.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { createLogger } from "../common/logger.js";
 import { CoordinatorStore } from "./store/redis-store.js";
@@ -35,7 +36,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   }
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
   let link: AgentLink | undefined;
-  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()));
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000));
   await manager.load();
   link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs });
 

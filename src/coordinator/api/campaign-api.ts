@@ -8,7 +8,21 @@ import type { CoordinatorStore } from "../store/redis-store.js";
 import type { WorkloadManager } from "../workload/manager.js";
 import type { LiveCampaign } from "../workload/campaign-table.js";
 import type { AgentLink } from "../dispatch/agent-link.js";
-import { expandGraph, fetchCatalog, parseCampaign } from "../campaign/index.js";
+import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
+import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
+import { configResponse, planResponse } from "./plan-view.js";
+
+/** The validated spec of a Submit or Plan request; throws SPEC_INVALID listing every problem. */
+function specOf(req: SubmitRequest): CampaignSpec {
+  return parseCampaign({
+    specYaml: req.specYaml,
+    sourceName: req.sourceName || "campaign.yaml",
+    pipelineYaml: req.pipelineYaml === "" ? undefined : req.pipelineYaml,
+    pipelineSourceName: req.pipelineSourceName,
+    configOverrides: req.configOverrides,
+    priority: req.priority,
+  });
+}
 
 export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
   const { manager, store, nc, link } = deps;
@@ -33,17 +47,31 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
 
   return {
     async submit(req) {
-      const spec = parseCampaign({
-        specYaml: req.specYaml,
-        sourceName: req.sourceName || "campaign.yaml",
-        pipelineYaml: req.pipelineYaml === "" ? undefined : req.pipelineYaml,
-        pipelineSourceName: req.pipelineSourceName,
-        configOverrides: req.configOverrides,
-        priority: req.priority,
-      });
+      const spec = specOf(req);
       const catalog = await fetchCatalog(nc, spec);
       const graph = expandGraph(spec, catalog);
       return manager.submit(spec, graph);
+    },
+    async plan(req) {
+      // Same parsing and expansion as submit; nothing is stored.
+      const spec = specOf(req);
+      const graph = expandGraph(spec, await fetchCatalog(nc, spec));
+      return planResponse(spec, graph);
+    },
+    async getConfig(req) {
+      return configResponse(campaign(req.campaign).spec);
+    },
+    async getProvenance(req) {
+      const q = table.quanta.get(req.quantum);
+      if (!q && req.attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
+      // The latest attempt that has a record: one still running has none yet.
+      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: q?.progress.attempts.length ?? 0 }, (_, i) => i + 1).reverse();
+      for (const attempt of attempts) {
+        const record = await store.getProvenance(req.quantum, attempt);
+        if (record !== undefined && record !== "") return { attempt, provenanceJson: record };
+      }
+      if (req.attempt !== 0) throw new OrreryError(ErrorCode.NOT_FOUND, `no provenance for attempt ${req.attempt} of ${req.quantum}`, { hint: "an attempt that is still running or was lost has none; see `orrery quanta CAMPAIGN`" });
+      throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has no provenance record yet`, { hint: "it has not finished an attempt; see its state with `orrery quanta CAMPAIGN`" });
     },
     async status(req) {
       if (req.campaign !== "") return { campaigns: [statusOf(campaign(req.campaign))] };

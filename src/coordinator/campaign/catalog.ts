@@ -1,4 +1,4 @@
-import { FileQueryRequestSchema, FileQueryResponseSchema } from "../../gen/orrery/v1/dbb_pb.js";
+import { FileQueryRequestSchema, FileQueryResponseSchema, type FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
 import { dbbRequest, type NatsConnection } from "../../common/nats.js";
 import { parseDataId } from "../../common/data-id.js";
 import type { CatalogFile } from "./graph.js";
@@ -11,12 +11,16 @@ export function catalogTypes(spec: CampaignSpec): string[] {
 }
 
 /** A snapshot of the catalog files a campaign may read, by dataset type, with where they are AVAILABLE. */
-export async function fetchCatalog(nc: NatsConnection, spec: CampaignSpec): Promise<Map<string, CatalogFile[]>> {
-  const types = catalogTypes(spec);
+export async function fetchCatalog(nc: NatsConnection, spec: CampaignSpec, types: readonly string[] = catalogTypes(spec)): Promise<Map<string, CatalogFile[]>> {
+  if (types.length === 0) return new Map();
+  const res = await dbbRequest(nc, "files", FileQueryRequestSchema, { scope: spec.data.scope, datasetTypes: [...types] }, FileQueryResponseSchema, 120_000);
+  return catalogFromFiles(res.files, types);
+}
+
+/** Catalog files of the given types by type; files with no AVAILABLE replica are left out. */
+export function catalogFromFiles(files: readonly FileWithReplicas[], types: readonly string[]): Map<string, CatalogFile[]> {
   const out = new Map<string, CatalogFile[]>(types.map((t) => [t, []]));
-  if (types.length === 0) return out;
-  const res = await dbbRequest(nc, "files", FileQueryRequestSchema, { scope: spec.data.scope, datasetTypes: types }, FileQueryResponseSchema, 120_000);
-  for (const { file, replicas } of res.files) {
+  for (const { file, replicas } of files) {
     if (!file) continue;
     const rses = replicas.filter((r) => r.state === "AVAILABLE").map((r) => r.rse);
     if (rses.length === 0) continue;

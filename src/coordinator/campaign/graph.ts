@@ -4,6 +4,7 @@ import { compareDataIds, dataIdKey, formatDataId, type DataId, type DataIdValue 
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { CampaignSpec, TaskDefinition } from "./spec.js";
 import type { WhereValue } from "./spec-schema.js";
+import { deferredClosure } from "./deferred.js";
 
 /** A file the catalog already holds. */
 export interface CatalogFile {
@@ -77,7 +78,13 @@ export function expandGraph(spec: CampaignSpec, catalog: ReadonlyMap<string, rea
       .map((f) => ({ did: `${f.scope}:${f.name}`, datasetType, dataId: f.dataId, metadata: f.metadata, producer: undefined, file: f }));
   };
 
+  // Deferred tasks and their downstream wait for what their upstream produces.
+  const later = deferredClosure(spec);
   for (const task of spec.tasks) {
+    if (later.has(task.name)) {
+      tasks[task.name] = { quanta: 0, dropped: 0 };
+      continue;
+    }
     const roles = Object.entries(task.inputs).map(([role, r]) => ({ role, ...r, index: new DataIdIndex(task.dimensions, candidatesFor(r.datasetType)) }));
     const primary = roles.filter((r) => !r.calibration);
     const quantumIds = new Map<string, DataId>();

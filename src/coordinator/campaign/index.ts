@@ -2,3 +2,6 @@ export { parseCampaign, type CampaignSpec, type CampaignSource, type TaskDefinit
 export { expandGraph, whereMatches, type CatalogFile, type PlannedGraph, type PlannedQuantum } from "./graph.js";
 export { fetchCatalog, catalogTypes } from "./catalog.js";
 export { formatProblem, type SpecProblem } from "./spec-errors.js";
+export { CampaignFileSchema } from "./spec-schema.js";
+export { quantumIdentity, graphIdentities, canonicalJson, type IdentityParts, type InputToken } from "./identity.js";
+export { deferredClosure, tasksToExpand, expansionSpec, producedInputTypes } from "./deferred.js";

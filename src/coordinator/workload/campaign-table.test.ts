@@ -24,6 +24,7 @@ function quantum(id: string, task: string, state: QuantumState, counters: { fail
     campaign: "tab",
     task,
     dataId: {},
+    identity: id,
     inputs: [],
     outputs: [],
     upstream: [],
@@ -34,7 +35,7 @@ function quantum(id: string, task: string, state: QuantumState, counters: { fail
 
 function setup() {
   const t = new CampaignTable();
-  const record: CampaignRecord = { name: "tab", state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: "", quantumIds: ["i1", "i2", "c1", "c2"], tasks: ["isr", "calibrate"] };
+  const record: CampaignRecord = { name: "tab", state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: "", quantumIds: ["i1", "i2", "c1", "c2"], tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "" };
   const live = t.addCampaign(record, spec);
   t.addQuantum(live, quantum("i1", "isr", "READY", { failures: 1 }));
   t.addQuantum(live, quantum("i2", "isr", "RUNNING", { kills: 2 }));

@@ -6,28 +6,21 @@ import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CampaignSpec } from "../campaign/spec.js";
 import type { PlannedGraph } from "../campaign/graph.js";
+import { deferredClosure } from "../campaign/deferred.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
-import { campaignStateFor, TERMINAL, type QuantumState } from "./quantum-state.js";
-import { decideRetry } from "./retry-policy.js";
+import { TERMINAL } from "./quantum-state.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
 import { buildQuanta } from "./quantum-builder.js";
-import type { CampaignRecord, ProducedReplica, Quantum, QuantumProgress } from "./model.js";
+import { fillInputs, isDone, settleStates } from "./quantum-links.js";
+import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
+import { ProgressJournal } from "./progress-journal.js";
+import { DeferredExpander } from "./deferred-expander.js";
+import { findReusable, type CatalogSource } from "./reuse-lookup.js";
+import type { CampaignRecord, Quantum } from "./model.js";
 
-export interface AttemptReport {
-  leaseId: string;
-  quantumId: string;
-  attempt: number;
-  outcome: string;
-  exitCode: number;
-  message: string;
-  startMs: number;
-  endMs: number;
-  outputs: ProducedReplica[];
-  stdout: string;
-  stderr: string;
-  provenanceJson: string;
-}
+export type { AttemptReport } from "./attempt-results.js";
+export type { CatalogSource } from "./reuse-lookup.js";
 
 export interface LeaseGrant {
   quantum: Quantum;
@@ -40,8 +33,9 @@ export interface LeaseGrant {
 export class WorkloadManager {
   readonly table = new CampaignTable();
   private readonly mailbox = new Mailbox();
-  /** Quanta whose progress changed in the current handler, per campaign. */
-  private dirty = new Map<string, Map<string, QuantumProgress>>();
+  private readonly journal: ProgressJournal;
+  private readonly expander: DeferredExpander;
+  private readonly results: ResultContext;
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -49,7 +43,13 @@ export class WorkloadManager {
     private readonly leaseTtlMs: number,
     /** Called after quanta became READY, so the dispatcher offers them to agents. */
     private readonly onWork: () => void,
-  ) {}
+    /** The DBB catalog: whether reusable outputs are still there; inputs of deferred tasks. */
+    private readonly catalog: CatalogSource,
+  ) {
+    this.journal = new ProgressJournal(store, this.table);
+    this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
+    this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name) };
+  }
 
   async load(): Promise<void> {
     const now = Date.now();
@@ -68,19 +68,34 @@ export class WorkloadManager {
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
         this.table.addQuantum(live, { ...d, progress, downstream: downstream.get(d.id) ?? [] });
       }
+      // Inputs made upstream point at what was produced (definitions keep the plan).
+      for (const id of live.quantumIds) {
+        const q = this.table.quanta.get(id);
+        for (const u of q?.upstream ?? []) {
+          const up = this.table.quanta.get(u);
+          if (q && up && isDone(up.progress.state)) fillInputs(q, up);
+        }
+      }
+      // A deferred expansion a crash interrupted runs now.
+      this.expander.wake(live.name);
     }
     this.log.info({ campaigns: this.table.campaigns.size, quanta: this.table.quanta.size }, "state loaded");
   }
 
-  submit(spec: CampaignSpec, graph: PlannedGraph): Promise<{ campaign: string; quanta: number }> {
+  /**
+   * Stores and queues a campaign, replacing an ended one of the same name.
+   * With `reuse`, quanta identical to ones that already succeeded, whose
+   * outputs are still there, are SKIPPED and their consumers read those outputs.
+   */
+  async submit(spec: CampaignSpec, graph: PlannedGraph): Promise<{ campaign: string; quanta: number }> {
+    this.refuseLive(spec.name);
+    const quanta = buildQuanta(spec, graph);
+    const reused = spec.reuse ? await findReusable(this.store, this.catalog, quanta) : new Map();
+    const byId = new Map(quanta.map((q) => [q.id, q]));
+    settleStates(quanta, reused, (id) => byId.get(id));
     return this.mailbox.send(async () => {
-      const existing = this.table.campaigns.get(spec.name);
-      if (existing && (existing.state === "RUNNING" || existing.state === "PAUSED")) {
-        throw new OrreryError(ErrorCode.ALREADY_EXISTS, `campaign ${spec.name} is still ${existing.state}`, {
-          hint: "wait for it to end, cancel it, or give the new one another name",
-        });
-      }
-      const quanta = buildQuanta(spec, graph);
+      this.refuseLive(spec.name);
+      const later = deferredClosure(spec);
       const record: CampaignRecord = {
         name: spec.name,
         state: "RUNNING",
@@ -91,16 +106,33 @@ export class WorkloadManager {
         specJson: JSON.stringify(spec),
         quantumIds: quanta.map((q) => q.id),
         tasks: spec.tasks.map((t) => t.name),
+        expanded: spec.tasks.filter((t) => !later.has(t.name)).map((t) => t.name),
+        expansionError: "",
       };
-      if (quanta.length === 0) Object.assign(record, { state: "SUCCEEDED", finishedMs: record.createdMs });
+      // Its state from its counts, worked out on a scratch table before anything is stored.
+      const scratch = new CampaignTable();
+      const view = scratch.addCampaign(record, spec);
+      for (const q of quanta) scratch.addQuantum(view, q);
+      record.state = campaignStateOf(view);
+      if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
       await this.store.saveCampaign(record, quanta, new Map(quanta.map((q) => [q.id, q.progress])));
       this.table.removeCampaign(spec.name);
       const live = this.table.addCampaign(record, spec);
       for (const q of quanta) this.table.addQuantum(live, q);
-      this.log.info({ campaign: spec.name, quanta: quanta.length, ready: live.ready.size }, "campaign submitted");
+      this.log.info({ campaign: spec.name, quanta: quanta.length, ready: live.ready.size, skipped: reused.size, deferred: later.size }, "campaign submitted");
       this.onWork();
+      this.expander.wake(spec.name);
       return { campaign: spec.name, quanta: quanta.length };
     });
+  }
+
+  private refuseLive(name: string): void {
+    const existing = this.table.campaigns.get(name);
+    if (existing && (existing.state === "RUNNING" || existing.state === "PAUSED")) {
+      throw new OrreryError(ErrorCode.ALREADY_EXISTS, `campaign ${name} is still ${existing.state}`, {
+        hint: "wait for it to end, cancel it, or give the new one another name",
+      });
+    }
   }
 
   /** Picks quanta for an agent's free slot and marks them RUNNING (persisted before the leases go out). */
@@ -117,10 +149,10 @@ export class WorkloadManager {
         this.table.transition(q, "leased");
         q.progress.lease = { id: leaseId, agent: agent.id, deadlineMs };
         q.progress.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
-        this.touch(q);
+        this.journal.touch(q);
         grants.push({ quantum: q, campaign: c, leaseId, attempt, deadlineMs });
       }
-      await this.flush();
+      await this.journal.flush();
       return grants;
     });
   }
@@ -133,9 +165,9 @@ export class WorkloadManager {
         this.log.info({ agent: agentId, lease: r.leaseId }, "result for a lease no longer current; ignored");
         return;
       }
-      await this.store.saveAttemptRecords(q.id, r.attempt, { stdout: r.stdout, stderr: r.stderr }, r.provenanceJson);
-      this.finishAttempt(q, r);
-      await this.flush();
+      await this.store.saveAttemptRecords(q.id, r.attempt, { stdout: r.stdout, stderr: r.stderr }, withIdentity(r.provenanceJson, q.identity));
+      finishAttempt(this.results, q, r);
+      await this.journal.flush();
     });
   }
 
@@ -152,101 +184,27 @@ export class WorkloadManager {
   expire(): Promise<void> {
     return this.mailbox.send(async () => {
       const now = Date.now();
+      this.expander.retryDue(now);
       for (const q of this.table.quanta.values()) {
         const lease = q.progress.lease;
         if (q.progress.state !== "RUNNING" || !lease || lease.deadlineMs > now) continue;
         this.log.warn({ quantum: q.id, agent: lease.agent }, "lease expired; agent lost");
-        this.finishAttempt(q, { leaseId: lease.id, quantumId: q.id, attempt: q.progress.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
+        finishAttempt(this.results, q, { leaseId: lease.id, quantumId: q.id, attempt: q.progress.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
       }
-      await this.flush();
+      await this.journal.flush();
     });
-  }
-
-  private finishAttempt(q: Quantum, r: AttemptReport): void {
-    const c = this.table.campaigns.get(q.campaign)!;
-    const attempt = q.progress.attempts[q.progress.attempts.length - 1];
-    if (attempt) Object.assign(attempt, { outcome: r.outcome, exitCode: r.exitCode, message: r.message, endMs: r.endMs || Date.now(), ...(r.startMs ? { startMs: r.startMs } : {}) });
-    delete q.progress.lease;
-    if (r.outcome === "succeeded") {
-      q.progress.produced = r.outputs;
-      this.table.transition(q, "succeeded");
-      this.touch(q);
-      this.release(q);
-    } else {
-      const d = decideRetry(r.outcome, r.exitCode, q.progress, c.spec.retries, Date.now());
-      q.progress[d.counter] += 1;
-      if (d.counter === "failures") c.failures++;
-      if (d.counter === "kills") c.kills++;
-      q.progress.memoryMB = d.memoryMB;
-      q.progress.readyAtMs = d.readyAtMs;
-      this.log.info({ quantum: q.id, outcome: r.outcome, retry: d.retry, reason: d.reason }, "attempt did not succeed");
-      this.table.transition(q, d.retry ? "retry" : "failed");
-      this.touch(q);
-      if (!d.retry) this.block(q);
-      else this.onWork();
-    }
-    this.updateCampaignState(c);
-  }
-
-  /** Downstream quanta whose upstream all succeeded become READY, with the produced files as inputs. */
-  private release(q: Quantum): void {
-    let any = false;
-    for (const id of q.downstream) {
-      const d = this.table.quanta.get(id);
-      if (!d || d.progress.state !== "PENDING") continue;
-      for (const input of d.inputs) {
-        const made = input.producer === q.id ? q.progress.produced.find((p) => p.did === input.did) : undefined;
-        if (made) Object.assign(input, { bytes: made.bytes, adler32: made.adler32, md5: made.md5, rses: [made.rse] });
-      }
-      if (d.upstream.every((u) => isDone(this.table.quanta.get(u)?.progress.state))) {
-        this.table.transition(d, "inputs_ready");
-        this.touch(d);
-        any = true;
-      }
-    }
-    if (any) this.onWork();
-  }
-
-  private block(q: Quantum): void {
-    const stack = [...q.downstream];
-    while (stack.length > 0) {
-      const d = this.table.quanta.get(stack.pop()!);
-      if (!d || (d.progress.state !== "PENDING" && d.progress.state !== "READY")) continue;
-      this.table.transition(d, "upstream_failed");
-      this.touch(d);
-      stack.push(...d.downstream);
-    }
-  }
-
-  private updateCampaignState(c: LiveCampaign): void {
-    const next = campaignStateFor(c.counts, c.state);
-    if (next === c.state) return;
-    c.state = next;
-    if (next === "SUCCEEDED" || next === "FAILED") c.finishedMs = Date.now();
-    this.log.info({ campaign: c.name, state: next }, "campaign state");
-    this.dirtyCampaigns.add(c.name);
-  }
-
-  private readonly dirtyCampaigns = new Set<string>();
-
-  private touch(q: Quantum): void {
-    (this.dirty.get(q.campaign) ?? this.dirty.set(q.campaign, new Map()).get(q.campaign)!).set(q.id, q.progress);
-  }
-
-  private async flush(): Promise<void> {
-    const dirty = this.dirty;
-    this.dirty = new Map();
-    for (const [campaign, updates] of dirty) await this.store.saveProgress(campaign, updates);
-    for (const name of this.dirtyCampaigns) {
-      const c = this.table.campaigns.get(name);
-      if (c) await this.store.updateCampaign(c);
-    }
-    this.dirtyCampaigns.clear();
   }
 }
 
-function isDone(state: QuantumState | undefined): boolean {
-  return state === "SUCCEEDED" || state === "SKIPPED";
+/** The identity goes into the provenance record: the coordinator knows it, the agent does not. */
+function withIdentity(provenanceJson: string, identity: string): string {
+  try {
+    const record: unknown = JSON.parse(provenanceJson);
+    if (record !== null && typeof record === "object" && !Array.isArray(record)) return JSON.stringify({ ...record, identity });
+  } catch {
+    // Not JSON: kept as the agent sent it.
+  }
+  return provenanceJson;
 }
 
 function seqOf(id: string): number {

@@ -31,6 +31,8 @@ export interface QuantumDefinition {
   campaign: string;
   task: string;
   dataId: DataId;
+  /** Hash of task, resolved config, data id, command and inputs (campaign/identity.ts): equal means the same work. */
+  identity: string;
   inputs: QuantumInput[];
   outputs: QuantumOutput[];
   upstream: string[];
@@ -55,6 +57,23 @@ export interface ProducedReplica {
   bytes: number;
   adler32: string;
   md5: string;
+}
+
+export interface IdentityOutput {
+  role: string;
+  did: string;
+  datasetType: string;
+  bytes: number;
+  adler32: string;
+  md5: string;
+}
+
+/** What the identity index (`orrery:identity:<hash>`) keeps of the last quantum with that identity that succeeded. */
+export interface IdentityRecord {
+  quantum: string;
+  campaign: string;
+  task: string;
+  outputs: IdentityOutput[];
 }
 
 /** What happens to a quantum: persisted on every change. */
@@ -86,4 +105,8 @@ export interface CampaignRecord {
   specJson: string;
   quantumIds: string[];
   tasks: string[];
+  /** Tasks expanded into quanta so far: all but deferred ones (and their downstream) until those are expanded. */
+  expanded: string[];
+  /** Why expanding a deferred task failed; the campaign is FAILED then. */
+  expansionError: string;
 }

@@ -38,7 +38,7 @@ function table(campaigns: { name: string; priority?: number; createdMs: number; 
   for (const c of campaigns) {
     const s = spec(c.name, c.extra);
     const ids = c.quanta.map((_, i) => `${c.name}.q${i + 1}`);
-    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", quantumIds: ids, tasks: s.tasks.map((x) => x.name) };
+    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", quantumIds: ids, tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "" };
     const live = t.addCampaign(record, s);
     c.quanta.forEach((init, i) => {
       const q: Quantum = {
@@ -46,6 +46,7 @@ function table(campaigns: { name: string; priority?: number; createdMs: number; 
         campaign: c.name,
         task: init.task ?? "small",
         dataId: { n: i },
+        identity: ids[i]!,
         inputs: [],
         outputs: [],
         upstream: [],
