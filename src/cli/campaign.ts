@@ -2,11 +2,11 @@
 // coordinator's CampaignService.
 import type { Command } from "commander";
 import { ErrorCode, OrreryError } from "../common/errors.js";
-import { createUnaryClient, waitForChannel, type UnaryClient } from "../common/grpc-service.js";
-import { CampaignService, type CampaignStatus } from "../gen/orrery/v1/coordinator_pb.js";
+import type { CampaignStatus } from "../gen/orrery/v1/coordinator_pb.js";
 import { parsePriority, readSubmitRequest } from "./campaign-file.js";
 import { followCampaign } from "./campaign-watch.js";
-import { resolveConnection } from "./connection.js";
+import { withCampaignClient, type CampaignClient } from "./coordinator-client.js";
+import { globalOptions } from "./global-options.js";
 import { CommandFailed, ExitCode, printJson, printLine, printTable, printText } from "./output.js";
 import {
   QUANTUM_STATES,
@@ -21,32 +21,6 @@ import {
   total,
   type CampaignStatusJson,
 } from "./status-view.js";
-
-type CampaignClient = UnaryClient<(typeof CampaignService)["method"]>;
-
-interface Globals {
-  cluster?: string;
-  json?: boolean;
-}
-
-/** How long a command waits for the coordinator's channel before calling it unreachable. */
-const CONNECT_TIMEOUT_MS = 3_000;
-
-function globals(cmd: Command): Globals {
-  return cmd.optsWithGlobals<Globals>();
-}
-
-/** Runs `fn` with a client whose channel is up; an unreachable coordinator fails fast, naming its address. */
-async function withClient<T>(cmd: Command, fn: (client: CampaignClient) => Promise<T>): Promise<T> {
-  const { coordinator } = resolveConnection({ cluster: globals(cmd).cluster });
-  const client = createUnaryClient(CampaignService, coordinator);
-  try {
-    await waitForChannel(client.raw, coordinator, CONNECT_TIMEOUT_MS);
-    return await fn(client);
-  } finally {
-    client.close();
-  }
-}
 
 async function campaignStatus(client: CampaignClient, campaign: string): Promise<CampaignStatus> {
   const res = await client.status({ campaign });
@@ -124,8 +98,8 @@ export function registerCampaignCommands(program: Command): void {
     .option("--wait", "follow the campaign until it ends")
     .action(async (file: string, opts: { config?: string[]; priority?: number; wait?: boolean }, cmd: Command) => {
       const request = await readSubmitRequest(file, { config: opts.config, priority: opts.priority });
-      const json = globals(cmd).json === true;
-      await withClient(cmd, async (client) => {
+      const json = globalOptions(cmd).json === true;
+      await withCampaignClient(cmd, async (client) => {
         const res = await client.submit(request);
         if (!opts.wait) {
           if (json) printJson({ campaign: res.campaign, quanta: res.quanta });
@@ -143,13 +117,13 @@ export function registerCampaignCommands(program: Command): void {
     .argument("[campaign]", "one campaign (default: all)")
     .option("--watch", "follow the campaign until it ends (exit 0 only if it SUCCEEDED)")
     .action(async (campaign: string | undefined, opts: { watch?: boolean }, cmd: Command) => {
-      const json = globals(cmd).json === true;
+      const json = globalOptions(cmd).json === true;
       if (opts.watch && campaign === undefined) {
         throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "status --watch needs a CAMPAIGN", {
           hint: "name the campaign to follow, e.g. orrery status mini-drp --watch",
         });
       }
-      await withClient(cmd, async (client) => {
+      await withCampaignClient(cmd, async (client) => {
         if (campaign === undefined) {
           const res = await client.status({ campaign: "" });
           const statuses = res.campaigns.map(campaignStatusToJson);
@@ -174,8 +148,8 @@ export function registerCampaignCommands(program: Command): void {
     .option("--state <state>", "only quanta in this state (e.g. FAILED)")
     .option("--task <task>", "only quanta of this task")
     .action(async (campaign: string, opts: { state?: string; task?: string }, cmd: Command) => {
-      const json = globals(cmd).json === true;
-      await withClient(cmd, async (client) => {
+      const json = globalOptions(cmd).json === true;
+      await withCampaignClient(cmd, async (client) => {
         const res = await client.listQuanta({ campaign, state: opts.state?.toUpperCase() ?? "", task: opts.task ?? "" });
         if (json) {
           printJson(res.quanta.map(quantumToJson));
@@ -202,7 +176,7 @@ export function registerCampaignCommands(program: Command): void {
     .argument("<quantum>", "quantum id (from `orrery quanta`)")
     .option("--attempt <n>", "attempt number (default: the latest)", parseAttempt)
     .action(async (quantum: string, opts: { attempt?: number }, cmd: Command) => {
-      await withClient(cmd, async (client) => {
+      await withCampaignClient(cmd, async (client) => {
         const res = await client.getLogs({ quantum, attempt: opts.attempt ?? 0 });
         for (const [stream, text] of [
           ["stdout", res.stdout],
@@ -218,8 +192,8 @@ export function registerCampaignCommands(program: Command): void {
     .command("agents")
     .description("connected agents: site, kind, cores, running quanta, cache")
     .action(async (_opts: unknown, cmd: Command) => {
-      const json = globals(cmd).json === true;
-      await withClient(cmd, async (client) => {
+      const json = globalOptions(cmd).json === true;
+      await withCampaignClient(cmd, async (client) => {
         const agents = (await client.listAgents({})).agents.map(agentToJson);
         if (json) {
           printJson(agents);
