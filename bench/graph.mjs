@@ -157,10 +157,11 @@ async function compactRun(opts) {
 }
 
 async function productRun(opts) {
-  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildQuanta }, { CoordinatorStore }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
+  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildQuanta }, { progressToStore }, { CoordinatorStore }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
     import("./lib/graph-campaign.mjs"),
     import("../dist/coordinator/campaign/index.js"),
     import("../dist/coordinator/workload/quantum-builder.js"),
+    import("../dist/coordinator/workload/initial-progress.js"),
     import("../dist/coordinator/store/redis-store.js"),
     import("../dist/coordinator/workload/campaign-table.js"),
     import("../dist/common/local/servers.js"),
@@ -258,7 +259,8 @@ async function productRun(opts) {
       expanded: spec.tasks.map((x) => x.name),
       expansionError: "",
     };
-    let progress = new Map(quanta.map((q) => [q.id, q.progress]));
+    // Only progress not in its first state is stored (none here: nothing is reused).
+    let progress = progressToStore(spec, quanta);
     await store.saveCampaign(record, quanta, progress);
     f.store_s = seconds(t);
     f.store_speedup_vs_pipelined = f.store_naive_s / f.store_s;

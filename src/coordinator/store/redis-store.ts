@@ -1,24 +1,35 @@
-// Coordinator state in Redis (`orrery:` keys). A campaign's quanta are written
-// in pipelined batches before the campaign record, so a crash mid-submit
-// leaves no visible half-campaign.
+// Coordinator state in Redis (`orrery:` keys). A campaign's quantum
+// definitions are stored in chunks (quanta-chunks.ts) before the campaign
+// record, which names how many chunks are its own: a crash mid-submit or
+// mid-expansion leaves nothing visible. Progress is stored only for quanta
+// not in their first state (workload/initial-progress.ts).
 import { Redis } from "ioredis";
 import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress } from "../workload/model.js";
+import { checkReplies, readChunks, writeChunks } from "./quanta-chunks.js";
 
 const BATCH = 5000;
+/** Progress fields per HSET inside a transaction. */
+const PROGRESS_BATCH = 2000;
 const K = {
   campaigns: "orrery:campaigns",
   campaign: (name: string) => `orrery:campaign:${name}`,
+  /** Hash: chunk number → JSON array of QuantumDefinition. */
   definitions: (name: string) => `orrery:campaign:${name}:quanta`,
+  /** Hash: quantum id → QuantumProgress JSON, for quanta not in their first state. */
   progress: (name: string) => `orrery:campaign:${name}:progress`,
   log: (quantum: string, attempt: number) => `orrery:log:${quantum}:${attempt}`,
   provenance: (quantum: string, attempt: number) => `orrery:provenance:${quantum}:${attempt}`,
   // Not under a campaign's keys: it outlives the campaign runs that wrote it.
   identity: (hash: string) => `orrery:identity:${hash}`,
 };
+/** The campaign record's field holding how many definition chunks are committed. */
+const CHUNKS_FIELD = "quantaChunks";
 
 export interface StoredCampaign {
   record: Omit<CampaignRecord, "quantumIds">;
+  /** In the order they were saved. */
   definitions: QuantumDefinition[];
+  /** Only quanta not in their first state have one. */
   progress: Map<string, QuantumProgress>;
 }
 
@@ -37,33 +48,47 @@ export class CoordinatorStore {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  async saveCampaign(record: CampaignRecord, definitions: QuantumDefinition[], progress: Map<string, QuantumProgress>): Promise<void> {
+  /**
+   * Stores a new campaign. `progress` holds the quanta not in their first
+   * state (progressToStore); the others get theirs back from the definition.
+   */
+  async saveCampaign(record: CampaignRecord, definitions: readonly QuantumDefinition[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
     await this.deleteCampaign(record.name);
-    await this.saveQuanta(record.name, definitions, progress);
+    const chunks = await writeChunks(this.redis, K.definitions(record.name), 0, definitions);
     const { quantumIds: _ids, ...fields } = record;
-    await this.redis.multi().hset(K.campaign(record.name), campaignFields(fields)).sadd(K.campaigns, record.name).exec();
+    const multi = this.redis.multi();
+    this.addProgress(multi, record.name, progress);
+    multi.hset(K.campaign(record.name), { ...campaignFields(fields), [CHUNKS_FIELD]: chunks }).sadd(K.campaigns, record.name);
+    checkReplies(await multi.exec());
   }
 
-  /** A deferred expansion: the new quanta in batches, then the campaign's expanded tasks and state. */
-  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, definitions: QuantumDefinition[], progress: Map<string, QuantumProgress>): Promise<void> {
-    await this.saveQuanta(record.name, definitions, progress);
-    await this.redis.hset(K.campaign(record.name), {
+  /** A deferred expansion: the new quanta's chunks, then (in one transaction) their progress, the campaign's expanded tasks, state and chunk count. */
+  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, definitions: readonly QuantumDefinition[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+    // Chunks past the committed count are from an expansion a crash cut short: overwritten here.
+    const first = Number((await this.redis.hget(K.campaign(record.name), CHUNKS_FIELD)) ?? 0);
+    const chunks = await writeChunks(this.redis, K.definitions(record.name), first, definitions);
+    const multi = this.redis.multi();
+    this.addProgress(multi, record.name, progress);
+    multi.hset(K.campaign(record.name), {
       state: record.state,
       finishedMs: record.finishedMs,
       expanded: JSON.stringify(record.expanded),
       expansionError: record.expansionError,
+      [CHUNKS_FIELD]: chunks,
     });
+    checkReplies(await multi.exec());
   }
 
-  private async saveQuanta(campaign: string, definitions: QuantumDefinition[], progress: Map<string, QuantumProgress>): Promise<void> {
-    for (let i = 0; i < definitions.length; i += BATCH) {
-      const p = this.redis.pipeline();
-      for (const d of definitions.slice(i, i + BATCH)) {
-        p.hset(K.definitions(campaign), d.id, JSON.stringify(d));
-        p.hset(K.progress(campaign), d.id, JSON.stringify(progress.get(d.id)));
+  private addProgress(multi: ReturnType<Redis["multi"]>, campaign: string, progress: ReadonlyMap<string, QuantumProgress>): void {
+    let fields: string[] = [];
+    for (const [id, p] of progress) {
+      fields.push(id, JSON.stringify(p));
+      if (fields.length >= 2 * PROGRESS_BATCH) {
+        multi.hset(K.progress(campaign), ...fields);
+        fields = [];
       }
-      await p.exec();
     }
+    if (fields.length > 0) multi.hset(K.progress(campaign), ...fields);
   }
 
   async deleteCampaign(name: string): Promise<void> {
@@ -129,12 +154,14 @@ export class CoordinatorStore {
     const names = await this.redis.smembers(K.campaigns);
     const out: StoredCampaign[] = [];
     for (const name of names) {
-      const [h, defs, prog] = await Promise.all([
-        this.redis.hgetall(K.campaign(name)),
-        this.redis.hgetall(K.definitions(name)),
+      const h = await this.redis.hgetall(K.campaign(name));
+      if (h["specJson"] === undefined) continue;
+      const [definitions, prog] = await Promise.all([
+        readChunks(this.redis, K.definitions(name), Number(h[CHUNKS_FIELD] ?? 0), name),
         this.redis.hgetall(K.progress(name)),
       ]);
-      if (h["specJson"] === undefined) continue;
+      const progress = new Map<string, QuantumProgress>();
+      for (const id in prog) progress.set(id, JSON.parse(prog[id]!) as QuantumProgress);
       out.push({
         record: {
           name,
@@ -149,8 +176,8 @@ export class CoordinatorStore {
           expanded: JSON.parse(h["expanded"] ?? h["tasks"] ?? "[]") as string[],
           expansionError: h["expansionError"] ?? "",
         },
-        definitions: Object.values(defs).map((d) => JSON.parse(d) as QuantumDefinition),
-        progress: new Map(Object.entries(prog).map(([id, p]) => [id, JSON.parse(p) as QuantumProgress])),
+        definitions,
+        progress,
       });
     }
     return out;

@@ -16,6 +16,7 @@ import { campaignStateOf, taskDone } from "./attempt-results.js";
 import { producedCatalog, type ProducedCatalog } from "./deferred-catalog.js";
 import { buildQuanta } from "./quantum-builder.js";
 import { settleStates } from "./quantum-links.js";
+import { progressToStore } from "./initial-progress.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 
 export interface ExpanderDeps {
@@ -141,7 +142,8 @@ export class DeferredExpander {
       table.addQuantum(c, q);
     }
     this.settleCampaign(c);
-    await this.deps.store.saveExpansion(c, quanta, new Map(quanta.map((q) => [q.id, q.progress])));
+    // Against the campaign's whole spec, as loading fills progress in from it.
+    await this.deps.store.saveExpansion(c, quanta, progressToStore(c.spec, quanta));
     log.info({ campaign: c.name, tasks, quanta: quanta.length, skipped: reused.size }, "deferred tasks expanded");
     if (quanta.some((q) => q.progress.state === "READY")) this.deps.onWork();
     return true;

@@ -17,7 +17,8 @@ import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext 
 import { ProgressJournal } from "./progress-journal.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
-import type { CampaignRecord, Quantum } from "./model.js";
+import { initialProgress, memoryOf, progressToStore, taskMemory } from "./initial-progress.js";
+import type { CampaignRecord, Quantum, QuantumDefinition } from "./model.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -56,17 +57,28 @@ export class WorkloadManager {
     for (const stored of await this.store.loadAll()) {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
       const order = new Map(spec.tasks.map((t, i) => [t.name, i]));
-      const defs = stored.definitions.sort((a, b) => (order.get(a.task) ?? 0) - (order.get(b.task) ?? 0) || seqOf(a.id) - seqOf(b.id));
+      const byTaskThenSeq = (a: QuantumDefinition, b: QuantumDefinition) => (order.get(a.task) ?? 0) - (order.get(b.task) ?? 0) || seqOf(a.id) - seqOf(b.id);
+      const defs = stored.definitions;
+      // Usually saved in that order already: sort only when not.
+      if (!isSorted(defs, byTaskThenSeq)) defs.sort(byTaskThenSeq);
       const record: CampaignRecord = { ...stored.record, quantumIds: defs.map((d) => d.id) };
       const live = this.table.addCampaign(record, spec);
-      const downstream = new Map<string, string[]>();
-      for (const d of defs) for (const u of d.upstream) (downstream.get(u) ?? downstream.set(u, []).get(u)!).push(d.id);
-      for (const d of defs) {
-        const progress = stored.progress.get(d.id);
-        if (!progress) continue;
+      const memory = taskMemory(spec);
+      // The parsed definitions become the quanta themselves (no copies).
+      const quanta = defs as Quantum[];
+      const byId = new Map<string, Quantum>();
+      for (const q of quanta) {
+        q.downstream = [];
+        byId.set(q.id, q);
+      }
+      for (const q of quanta) for (const u of q.upstream) byId.get(u)?.downstream.push(q.id);
+      for (const q of quanta) {
+        // No record: still in its first state.
+        const progress = stored.progress.get(q.id) ?? initialProgress(q, memoryOf(memory, q.task));
         // Leases survive a restart: their agents get one TTL to reconnect and report.
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
-        this.table.addQuantum(live, { ...d, progress, downstream: downstream.get(d.id) ?? [] });
+        q.progress = progress;
+        this.table.addQuantum(live, q);
       }
       // Inputs made upstream point at what was produced (definitions keep the plan).
       for (const id of live.quantumIds) {
@@ -115,7 +127,7 @@ export class WorkloadManager {
       for (const q of quanta) scratch.addQuantum(view, q);
       record.state = campaignStateOf(view);
       if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
-      await this.store.saveCampaign(record, quanta, new Map(quanta.map((q) => [q.id, q.progress])));
+      await this.store.saveCampaign(record, quanta, progressToStore(spec, quanta));
       this.table.removeCampaign(spec.name);
       const live = this.table.addCampaign(record, spec);
       for (const q of quanta) this.table.addQuantum(live, q);
@@ -205,6 +217,11 @@ function withIdentity(provenanceJson: string, identity: string): string {
     // Not JSON: kept as the agent sent it.
   }
   return provenanceJson;
+}
+
+function isSorted<T>(items: readonly T[], compare: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < items.length; i++) if (compare(items[i - 1]!, items[i]!) > 0) return false;
+  return true;
 }
 
 function seqOf(id: string): number {
