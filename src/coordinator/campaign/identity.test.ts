@@ -77,6 +77,16 @@ describe("quantum identity", () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: 3 } })).toBe('{"a":{"c":3,"d":[2,{"e":0,"f":1}]},"b":1}');
   });
 
+  it("keeps the exact values of earlier versions (stored identities resume and dedup against them)", () => {
+    // Pinned before a rewrite of how identities are hashed: any change here breaks resume of existing campaigns.
+    expect(quantumIdentity(PARTS)).toBe("fc390cf585eb2f071d91e9a415b18cdb");
+    expect(quantumIdentity({ ...PARTS, config: {}, command: [], inputs: [{ role: "raw", token: { producer: "p", datasetType: "raw" } }] })).toBe("c1a413118e73cb8bc3bf244b764366b1");
+    const ids = identities(campaign(["isr.nested={a: [1, {c: 2, b: null}]}"]), catalog());
+    expect(ids.get('isr {"instrument":"HSC","exposure":903334,"detector":0}')).toBe("7182e9e5de8a70a61215692a497b5de6");
+    expect(ids.get('calibrate {"instrument":"HSC","exposure":903336,"detector":3}')).toBe("b7ff948bac049e5f6e407d38e8da896a");
+    expect(ids.get('coadd {"instrument":"HSC","tract":9813,"patch":2}')).toBe("33b40e0078e730586022719464eb6240");
+  });
+
   it("changes with the task, config, data id, command and each input md5", () => {
     const id = quantumIdentity(PARTS);
     const variants: IdentityParts[] = [

@@ -1,8 +1,9 @@
 // Quantum identity: what a quantum computes, as a hash. Two quanta with the
 // same identity read the same bytes through the same command and config, so
 // one's outputs stand for the other's (resume and dedup). Pure, no I/O.
-import { createHash } from "node:crypto";
-import { dataIdKey, type DataId } from "../../common/data-id.js";
+import { createHash, type Hash } from "node:crypto";
+import type { DataId } from "../../common/data-id.js";
+import { canonicalDataIdJson } from "./data-id-keys.js";
 import type { PlannedGraph } from "./graph.js";
 import type { CampaignSpec } from "./spec.js";
 
@@ -37,15 +38,42 @@ function sortKeys(value: unknown): unknown {
 
 /** sha256 (hex, 32 characters) of the canonical form of a quantum's parts. */
 export function quantumIdentity(parts: IdentityParts): string {
-  const text = canonicalJson({
-    v: 1,
-    task: parts.task,
-    config: parts.config,
-    dataId: dataIdKey(parts.dataId),
-    command: parts.command,
-    inputs: parts.inputs.map(({ role, token }) => [role, "md5" in token ? `md5:${token.md5}` : `q:${token.producer}/${token.datasetType}`]),
-  });
-  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+  return new TaskHasher(parts.task, parts.config, parts.command).identity(parts.dataId, parts.inputs);
+}
+
+/**
+ * The canonical text of a quantum is
+ *   canonicalJson({v: 1, task, config, dataId: dataIdKey(dataId), command, inputs: [[role, token]…]})
+ * whose sorted keys put command and config (the same for every quantum of a
+ * task) first. That prefix is canonicalised and hashed once per task; each
+ * quantum hashes on from a copy of it. The text, hence the hash, is the same
+ * as hashing the whole canonical form.
+ */
+class TaskHasher {
+  private readonly base: Hash;
+  private readonly tail: string;
+
+  constructor(task: string, config: Record<string, unknown>, command: readonly string[]) {
+    this.base = createHash("sha256").update(`{"command":${canonicalJson(command)},"config":${canonicalJson(config)},"dataId":`);
+    this.tail = `,"task":${JSON.stringify(task)},"v":1}`;
+  }
+
+  identity(dataId: DataId, inputs: readonly { role: string; token: InputToken }[]): string {
+    let list = "";
+    for (const { role, token } of inputs) list = addInput(list, role, "md5" in token ? `md5:${token.md5}` : `q:${token.producer}/${token.datasetType}`);
+    return this.finish(dataId, list);
+  }
+
+  /** The identity of a quantum whose inputs, written by addInput, are `list`. */
+  finish(dataId: DataId, list: string): string {
+    const text = `${JSON.stringify(canonicalDataIdJson(dataId))},"inputs":[${list}]${this.tail}`;
+    return this.base.copy().update(text).digest("hex").slice(0, 32);
+  }
+}
+
+/** `list` with one more `[role, token]` pair, as canonicalJson writes it. */
+function addInput(list: string, role: string, token: string): string {
+  return `${list === "" ? "" : `${list},`}[${JSON.stringify(role)},${JSON.stringify(token)}]`;
 }
 
 /**
@@ -56,22 +84,27 @@ export function quantumIdentity(parts: IdentityParts): string {
  * deferred task's inputs), so those enter the same way.
  */
 export function graphIdentities(spec: CampaignSpec, graph: PlannedGraph, madeBy?: (did: string) => string | undefined): string[] {
-  const tasks = new Map(spec.tasks.map((t) => [t.name, t]));
+  const hashers = new Map(spec.tasks.map((t) => [t.name, new TaskHasher(t.name, t.config, t.command)]));
   const out: string[] = [];
   for (const q of graph.quanta) {
-    const task = tasks.get(q.task);
-    const inputs = q.inputs.map(({ role, dataset: d }): { role: string; token: InputToken } => {
+    let hasher = hashers.get(q.task);
+    if (!hasher) hashers.set(q.task, (hasher = new TaskHasher(q.task, {}, [])));
+    // The inputs' tokens go straight into the text (as TaskHasher.identity writes them), without a token object each.
+    let list = "";
+    for (const { role, dataset: d } of q.inputs) {
+      let token: string;
       if (d.producer !== undefined) {
         const producer = out[d.producer];
         // Graph order is topological: a producer always comes first.
         if (producer === undefined) throw new Error(`quantum ${out.length} of the plan reads from quantum ${d.producer}, which comes after it`);
-        return { role, token: { producer, datasetType: d.datasetType } };
+        token = `q:${producer}/${d.datasetType}`;
+      } else {
+        const maker = madeBy?.(d.did);
+        token = maker !== undefined ? `q:${maker}/${d.datasetType}` : `md5:${d.file?.md5 ?? ""}`;
       }
-      const maker = madeBy?.(d.did);
-      if (maker !== undefined) return { role, token: { producer: maker, datasetType: d.datasetType } };
-      return { role, token: { md5: d.file?.md5 ?? "" } };
-    });
-    out.push(quantumIdentity({ task: q.task, config: task?.config ?? {}, dataId: q.dataId, command: task?.command ?? [], inputs }));
+      list = addInput(list, role, token);
+    }
+    out.push(hasher.finish(q.dataId, list));
   }
   return out;
 }
