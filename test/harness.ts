@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNats, startRedis, startS3, type NatsServer, type RedisServer, type S3Server } from "../src/common/local/servers.js";
 import { stopProcess } from "../src/common/local/child.js";
+import { allStarted } from "../src/common/local/cluster.js";
 
 export interface TestServers {
   dir: string;
@@ -23,20 +24,15 @@ export async function startTestServers(prefix: string, buckets: string[] = ["tes
   const dir = tempDir(prefix);
   const logDir = join(dir, "logs");
   mkdirSync(logDir, { recursive: true });
-  const started: { pid: number }[] = [];
-  const stop = async () => {
-    await Promise.all(started.map((s) => stopProcess(s.pid)));
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
-    const [nats, redis, s3] = await Promise.all([
-      startNats({ dir, logDir }).then((s) => (started.push(s), s)),
-      startRedis({ dir, logDir }).then((s) => (started.push(s), s)),
-      startS3({ dir, logDir, name: "s3", buckets }).then((s) => (started.push(s), s)),
-    ]);
+    const [nats, redis, s3] = await allStarted([startNats({ dir, logDir }), startRedis({ dir, logDir }), startS3({ dir, logDir, name: "s3", buckets })] as const);
+    const stop = async () => {
+      await Promise.all([nats, redis, s3].map((s) => stopProcess(s.pid)));
+      rmSync(dir, { recursive: true, force: true });
+    };
     return { dir, nats, redis, s3, stop };
   } catch (err) {
-    await stop();
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -1,11 +1,25 @@
 // `orrery local up|status|down|agent add` as an operator runs them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { stopCluster } from "../src/common/local/cluster.js";
 import { isAlive } from "../src/common/local/child.js";
 import { tempDir } from "./harness.js";
 import { orrery, orreryJson } from "./cli-runner.js";
+
+/** Live processes whose command line mentions `text`. */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      if (cmd.includes(text) && isAlive(Number(pid))) found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
 
 interface LocalStatus {
   processes: { name: string; role: string; site: string; pid: number; alive: boolean; address: string }[];
@@ -54,5 +68,8 @@ describe("orrery local", () => {
     expect(r.stderr).toMatch(/(nats|redis)-server is not installed/);
     expect(r.stderr).toContain("npm run setup");
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    // Servers that did start before the failure (the S3 endpoints) were stopped again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(processesMentioning(join(dir, "nobin"))).toEqual([]);
   });
 });

@@ -64,11 +64,11 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
   try {
     say("starting nats-server, redis-server and S3 endpoints");
-    const [nats, redis, ...s3s] = await Promise.all([
+    const [nats, redis, ...s3s] = await allStarted([
       startNats({ dir: dataDir, logDir }),
       startRedis({ dir: dataDir, logDir }),
       ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: i === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`] })),
-    ]);
+    ] as const);
     cluster.nats = nats.url;
     cluster.redis = redis.url;
     processes.push({ name: "nats", role: "nats", pid: nats.pid, address: nats.url, log: join(logDir, "nats.log") });
@@ -110,6 +110,20 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     rmSync(clusterFilePath(dir), { force: true });
     throw err;
   }
+}
+
+/**
+ * Waits for every server to start; if one fails, stops those that did start
+ * (even ones that finished after the failure) before reporting it.
+ */
+export async function allStarted<T extends readonly Promise<{ pid: number }>[]>(starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(starts);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await Promise.all(results.map((r) => (r.status === "fulfilled" ? stopProcess(r.value.pid, 2000) : undefined)));
+    throw failed.reason;
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 /** One more agent in a running local cluster. */

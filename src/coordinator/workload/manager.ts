@@ -9,7 +9,6 @@ import type { PlannedGraph } from "../campaign/graph.js";
 import { deferredClosure } from "../campaign/deferred.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
-import { TERMINAL } from "./quantum-state.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
 import { buildQuanta } from "./quantum-builder.js";
 import { fillInputs, isDone, settleStates } from "./quantum-links.js";
@@ -228,4 +227,3 @@ function seqOf(id: string): number {
   return Number(id.slice(id.lastIndexOf(".") + 1));
 }
 
-export { TERMINAL };
