@@ -120,7 +120,8 @@ export async function allStarted<T extends readonly Promise<{ pid: number }>[]>(
   const results = await Promise.allSettled(starts);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
-    await Promise.all(results.map((r) => (r.status === "fulfilled" ? stopProcess(r.value.pid, 2000) : undefined)));
+    const started = results.filter((r): r is PromiseFulfilledResult<Awaited<T[number]>> => r.status === "fulfilled");
+    await Promise.all(started.map((r) => stopProcess(r.value.pid, 2000)));
     throw failed.reason;
   }
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
