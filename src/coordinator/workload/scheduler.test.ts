@@ -33,12 +33,12 @@ interface QuantumInit {
 }
 
 /** A table holding one campaign per entry, each with its quanta in the order they became ready. */
-function table(campaigns: { name: string; priority?: number; createdMs: number; state?: CampaignState; extra?: string; quanta: QuantumInit[] }[]): CampaignTable {
+function table(campaigns: { name: string; priority?: number; share?: number; createdMs: number; state?: CampaignState; extra?: string; quanta: QuantumInit[] }[]): CampaignTable {
   const t = new CampaignTable();
   for (const c of campaigns) {
     const s = spec(c.name, c.extra);
     const ids = c.quanta.map((_, i) => `${c.name}.q${i + 1}`);
-    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", quantumIds: ids, tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "" };
+    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: c.share ?? 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", quantumIds: ids, tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "" };
     const live = t.addCampaign(record, s);
     c.quanta.forEach((init, i) => {
       const q: Quantum = {
@@ -76,13 +76,29 @@ describe("selectQuanta: order", () => {
     expect(ids(selectQuanta(t, agent({ freeCores: 5 }), NOW))).toEqual(["high.q1", "high.q2", "high.q3", "low.q1", "low.q2"]);
   });
 
-  it("within a band, serves campaigns in submission order, each in the order its quanta became ready", () => {
+  it("within a band, shares fairly: equal shares alternate, earlier submission first, each in the order its quanta became ready", () => {
     const t = table([
       { name: "second", createdMs: 20, quanta: ready(2) },
       { name: "first", createdMs: 10, quanta: ready(2) },
     ]);
-    expect(ids(selectQuanta(t, agent({ freeCores: 3 }), NOW))).toEqual(["first.q1", "first.q2", "second.q1"]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 3 }), NOW))).toEqual(["first.q1", "second.q1", "first.q2"]);
     expect(campaignOrder(t.campaigns.values()).map((c) => c.name)).toEqual(["first", "second"]);
+  });
+
+  it("within a band, weights by share and counts what each campaign already runs", () => {
+    const t = table([
+      { name: "heavy", createdMs: 10, share: 3, quanta: ready(6) },
+      { name: "light", createdMs: 20, share: 1, quanta: ready(6) },
+    ]);
+    const picked = ids(selectQuanta(t, agent({ freeCores: 8 }), NOW));
+    expect(picked.filter((id) => id.startsWith("heavy")).length).toBe(6);
+    expect(picked.filter((id) => id.startsWith("light")).length).toBe(2);
+    // A campaign already running many quanta waits for the others to catch up.
+    const busy = table([
+      { name: "busy", createdMs: 10, quanta: [...ready(3, { state: "RUNNING" }), ...ready(2)] },
+      { name: "idle", createdMs: 20, quanta: ready(4) },
+    ]);
+    expect(ids(selectQuanta(busy, agent({ freeCores: 4 }), NOW))).toEqual(["idle.q1", "idle.q2", "idle.q3", "busy.q4"]);
   });
 
   it("only READY quanta of RUNNING campaigns", () => {
