@@ -2,7 +2,7 @@
 // of expansion. Keys are valuesKey strings (see data-id-keys.ts), not JSON.
 import type { DataId } from "../../common/data-id.js";
 import { compareSorted, sortedKeys, valuesKey } from "./data-id-keys.js";
-import type { PlannedDataset, PlannedQuantum } from "./graph.js";
+import type { PlannedDataset, PlannedQuantum } from "./graph-types.js";
 
 type InputEntry = PlannedQuantum["inputs"][number];
 

@@ -2,7 +2,7 @@
 // campaign's output scope and run. Work that is the same for every quantum of
 // a task is done once, in the constructor.
 import type { DataId } from "../../common/data-id.js";
-import type { PlannedDataset, PlannedQuantum } from "./graph.js";
+import type { PlannedDataset, PlannedQuantum } from "./graph-types.js";
 import type { CampaignSpec, TaskDefinition } from "./spec.js";
 
 type InputEntry = PlannedQuantum["inputs"][number];
