@@ -216,6 +216,9 @@ async function productRun(opts) {
     f.expand_s = f.parse_s + f.expand_graph_s + f.build_quanta_s;
     f.edges = graph.edges;
     f.counts = { tasks: graph.tasks, edges: graph.edges, inputs: graph.inputs };
+    // As in the product: the submit holds neither the catalog nor the planned graph once the quanta are built.
+    graph = undefined;
+    catalog = undefined;
     if (quanta.length !== size.total) say(`WARNING: expected ${size.total} quanta, expandGraph planned ${quanta.length}`);
     f.quanta = quanta.length;
 

@@ -4,7 +4,14 @@
 // and every change after submit, through the journal). Loading fills in the
 // rest with the same function, so what is saved and what is loaded agree.
 import type { CampaignSpec } from "../campaign/spec.js";
-import type { Quantum, QuantumDefinition, QuantumProgress } from "./model.js";
+import type { ProducedReplica, Quantum, QuantumDefinition, QuantumProgress } from "./model.js";
+
+/**
+ * What a quantum that has produced nothing holds: one shared empty list (32
+ * bytes a quantum at a million quanta). `produced` is only ever replaced, never
+ * pushed to; frozen, so a change in that would fail loudly.
+ */
+const NOTHING_PRODUCED = Object.freeze([]) as readonly ProducedReplica[] as ProducedReplica[];
 
 /** Memory a task's quanta start with (MB), by task name. */
 export function taskMemory(spec: Pick<CampaignSpec, "tasks">): Map<string, number> {
@@ -26,7 +33,7 @@ export function initialProgress(q: Pick<QuantumDefinition, "upstream">, memoryMB
     infraErrors: 0,
     memoryMB,
     readyAtMs: 0,
-    produced: [],
+    produced: NOTHING_PRODUCED,
   };
 }
 

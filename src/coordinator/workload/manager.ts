@@ -10,7 +10,7 @@ import { deferredClosure } from "../campaign/deferred.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
-import { buildQuanta } from "./quantum-builder.js";
+import { buildQuanta, trimDownstream } from "./quantum-builder.js";
 import { fillInputs, isDone, settleStates } from "./quantum-links.js";
 import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
 import { ProgressJournal } from "./progress-journal.js";
@@ -71,6 +71,7 @@ export class WorkloadManager {
         byId.set(q.id, q);
       }
       for (const q of quanta) for (const u of q.upstream) byId.get(u)?.downstream.push(q.id);
+      trimDownstream(quanta);
       for (const q of quanta) {
         // No record: still in its first state.
         const progress = stored.progress.get(q.id) ?? initialProgress(q, memoryOf(memory, q.task));
@@ -98,12 +99,22 @@ export class WorkloadManager {
    * With `reuse`, quanta identical to ones that already succeeded, whose
    * outputs are still there, are SKIPPED and their consumers read those outputs.
    */
-  async submit(spec: CampaignSpec, graph: PlannedGraph): Promise<{ campaign: string; quanta: number }> {
-    this.refuseLive(spec.name);
-    const quanta = buildQuanta(spec, graph);
-    const reused = spec.reuse ? await findReusable(this.store, this.catalog, quanta) : new Map();
-    const byId = new Map(quanta.map((q) => [q.id, q]));
-    settleStates(quanta, reused, (id) => byId.get(id));
+  submit(spec: CampaignSpec, graph: PlannedGraph): Promise<{ campaign: string; quanta: number }> {
+    // Not async itself: nothing holds the planned graph once its quanta are built,
+    // so it can be collected while the rest (a gigabyte of JSON at a million quanta) is stored.
+    let quanta: Quantum[];
+    try {
+      this.refuseLive(spec.name);
+      quanta = buildQuanta(spec, graph);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.submitQuanta(spec, quanta);
+  }
+
+  private async submitQuanta(spec: CampaignSpec, quanta: Quantum[]): Promise<{ campaign: string; quanta: number }> {
+    const reused = spec.reuse ? await findReusable(this.store, this.catalog, quanta) : new Map<string, Quantum["progress"]["produced"]>();
+    settleAll(quanta, reused);
     return this.mailbox.send(async () => {
       this.refuseLive(spec.name);
       const later = deferredClosure(spec);
@@ -205,6 +216,12 @@ export class WorkloadManager {
       await this.journal.flush();
     });
   }
+}
+
+/** settleStates over freshly built quanta; its index of them is dropped on return (not kept by the submit's closures). */
+function settleAll(quanta: readonly Quantum[], reused: ReadonlyMap<string, Quantum["progress"]["produced"]>): void {
+  const byId = new Map(quanta.map((q) => [q.id, q]));
+  settleStates(quanta, reused, (id) => byId.get(id));
 }
 
 /** The identity goes into the provenance record: the coordinator knows it, the agent does not. */

@@ -63,7 +63,16 @@ export function buildQuanta(spec: CampaignSpec, graph: PlannedGraph, opts: Build
   });
   const byId = new Map(quanta.map((q) => [q.id, q]));
   for (const q of quanta) for (const u of q.upstream) byId.get(u)?.downstream.push(q.id);
+  trimDownstream(quanta);
   return quanta;
+}
+
+/**
+ * A pushed-to array keeps room for 17 ids (152 bytes) where most quanta have
+ * one or two consumers: an exact copy saves about a tenth of the model.
+ */
+export function trimDownstream(quanta: readonly Quantum[]): void {
+  for (const q of quanta) if (q.downstream.length > 0) q.downstream = q.downstream.slice();
 }
 
 /** Known bytes, checksums and replicas of a catalog file. */
