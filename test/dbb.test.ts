@@ -9,7 +9,8 @@ import type { Subscription } from "@nats-io/transport-node";
 import { runDbb, ingest, entriesFromFiles, entriesFromManifest, type RunningDbb, type IngestProgress } from "../src/dbb/index.js";
 import { DbbClient, publishReplicaRegistration, type ReplicaRegistrationInit } from "../src/common/dbb-client.js";
 import { checksumBytes } from "../src/common/checksum.js";
-import { connectNats, type NatsConnection } from "../src/common/nats.js";
+import { connectNats, dbbRequest, type NatsConnection } from "../src/common/nats.js";
+import { FileQueryRequestSchema, FileQueryResponseSchema } from "../src/gen/orrery/v1/dbb_pb.js";
 import { s3ClientFor } from "../src/common/s3.js";
 import { Streams, Subjects } from "../src/common/subjects.js";
 import { isOrreryError, type OrreryError } from "../src/common/errors.js";
@@ -115,7 +116,8 @@ describe("data backbone", () => {
     }
 
     const files = await client.files("hsc", ["raw"]);
-    const mine = files.filter((f) => f.file?.name.startsWith("raw/r_"));
+    // Files come in no particular order (the catalog pages through its index).
+    const mine = files.filter((f) => f.file?.name.startsWith("raw/r_")).sort((a, b) => a.file!.name.localeCompare(b.file!.name));
     expect(mine.map((f) => f.file?.name)).toEqual(["raw/r_0.fits", "raw/r_1.fits", "raw/r_2.fits"]);
     expect(JSON.parse(mine[1]!.file!.dataId)).toEqual({ detector: 1, exposure: 903334, instrument: "HSC" });
     expect(JSON.parse(mine[1]!.file!.metadata)).toEqual({ obsTime: "2026-03-01T04:05:06Z" });
@@ -208,6 +210,26 @@ describe("data backbone", () => {
     const [catalogued] = await client.files("hsc", ["bias"]);
     expect({ bytes: Number(catalogued!.file!.bytes), adler32: catalogued!.file!.adler32, md5: catalogued!.file!.md5 }).toEqual(sums);
     expect(seen).toContainEqual({ did: "hsc:bias_1.fits", rse: "test-tape", state: "BAD" });
+  });
+
+  it("answers a large file query in pages, each under the NATS message limit, with every file once", async () => {
+    const n = 2500;
+    for (let i = 0; i < n; i += 500) {
+      const batch = Array.from({ length: Math.min(500, n - i) }, (_, k) => {
+        const j = i + k;
+        return { file: { scope: "paged", name: `frame_${j}.fits`, datasetType: "frame", dataId: JSON.stringify({ frame: j }), bytes: 10n, adler32: "00000001", md5: "0".repeat(32) }, rse: "test-disk", path: `paged/frame_${j}.fits` };
+      });
+      expect(await client.register(batch)).toBe(batch.length);
+    }
+    const first = await dbbRequest(nc!, "files", FileQueryRequestSchema, { scope: "paged", datasetTypes: ["frame"], pageSize: 300 }, FileQueryResponseSchema);
+    expect(first.files.length).toBeGreaterThan(0);
+    expect(first.files.length).toBeLessThan(n);
+    expect(first.nextPageToken).not.toBe("");
+    const all = await client.files("paged", ["frame"], 300);
+    expect(new Set(all.map((f) => f.file!.name)).size).toBe(n);
+    expect(all).toHaveLength(n);
+    const bad = await dbbRequest(nc!, "files", FileQueryRequestSchema, { scope: "paged", datasetTypes: ["frame"], pageToken: "nonsense" }, FileQueryResponseSchema).catch((e: unknown) => e);
+    expect(isOrreryError(bad, "INVALID_ARGUMENT")).toBe(true);
   });
 
   describe("CLI", () => {

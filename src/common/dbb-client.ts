@@ -58,10 +58,24 @@ export class DbbClient {
     return res.replicas;
   }
 
-  /** Every file of a scope with one of the dataset types, with its replicas. */
-  async files(scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]> {
-    const res = await dbbRequest(this.nc, "files", FileQueryRequestSchema, { scope, datasetTypes: [...datasetTypes] }, FileQueryResponseSchema, this.timeoutMs);
-    return res.files;
+  /** Every file of a scope with one of the dataset types, with its replicas, fetched page by page (order not defined). */
+  async files(scope: string, datasetTypes: readonly string[], pageSize = 0): Promise<FileWithReplicas[]> {
+    const files: FileWithReplicas[] = [];
+    const seen = new Set<string>();
+    let pageToken = "";
+    do {
+      const res = await dbbRequest(this.nc, "files", FileQueryRequestSchema, { scope, datasetTypes: [...datasetTypes], pageToken, pageSize }, FileQueryResponseSchema, this.timeoutMs);
+      // SSCAN may return a member twice while Redis rehashes the set.
+      for (const f of res.files) {
+        const did = `${f.file?.scope ?? ""}:${f.file?.name ?? ""}`;
+        if (!seen.has(did)) {
+          seen.add(did);
+          files.push(f);
+        }
+      }
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    return files;
   }
 }
 

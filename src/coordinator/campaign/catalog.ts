@@ -1,5 +1,6 @@
-import { FileQueryRequestSchema, FileQueryResponseSchema, type FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
-import { dbbRequest, type NatsConnection } from "../../common/nats.js";
+import type { FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
+import type { NatsConnection } from "../../common/nats.js";
+import { DbbClient } from "../../common/dbb-client.js";
 import { parseDataId } from "../../common/data-id.js";
 import type { CatalogFile } from "./graph.js";
 import type { CampaignSpec } from "./spec.js";
@@ -13,8 +14,8 @@ export function catalogTypes(spec: CampaignSpec): string[] {
 /** A snapshot of the catalog files a campaign may read, by dataset type, with where they are AVAILABLE. */
 export async function fetchCatalog(nc: NatsConnection, spec: CampaignSpec, types: readonly string[] = catalogTypes(spec)): Promise<Map<string, CatalogFile[]>> {
   if (types.length === 0) return new Map();
-  const res = await dbbRequest(nc, "files", FileQueryRequestSchema, { scope: spec.data.scope, datasetTypes: [...types] }, FileQueryResponseSchema, 120_000);
-  return catalogFromFiles(res.files, types);
+  const files = await new DbbClient(nc, 120_000).files(spec.data.scope, types);
+  return catalogFromFiles(files, types);
 }
 
 /** Catalog files of the given types by type; files with no AVAILABLE replica are left out. */

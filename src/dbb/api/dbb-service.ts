@@ -85,7 +85,7 @@ export async function startDbbService(
       const limit = nc.info?.max_payload ?? Infinity;
       if (body.length > limit) {
         throw new OrreryError(ErrorCode.INTERNAL, `dbb.${name}: the answer has ${body.length} bytes, over the NATS max_payload of ${limit}`, {
-          hint: "ask for fewer dataset types at once, or raise max_payload of nats-server",
+          hint: "ask for smaller pages (page_size), or raise max_payload of nats-server",
         });
       }
       msg.respond(body);
@@ -107,7 +107,7 @@ export async function startDbbService(
     return { registered: result.registered };
   });
   endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, async (req) => ({ replicas: await catalog.replicas(req.did) }));
-  endpoint("files", FileQueryRequestSchema, FileQueryResponseSchema, async (req) => ({ files: await catalog.files(req.scope, req.datasetTypes) }));
+  endpoint("files", FileQueryRequestSchema, FileQueryResponseSchema, (req) => catalog.filesPage(req.scope, req.datasetTypes, req.pageToken, req.pageSize));
 
   return {
     async stop() {

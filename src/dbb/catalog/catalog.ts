@@ -7,7 +7,7 @@ import { createLogger } from "../../common/logger.js";
 import { addRse, listRses } from "./rse-store.js";
 import { ReplicaRegistrar, type RegisterResult } from "./replica-registrar.js";
 import { validateRegistration } from "./registration.js";
-import { filesOf, replicasOf } from "./replica-queries.js";
+import { filesPage, replicasOf } from "./replica-queries.js";
 
 const log = createLogger("dbb-catalog");
 
@@ -75,8 +75,8 @@ export class Catalog {
     return replicasOf(this.redis, did);
   }
 
-  files(scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]> {
-    return filesOf(this.redis, scope, datasetTypes);
+  filesPage(scope: string, datasetTypes: readonly string[], pageToken: string, pageSize: number): Promise<{ files: FileWithReplicas[]; nextPageToken: string }> {
+    return filesPage(this.redis, scope, datasetTypes, pageToken, pageSize);
   }
 
   async close(): Promise<void> {

@@ -88,17 +88,44 @@ export async function replicasOf(redis: Redis, didText: string): Promise<Replica
   return members.flatMap((d) => byDid.get(d) ?? []);
 }
 
-/** Every file of a scope and its dataset types, with its replicas; sorted by type then name. */
-export async function filesOf(redis: Redis, scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]> {
+/** Files per page when the caller does not say: a page stays well under NATS's 1 MB message limit. */
+export const DEFAULT_PAGE_SIZE = 1000;
+
+/**
+ * One page of the files of a scope and its dataset types, with their replicas.
+ * The token is `<type index>.<SSCAN cursor>`: paging walks each type's index
+ * set with SSCAN, so a million-file catalog is never read in one piece.
+ */
+export async function filesPage(
+  redis: Redis,
+  scope: string,
+  datasetTypes: readonly string[],
+  pageToken: string,
+  pageSize: number,
+): Promise<{ files: FileWithReplicas[]; nextPageToken: string }> {
   checkScope(scope);
   const types = [...new Set(datasetTypes)].sort();
   for (const t of types) checkDatasetType(t);
-  if (types.length === 0) return [];
-  const indexPipe = redis.pipeline();
-  for (const t of types) indexPipe.smembers(Keys.typeIndex(scope, t));
-  const names = (await run<string[]>(indexPipe)).flatMap((list) => list.sort());
-  if (names.length === 0) return [];
+  const m = /^(\d+)\.(\d+)$/.exec(pageToken);
+  if (pageToken !== "" && !m) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `files: "${pageToken}" is not a page token of this query`);
+  let typeIndex = m ? Number(m[1]) : 0;
+  let cursor = m ? m[2]! : "0";
+  const size = pageSize > 0 ? pageSize : DEFAULT_PAGE_SIZE;
+  const names: string[] = [];
+  while (typeIndex < types.length && names.length < size) {
+    const [next, batch] = await redis.sscan(Keys.typeIndex(scope, types[typeIndex]!), cursor, "COUNT", size - names.length);
+    names.push(...batch);
+    if (next === "0") {
+      typeIndex++;
+      cursor = "0";
+    } else cursor = next;
+  }
+  const nextPageToken = typeIndex >= types.length ? "" : `${typeIndex}.${cursor}`;
+  return { files: await filesNamed(redis, scope, names), nextPageToken };
+}
 
+async function filesNamed(redis: Redis, scope: string, names: readonly string[]): Promise<FileWithReplicas[]> {
+  if (names.length === 0) return [];
   // Files and their RSE sets in one round trip, then every replica in one more.
   const filePipe = redis.pipeline();
   for (const n of names) filePipe.hgetall(Keys.did(scope, n)).smembers(Keys.fileRses(scope, n));
