@@ -36,7 +36,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   }
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
   let link: AgentLink | undefined;
-  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000));
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB());
   await manager.load();
   link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs });
 

@@ -76,6 +76,13 @@ export class AgentLink {
     call.on("cancelled", gone);
   };
 
+  /** Memory of the largest connected agent; undefined when none is connected. */
+  largestMemoryMB(): number | undefined {
+    let most: number | undefined;
+    for (const s of this.sessions.values()) most = Math.max(most ?? 0, s.memoryMB);
+    return most;
+  }
+
   /** Offer ready work to every agent with free capacity (new work, a tick, a backoff ending). */
   offerWork(): void {
     for (const s of this.sessions.values()) this.schedule(s);

@@ -33,6 +33,8 @@ export interface ResultContext {
   onWork: () => void;
   /** A quantum of the campaign finished well: a deferred task may be expandable now. */
   onDone: (campaign: string) => void;
+  /** Memory of the largest connected agent, if any. */
+  largestAgentMemoryMB: () => number | undefined;
 }
 
 export function finishAttempt(ctx: ResultContext, q: Quantum, r: AttemptReport): void {
@@ -47,7 +49,7 @@ export function finishAttempt(ctx: ResultContext, q: Quantum, r: AttemptReport):
     release(ctx, q);
     ctx.onDone(c.name);
   } else {
-    const d = decideRetry(r.outcome, r.exitCode, q.progress, c.spec.retries, Date.now());
+    const d = decideRetry(r.outcome, r.exitCode, q.progress, c.spec.retries, Date.now(), ctx.largestAgentMemoryMB());
     q.progress[d.counter] += 1;
     if (d.counter === "failures") c.failures++;
     if (d.counter === "kills") c.kills++;

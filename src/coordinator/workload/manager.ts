@@ -45,10 +45,12 @@ export class WorkloadManager {
     private readonly onWork: () => void,
     /** The DBB catalog: whether reusable outputs are still there; inputs of deferred tasks. */
     private readonly catalog: CatalogSource,
+    /** Memory of the largest connected agent (an out-of-memory retry never asks for more). */
+    largestAgentMemoryMB: () => number | undefined = () => undefined,
   ) {
     this.journal = new ProgressJournal(store, this.table);
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
-    this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name) };
+    this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
   }
 
   async load(): Promise<void> {

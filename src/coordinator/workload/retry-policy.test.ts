@@ -53,6 +53,15 @@ describe("decideRetry: failures", () => {
     expect(attemptsUntilFailed("timeout", RETRIES).attempts).toBe(3);
   });
 
+  it("never raises memory past the largest connected agent, and fails once there instead of waiting forever", () => {
+    expect(decideRetry("out_of_memory", 137, progress({ memoryMB: 256 }), RETRIES, NOW, 400)).toMatchObject({ retry: true, memoryMB: 400 });
+    const stuck = decideRetry("out_of_memory", 137, progress({ memoryMB: 400 }), RETRIES, NOW, 400);
+    expect(stuck.retry).toBe(false);
+    expect(stuck.reason).toContain("400 MB, the most any connected agent has");
+    // With no agent connected, memoryMax alone bounds it.
+    expect(decideRetry("out_of_memory", 137, progress({ memoryMB: 512 }), RETRIES, NOW).memoryMB).toBe(1024);
+  });
+
   it("retries out-of-memory with memory × memoryMultiplier, up to memoryMax", () => {
     const d = decideRetry("out_of_memory", 137, progress({ memoryMB: 256 }), RETRIES, NOW);
     expect(d).toMatchObject({ retry: true, counter: "failures", memoryMB: 512 });

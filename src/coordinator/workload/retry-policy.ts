@@ -22,6 +22,8 @@ export function decideRetry(
   progress: QuantumProgress,
   retries: CampaignSpec["retries"],
   nowMs: number,
+  /** Memory of the largest agent connected now, if any: more than that could never be placed. */
+  largestAgentMemoryMB?: number,
 ): RetryDecision {
   const cls = outcomeClass(outcome);
   const backoff = (n: number) => nowMs + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, n - 1));
@@ -40,10 +42,13 @@ export function decideRetry(
   }
   let memoryMB = progress.memoryMB;
   if (outcome === "out_of_memory") {
-    if (memoryMB >= retries.memoryMax) {
-      return { retry: false, counter: "failures", memoryMB, readyAtMs: nowMs, reason: `out of memory at retries.memoryMax (${retries.memoryMax} MB)` };
+    // The most a retry can ask for: memoryMax, and no more than any agent has (else it waits READY forever).
+    const ceiling = Math.min(retries.memoryMax, largestAgentMemoryMB ?? Infinity);
+    if (memoryMB >= ceiling) {
+      const where = ceiling === retries.memoryMax ? `retries.memoryMax (${retries.memoryMax} MB)` : `${ceiling} MB, the most any connected agent has`;
+      return { retry: false, counter: "failures", memoryMB, readyAtMs: nowMs, reason: `out of memory at ${where}` };
     }
-    memoryMB = Math.min(retries.memoryMax, Math.ceil(memoryMB * retries.memoryMultiplier));
+    memoryMB = Math.min(ceiling, Math.ceil(memoryMB * retries.memoryMultiplier));
   }
   return { retry: n <= retries.failures, counter: "failures", memoryMB, readyAtMs: backoff(n), reason: `${n} failure(s), budget ${retries.failures}` };
 }
