@@ -157,7 +157,7 @@ async function compactRun(opts) {
 }
 
 async function productRun(opts) {
-  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildQuanta }, { progressToStore }, { CoordinatorStore }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
+  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildQuanta }, { progressToStore, newCampaignRecord }, { CoordinatorStore }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
     import("./lib/graph-campaign.mjs"),
     import("../dist/coordinator/campaign/index.js"),
     import("../dist/coordinator/workload/quantum-builder.js"),
@@ -248,20 +248,8 @@ async function productRun(opts) {
     say("storing (CoordinatorStore.saveCampaign)");
     const cpu0 = { node: process.cpuUsage(), redis: cpuSeconds(redis.pid) };
     t = performance.now();
-    // As WorkloadManager.submit does it (expanded/expansionError: newer records carry them, older code ignores them).
-    const record = {
-      name: spec.name,
-      state: "RUNNING",
-      priority: spec.priority,
-      share: spec.share,
-      createdMs: Date.now(),
-      finishedMs: 0,
-      specJson: JSON.stringify(spec),
-      quantumIds: quanta.map((q) => q.id),
-      tasks: spec.tasks.map((x) => x.name),
-      expanded: spec.tasks.map((x) => x.name),
-      expansionError: "",
-    };
+    // The record WorkloadManager.submit stores.
+    const record = newCampaignRecord(spec, quanta, Date.now());
     // Only progress not in its first state is stored (none here: nothing is reused).
     let progress = progressToStore(spec, quanta);
     await store.saveCampaign(record, quanta, progress);

@@ -26,8 +26,29 @@ export function formatDataId(dataId: DataId): string {
 
 /** Order data ids by their keys' values (numbers numerically), for stable argument order. */
 export function compareDataIds(a: DataId, b: DataId): number {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  for (const k of keys) {
+  return compareSorted(a, sortedKeys(a), b, sortedKeys(b));
+}
+
+/**
+ * compareDataIds(a, b) given each id's keys sorted (`Object.keys(x).sort()`):
+ * walking the two sorted lists together visits the sorted union of the keys
+ * without building it.
+ */
+export function compareSorted(a: DataId, ak: readonly string[], b: DataId, bk: readonly string[]): number {
+  let i = 0;
+  let j = 0;
+  while (i < ak.length || j < bk.length) {
+    let k: string;
+    const x0 = ak[i];
+    const y0 = bk[j];
+    if (x0 === undefined) k = bk[j++]!;
+    else if (y0 === undefined) k = ak[i++]!;
+    else if (x0 === y0) {
+      k = x0;
+      i++;
+      j++;
+    } else if (x0 < y0) k = ak[i++]!;
+    else k = bk[j++]!;
     const x = a[k];
     const y = b[k];
     if (x === y) continue;
@@ -37,4 +58,9 @@ export function compareDataIds(a: DataId, b: DataId): number {
     return String(x) < String(y) ? -1 : 1;
   }
   return 0;
+}
+
+/** Sorted own keys of a data id, for compareSorted. */
+export function sortedKeys(dataId: DataId): string[] {
+  return Object.keys(dataId).sort();
 }

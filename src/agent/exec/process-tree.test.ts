@@ -8,7 +8,7 @@ import { runPayload } from "./payload.js";
 
 const MB = 1024 * 1024;
 // Holds `mb` MiB resident (touched pages), says so on stdout, then waits.
-const hold = (mb: number) => `const b = Buffer.alloc(${mb} * 1024 * 1024, 1); console.log("held", b.length); setInterval(() => b[0]++, 1000);`;
+const hold = (mb: number) => `const b = Buffer.alloc(${mb} * 1024 * 1024, 1); process.stdout.write("held " + b.length + "\\n"); setInterval(() => b[0]++, 1000);`;
 
 function waitForLine(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.stdout!.once("data", () => resolve()));
@@ -59,7 +59,7 @@ describe("payload process tree from /proc", () => {
   });
 
   it("sends SIGTERM at the soft limit and SIGKILL at the hard limit", async () => {
-    const stubborn = `process.on("SIGTERM", () => console.log("got SIGTERM")); setInterval(() => {}, 1000);`;
+    const stubborn = `process.on("SIGTERM", () => process.stdout.write("got SIGTERM\\n")); setInterval(() => {}, 1000);`;
     const run = await runPayload({ ...base("slow"), argv: ["node", "-e", stubborn], softTimeLimitMs: 300, hardTimeLimitMs: 900 });
     expect(run.end).toBe("timeout");
     expect(run.signal).toBe("SIGKILL");
@@ -68,7 +68,7 @@ describe("payload process tree from /proc", () => {
   });
 
   it("reports exit codes, output files and programs that cannot start", async () => {
-    const run = await runPayload({ ...base("exit"), argv: ["node", "-e", `console.log("out"); console.error("err"); process.exit(3)`] });
+    const run = await runPayload({ ...base("exit"), argv: ["node", "-e", `process.stdout.write("out\\n"); process.stderr.write("err\\n"); process.exit(3)`] });
     expect(run).toMatchObject({ end: "exited", exitCode: 3 });
     expect(readFileSync(join(dir, "exit.out"), "utf8")).toBe("out\n");
     expect(readFileSync(join(dir, "exit.err"), "utf8")).toBe("err\n");

@@ -1,7 +1,7 @@
 // Datasets of one input role, indexed once per task for the per-quantum lookups
 // of expansion. Keys are valuesKey strings (see data-id-keys.ts), not JSON.
-import type { DataId } from "../../common/data-id.js";
-import { compareSorted, sortedKeys, valuesKey } from "./data-id-keys.js";
+import { compareSorted, sortedKeys, type DataId } from "../../common/data-id.js";
+import { valuesKey } from "./data-id-keys.js";
 import type { PlannedDataset, PlannedQuantum } from "./graph-types.js";
 
 type InputEntry = PlannedQuantum["inputs"][number];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compareDataIds, dataIdKey, type DataId } from "../../common/data-id.js";
-import { canonicalDataIdJson, compareSorted, sortedKeys, valuesKey } from "./data-id-keys.js";
+import { compareDataIds, compareSorted, dataIdKey, sortedKeys, type DataId } from "../../common/data-id.js";
+import { canonicalDataIdJson, valuesKey } from "./data-id-keys.js";
 import { extensionOf } from "./outputs.js";
 
 const IDS: DataId[] = [

@@ -1,10 +1,9 @@
 // Quantum-graph expansion: pure, no I/O. The rules are CONTRACT.md's
 // "Expansion rules"; planning errors name task, role and data id.
-import { formatDataId, type DataId, type DataIdValue } from "../../common/data-id.js";
+import { compareSorted, formatDataId, type DataId, type DataIdValue } from "../../common/data-id.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { CampaignSpec } from "./spec.js";
 import type { WhereValue } from "./spec-schema.js";
-import { compareSorted } from "./data-id-keys.js";
 import { DataIdIndex } from "./data-id-index.js";
 import { deferredClosure } from "./deferred.js";
 import { OutputMaker } from "./outputs.js";

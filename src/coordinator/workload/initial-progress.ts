@@ -4,7 +4,8 @@
 // and every change after submit, through the journal). Loading fills in the
 // rest with the same function, so what is saved and what is loaded agree.
 import type { CampaignSpec } from "../campaign/spec.js";
-import type { ProducedReplica, Quantum, QuantumDefinition, QuantumProgress } from "./model.js";
+import { deferredClosure } from "../campaign/deferred.js";
+import type { CampaignRecord, ProducedReplica, Quantum, QuantumDefinition, QuantumProgress } from "./model.js";
 
 /**
  * What a quantum that has produced nothing holds: one shared empty list (32
@@ -59,4 +60,22 @@ export function progressToStore(spec: Pick<CampaignSpec, "tasks">, quanta: reado
   const out = new Map<string, QuantumProgress>();
   for (const q of quanta) if (!isInitial(q, memoryOf(memory, q.task))) out.set(q.id, q.progress);
   return out;
+}
+
+/** A new campaign's record as submit stores it: RUNNING, its tasks, those not deferred already expanded. */
+export function newCampaignRecord(spec: CampaignSpec, quanta: readonly Quantum[], nowMs: number): CampaignRecord {
+  const later = deferredClosure(spec);
+  return {
+    name: spec.name,
+    state: "RUNNING",
+    priority: spec.priority,
+    share: spec.share,
+    createdMs: nowMs,
+    finishedMs: 0,
+    specJson: JSON.stringify(spec),
+    quantumIds: quanta.map((q) => q.id),
+    tasks: spec.tasks.map((t) => t.name),
+    expanded: spec.tasks.filter((t) => !later.has(t.name)).map((t) => t.name),
+    expansionError: "",
+  };
 }

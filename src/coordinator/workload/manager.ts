@@ -6,7 +6,6 @@ import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CampaignSpec } from "../campaign/spec.js";
 import type { PlannedGraph } from "../campaign/graph.js";
-import { deferredClosure } from "../campaign/deferred.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
@@ -16,7 +15,7 @@ import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext 
 import { ProgressJournal } from "./progress-journal.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
-import { initialProgress, memoryOf, progressToStore, taskMemory } from "./initial-progress.js";
+import { initialProgress, memoryOf, newCampaignRecord, progressToStore, taskMemory } from "./initial-progress.js";
 import type { CampaignRecord, Quantum, QuantumDefinition } from "./model.js";
 
 export type { AttemptReport } from "./attempt-results.js";
@@ -119,20 +118,7 @@ export class WorkloadManager {
     settleAll(quanta, reused);
     return this.mailbox.send(async () => {
       this.refuseLive(spec.name);
-      const later = deferredClosure(spec);
-      const record: CampaignRecord = {
-        name: spec.name,
-        state: "RUNNING",
-        priority: spec.priority,
-        share: spec.share,
-        createdMs: Date.now(),
-        finishedMs: 0,
-        specJson: JSON.stringify(spec),
-        quantumIds: quanta.map((q) => q.id),
-        tasks: spec.tasks.map((t) => t.name),
-        expanded: spec.tasks.filter((t) => !later.has(t.name)).map((t) => t.name),
-        expansionError: "",
-      };
+      const record = newCampaignRecord(spec, quanta, Date.now());
       // Its state from its counts, worked out on a scratch table before anything is stored.
       const scratch = new CampaignTable();
       const view = scratch.addCampaign(record, spec);
@@ -143,7 +129,7 @@ export class WorkloadManager {
       this.table.removeCampaign(spec.name);
       const live = this.table.addCampaign(record, spec);
       for (const q of quanta) this.table.addQuantum(live, q);
-      this.log.info({ campaign: spec.name, quanta: quanta.length, ready: live.ready.size, skipped: reused.size, deferred: later.size }, "campaign submitted");
+      this.log.info({ campaign: spec.name, quanta: quanta.length, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
       this.onWork();
       this.expander.wake(spec.name);
       return { campaign: spec.name, quanta: quanta.length };
