@@ -17,15 +17,17 @@
 // decoded like fetchCatalog decodes the DBB's answer; it is not timed.
 //
 // Figures (one node process, "product"):
-//   expand_s     parseCampaign + expandGraph + buildQuanta
+//   expand_s     parseCampaign + expandGraph + buildExpansion (rows, links, identities)
 //   store_s      what WorkloadManager.submit does before indexing: the campaign
-//                record, the progress map, CoordinatorStore.saveCampaign
-//                (pipelined HSET batches) to redis-server with AOF on
+//                record, rows and first states, the progress map,
+//                CoordinatorStore.saveCampaign (one definition per hash field,
+//                HSETs of ~48 KB, 16 in flight) to redis-server with AOF on
 //                (startRedis, as the product runs it)
-//   index_s      CampaignTable.addCampaign/addQuantum of every quantum (reported)
+//   index_s      CampaignTable.addRows: state counts and the ready set (reported)
 //   peak_rss_mb  that process's maxRSS, read right after store + index
-//   resident_model_mb  heap the campaign keeps once submitted (quanta + table,
-//                with the catalog and the planned graph dropped)
+//   resident_model_mb  heap (with typed arrays) the campaign keeps once
+//                submitted: its rows and table, with the catalog, the planned
+//                graph and the definitions (in Redis) dropped
 // Baselines, in the same process tree:
 //   compact expansion (bench/lib/graph-compact.mjs, a process of its own so
 //     its memory does not mix with the product's): the same expansion rules
@@ -43,7 +45,7 @@
 // (half the machine's memory, at most 8 GB, never less than node's default):
 // the coordinator's model at 1M quanta does not fit node's default heap on
 // small machines. Node flags given to the first process (e.g. --cpu-prof) are
-// passed on. `--load` also times CoordinatorStore.loadAll (a restart).
+// passed on. `--load` also times WorkloadManager.load (a coordinator restart).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir, totalmem } from "node:os";
@@ -80,11 +82,12 @@ function fail(message) {
 
 const say = (m) => process.stderr.write(`graph: ${m}\n`);
 const seconds = (t0) => (performance.now() - t0) / 1000;
-/** Heap in use after a full collection (measuring processes run with --expose-gc). */
+/** Heap in use after a full collection, with typed arrays' backing stores (measuring processes run with --expose-gc). */
 const liveHeapMB = () => {
   globalThis.gc?.();
   globalThis.gc?.();
-  return process.memoryUsage().heapUsed / MB;
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.arrayBuffers) / MB;
 };
 const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
 
@@ -157,12 +160,14 @@ async function compactRun(opts) {
 }
 
 async function productRun(opts) {
-  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildQuanta }, { progressToStore, newCampaignRecord }, { CoordinatorStore }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
+  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildExpansion }, { progressToStore, newCampaignRecord }, { settleRows }, { CoordinatorStore }, { definitionJson }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
     import("./lib/graph-campaign.mjs"),
     import("../dist/coordinator/campaign/index.js"),
     import("../dist/coordinator/workload/quantum-builder.js"),
     import("../dist/coordinator/workload/initial-progress.js"),
+    import("../dist/coordinator/workload/quantum-links.js"),
     import("../dist/coordinator/store/redis-store.js"),
+    import("../dist/coordinator/store/definitions.js"),
     import("../dist/coordinator/workload/campaign-table.js"),
     import("../dist/common/local/servers.js"),
     import("../dist/common/local/child.js"),
@@ -199,7 +204,7 @@ async function productRun(opts) {
     const heapBefore = heap0 + f.catalog_heap_mb;
     f.rss_before_expand_mb = maxRssMB();
 
-    say("expanding (parseCampaign + expandGraph + buildQuanta)");
+    say("expanding (parseCampaign + expandGraph + buildExpansion)");
     t = performance.now();
     const spec = parseCampaign(source);
     f.parse_s = seconds(t);
@@ -209,18 +214,17 @@ async function productRun(opts) {
     f.rss_after_expand_graph_mb = maxRssMB();
     f.graph_heap_mb = liveHeapMB() - heapBefore;
     t = performance.now();
-    const quanta = buildQuanta(spec, graph);
-    f.build_quanta_s = seconds(t);
-    f.rss_after_build_quanta_mb = maxRssMB();
-    f.quanta_heap_mb = liveHeapMB() - heapBefore - f.graph_heap_mb;
-    f.expand_s = f.parse_s + f.expand_graph_s + f.build_quanta_s;
+    let expansion = buildExpansion(spec, graph);
+    f.build_rows_s = seconds(t);
+    f.rss_after_build_rows_mb = maxRssMB();
+    f.expand_s = f.parse_s + f.expand_graph_s + f.build_rows_s;
     f.edges = graph.edges;
     f.counts = { tasks: graph.tasks, edges: graph.edges, inputs: graph.inputs };
-    // As in the product: the submit holds neither the catalog nor the planned graph once the quanta are built.
+    // The expansion makes definitions from the planned graph while they are stored; the catalog is done with.
     graph = undefined;
     catalog = undefined;
-    if (quanta.length !== size.total) say(`WARNING: expected ${size.total} quanta, expandGraph planned ${quanta.length}`);
-    f.quanta = quanta.length;
+    if (expansion.count !== size.total) say(`WARNING: expected ${size.total} quanta, expandGraph planned ${expansion.count}`);
+    f.quanta = expansion.count;
 
     say("starting redis-server (AOF on)");
     redis = await startRedis({ dir, logDir: dir });
@@ -228,31 +232,33 @@ async function productRun(opts) {
     await store.connect();
 
     // Unpipelined baseline first, on the empty server: nothing of the big write (e.g. an AOF rewrite) is running then.
-    say(`baseline: unpipelined store of a ${Math.min(opts.sample, quanta.length)}-quantum sample`);
-    const stride = Math.max(1, Math.floor(quanta.length / opts.sample));
+    say(`baseline: unpipelined store of a ${Math.min(opts.sample, expansion.count)}-quantum sample`);
+    const stride = Math.max(1, Math.floor(expansion.count / opts.sample));
     const naiveKeys = { defs: `orrery:campaign:${name}-naive:quanta`, progress: `orrery:campaign:${name}-naive:progress` };
     let sampled = 0;
     t = performance.now();
-    for (let i = 0; i < quanta.length && sampled < opts.sample; i += stride) {
-      const q = quanta[i];
+    for (let i = 0; i < expansion.count && sampled < opts.sample; i += stride) {
+      const q = expansion.definition(i);
       await store.redis.hset(naiveKeys.defs, q.id, JSON.stringify(q));
-      await store.redis.hset(naiveKeys.progress, q.id, JSON.stringify(q.progress));
+      await store.redis.hset(naiveKeys.progress, q.id, JSON.stringify({ state: "PENDING", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: 0, readyAtMs: 0, produced: [] }));
       sampled++;
     }
     f.store_naive_sample = sampled;
-    f.store_naive_s = (seconds(t) * quanta.length) / sampled;
+    f.store_naive_s = (seconds(t) * expansion.count) / sampled;
     await store.redis.del(naiveKeys.defs, naiveKeys.progress);
 
     const aof0 = dirBytes(join(dir, "redis"));
 
-    say("storing (CoordinatorStore.saveCampaign)");
+    say("storing (what WorkloadManager.submit does: rows, first states, CoordinatorStore.saveCampaign)");
     const cpu0 = { node: process.cpuUsage(), redis: cpuSeconds(redis.pid) };
     t = performance.now();
-    // The record WorkloadManager.submit stores.
-    const record = newCampaignRecord(spec, quanta, Date.now());
+    const record = newCampaignRecord(spec, Date.now());
+    const table = new CampaignTable();
+    const live = table.addCampaign(record, spec);
+    live.rows.append(expansion);
+    settleRows(live.rows, 0, expansion.count, new Map());
     // Only progress not in its first state is stored (none here: nothing is reused).
-    let progress = progressToStore(spec, quanta);
-    await store.saveCampaign(record, quanta, progress);
+    await store.saveCampaign(record, expansion, live.rows.ranges, progressToStore(live.rows, 0));
     f.store_s = seconds(t);
     f.store_speedup_vs_pipelined = f.store_naive_s / f.store_s;
     const nodeCpu = process.cpuUsage(cpu0.node);
@@ -261,26 +267,22 @@ async function productRun(opts) {
     f.rss_after_store_mb = maxRssMB();
 
     t = performance.now();
-    const table = new CampaignTable();
-    const live = table.addCampaign(record, spec);
-    for (const q of quanta) table.addQuantum(live, q);
+    table.addRows(live, 0);
     f.index_s = seconds(t);
     f.peak_rss_mb = maxRssMB();
     f.ready = live.ready.size;
 
-    // What stays once submit returns: the table and its quanta.
-    graph = undefined;
-    progress = undefined;
-    catalog = undefined;
-    f.resident_model_mb = liveHeapMB() - heap0;
-    f.resident_bytes_per_quantum = Math.round((f.resident_model_mb * MB) / quanta.length);
-
-    // Where store_s goes: the JSON it writes, produced on its own.
+    // Where store_s goes: the JSON it writes, made on its own.
     t = performance.now();
     let payload = 0;
-    for (const q of quanta) payload += JSON.stringify(q).length + JSON.stringify(q.progress).length;
+    for (let i = 0; i < expansion.count; i++) payload += definitionJson(expansion.definition(i)).length;
     f.serialize_s = seconds(t);
     f.payload_mb = payload / MB;
+
+    // What stays once submit returns: the table and its rows.
+    expansion = undefined;
+    f.resident_model_mb = liveHeapMB() - heap0;
+    f.resident_bytes_per_quantum = Math.round((f.resident_model_mb * MB) / f.quanta);
 
     const info = await store.redis.info("memory");
     f.redis_used_memory_mb = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / MB;
@@ -288,11 +290,14 @@ async function productRun(opts) {
     f.aof_mb = (dirBytes(join(dir, "redis")) - aof0) / MB;
 
     if (opts.load) {
-      say("loading back (CoordinatorStore.loadAll)");
+      say("loading back (WorkloadManager.load)");
       t = performance.now();
-      const loaded = await store.loadAll();
+      const { WorkloadManager } = await import("../dist/coordinator/workload/manager.js");
+      const { createLogger } = await import("../dist/common/logger.js");
+      const manager = new WorkloadManager(store, createLogger("graph-bench"), 60_000, () => {}, { files: () => Promise.resolve([]) });
+      await manager.load();
       f.load_s = seconds(t);
-      f.loaded_quanta = loaded.reduce((n, c) => n + c.definitions.length, 0);
+      f.loaded_quanta = manager.table.campaigns.get(name)?.rows.length ?? 0;
       f.peak_rss_with_load_mb = maxRssMB();
     }
   } finally {
@@ -340,13 +345,13 @@ function report(f, json) {
     ["expand_s", s(f.expand_s), target("expand_s", s)],
     ["  parseCampaign", s(f.parse_s), ""],
     ["  expandGraph", s(f.expand_graph_s), `the planned graph holds ${m(f.graph_heap_mb)} of heap`],
-    ["  buildQuanta", s(f.build_quanta_s), `the quanta hold ${m(f.quanta_heap_mb)} more`],
+    ["  buildExpansion", s(f.build_rows_s), "ids, links and identities as rows"],
     ["store_s", s(f.store_s), target("store_s", s)],
     ["  JSON of what is stored", s(f.serialize_s), `${m(f.payload_mb)} of JSON (timed apart)`],
     ["  CPU while storing", "", `node ${s(f.store_node_cpu_s)}, redis-server ${s(f.store_redis_cpu_s)}`],
-    ["index_s", s(f.index_s), "CampaignTable.addQuantum × quanta (not in a target)"],
+    ["index_s", s(f.index_s), "CampaignTable.addRows: counts and ready set (not in a target)"],
     ["peak_rss_mb", m(f.peak_rss_mb), `${target("peak_rss_mb", m)}; heap limit ${m(f.heap_limit_mb)}`],
-    ["  high-water after", "", `catalog ${m(f.rss_before_expand_mb)}, expandGraph ${m(f.rss_after_expand_graph_mb)}, buildQuanta ${m(f.rss_after_build_quanta_mb)}, store ${m(f.rss_after_store_mb)}`],
+    ["  high-water after", "", `catalog ${m(f.rss_before_expand_mb)}, expandGraph ${m(f.rss_after_expand_graph_mb)}, buildExpansion ${m(f.rss_after_build_rows_mb)}, store ${m(f.rss_after_store_mb)}`],
     ["resident_model_mb", m(f.resident_model_mb), `${f.resident_bytes_per_quantum} B per quantum kept after submit`],
     ["redis", m(f.redis_used_memory_mb), `used_memory; redis peak RSS ${m(f.redis_peak_rss_mb)}, AOF ${m(f.aof_mb)}`],
     ["catalog snapshot", s(f.catalog_build_s), `${m(f.catalog_heap_mb)} of heap (built, not timed)`],
@@ -357,7 +362,7 @@ function report(f, json) {
     ["baseline: unpipelined store", s(f.store_naive_s), `extrapolated from ${f.store_naive_sample} quanta`],
     ["  store_speedup_vs_pipelined", x(f.store_speedup_vs_pipelined), "unpipelined / store_s"],
   ];
-  if (f.load_s !== undefined) rows.push(["loadAll", s(f.load_s), `${f.loaded_quanta} quanta back; peak RSS then ${m(f.peak_rss_with_load_mb)}`]);
+  if (f.load_s !== undefined) rows.push(["load (restart)", s(f.load_s), `${f.loaded_quanta} quanta back; peak RSS then ${m(f.peak_rss_with_load_mb)}`]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}\n`);

@@ -6,7 +6,8 @@ import { dataIdKey } from "../../common/data-id.js";
 import type { NatsConnection } from "../../common/nats.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import type { WorkloadManager } from "../workload/manager.js";
-import type { LiveCampaign } from "../workload/campaign-table.js";
+import type { LiveCampaign, QuantumRef } from "../workload/campaign-table.js";
+import { resolveInputs } from "../workload/quantum-links.js";
 import type { AgentLink } from "../dispatch/agent-link.js";
 import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
@@ -22,6 +23,11 @@ function specOf(req: SubmitRequest): CampaignSpec {
     configOverrides: req.configOverrides,
     priority: req.priority,
   });
+}
+
+/** How many attempts a quantum has made. */
+function attemptsOf(q: QuantumRef | undefined): number {
+  return q?.c.rows.run(q.row)?.attempts.length ?? 0;
 }
 
 export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
@@ -62,10 +68,10 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
       return configResponse(campaign(req.campaign).spec);
     },
     async getProvenance(req) {
-      const q = table.quanta.get(req.quantum);
+      const q = table.find(req.quantum);
       if (!q && req.attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
       // The latest attempt that has a record: one still running has none yet.
-      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: q?.progress.attempts.length ?? 0 }, (_, i) => i + 1).reverse();
+      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: attemptsOf(q) }, (_, i) => i + 1).reverse();
       for (const attempt of attempts) {
         const record = await store.getProvenance(req.quantum, attempt);
         if (record !== undefined && record !== "") return { attempt, provenanceJson: record };
@@ -80,30 +86,33 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
     },
     async listQuanta(req) {
       const c = campaign(req.campaign);
-      const quanta = [];
-      for (const id of c.quantumIds) {
-        const q = table.quanta.get(id);
-        if (!q) continue;
-        if (req.state !== "" && q.progress.state !== req.state.toUpperCase()) continue;
-        if (req.task !== "" && q.task !== req.task) continue;
-        quanta.push({
+      const state = req.state.toUpperCase();
+      // Filtered on the index; only the quanta listed have their definitions read.
+      const rows: number[] = [];
+      for (let row = 0; row < c.rows.length; row++) {
+        if (req.state !== "" && c.rows.state(row) !== state) continue;
+        if (req.task !== "" && c.rows.task(row) !== req.task) continue;
+        rows.push(row);
+      }
+      const definitions = await store.getDefinitions(c.name, rows.map((row) => c.rows.id(row)));
+      return {
+        quanta: definitions.map((q, i) => ({
           id: q.id,
           task: q.task,
           dataId: dataIdKey(q.dataId),
-          state: q.progress.state,
-          inputs: q.inputs.map((i) => i.did),
+          state: c.rows.state(rows[i]!),
+          inputs: resolveInputs(c, q.inputs).map((input) => input.did),
           outputs: q.outputs.map((o) => o.did),
-          attempts: q.progress.attempts.map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
-        });
-      }
-      return { quanta };
+          attempts: (c.rows.run(rows[i]!)?.attempts ?? []).map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
+        })),
+      };
     },
     async getLogs(req) {
-      const q = table.quanta.get(req.quantum);
+      const q = table.find(req.quantum);
       if (!q) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
-      const attempt = req.attempt || q.progress.attempts.length;
+      const attempt = req.attempt || attemptsOf(q);
       if (attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has not run yet`);
-      const logs = await store.getLogs(q.id, attempt);
+      const logs = await store.getLogs(req.quantum, attempt);
       if (!logs) throw new OrreryError(ErrorCode.NOT_FOUND, `no logs for attempt ${attempt} of ${req.quantum}`, { hint: "an attempt that is still running or was lost has none" });
       return { attempt, ...logs };
     },

@@ -66,8 +66,12 @@ class TaskHasher {
 
   /** The identity of a quantum whose inputs, written by addInput, are `list`. */
   finish(dataId: DataId, list: string): string {
-    const text = `${JSON.stringify(canonicalDataIdJson(dataId))},"inputs":[${list}]${this.tail}`;
-    return this.base.copy().update(text).digest("hex").slice(0, 32);
+    return this.digest(dataId, list).toString("hex", 0, IDENTITY_BYTES);
+  }
+
+  /** The whole sha256 of that text; an identity is its first IDENTITY_BYTES. */
+  digest(dataId: DataId, list: string): Buffer {
+    return this.base.copy().update(`${JSON.stringify(canonicalDataIdJson(dataId))},"inputs":[${list}]${this.tail}`).digest();
   }
 }
 
@@ -76,17 +80,23 @@ function addInput(list: string, role: string, token: string): string {
   return `${list === "" ? "" : `${list},`}[${JSON.stringify(role)},${JSON.stringify(token)}]`;
 }
 
+/** Bytes of an identity: the first 16 of the sha256 (32 hex characters). */
+export const IDENTITY_BYTES = 16;
+
 /**
- * Identities of every quantum of a planned graph, in its order. Inputs made by
- * an upstream quantum of the graph enter by that quantum's identity (a Merkle
- * chain), so every identity is known before anything runs. `madeBy` names the
- * identity of the quantum that made a catalog file of this campaign (a
- * deferred task's inputs), so those enter the same way.
+ * Identities of every quantum of a planned graph, in its order, as
+ * IDENTITY_BYTES raw bytes each (a million hex strings would be a hundred
+ * megabytes of heap). Inputs made by an upstream quantum of the graph enter by
+ * that quantum's identity (a Merkle chain), so every identity is known before
+ * anything runs. `madeBy` names the identity of the quantum that made a
+ * catalog file of this campaign (a deferred task's inputs), so those enter the
+ * same way.
  */
-export function graphIdentities(spec: CampaignSpec, graph: PlannedGraph, madeBy?: (did: string) => string | undefined): string[] {
+export function graphIdentityBytes(spec: CampaignSpec, graph: PlannedGraph, madeBy?: (did: string) => string | undefined): Uint8Array {
   const hashers = new Map(spec.tasks.map((t) => [t.name, new TaskHasher(t.name, t.config, t.command)]));
-  const out: string[] = [];
-  for (const q of graph.quanta) {
+  const out = new Uint8Array(graph.quanta.length * IDENTITY_BYTES);
+  const hexOf = (i: number) => Buffer.from(out.buffer, out.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex");
+  graph.quanta.forEach((q, index) => {
     let hasher = hashers.get(q.task);
     if (!hasher) hashers.set(q.task, (hasher = new TaskHasher(q.task, {}, [])));
     // The inputs' tokens go straight into the text (as TaskHasher.identity writes them), without a token object each.
@@ -94,17 +104,22 @@ export function graphIdentities(spec: CampaignSpec, graph: PlannedGraph, madeBy?
     for (const { role, dataset: d } of q.inputs) {
       let token: string;
       if (d.producer !== undefined) {
-        const producer = out[d.producer];
         // Graph order is topological: a producer always comes first.
-        if (producer === undefined) throw new Error(`quantum ${out.length} of the plan reads from quantum ${d.producer}, which comes after it`);
-        token = `q:${producer}/${d.datasetType}`;
+        if (d.producer >= index) throw new Error(`quantum ${index} of the plan reads from quantum ${d.producer}, which comes after it`);
+        token = `q:${hexOf(d.producer)}/${d.datasetType}`;
       } else {
         const maker = madeBy?.(d.did);
         token = maker !== undefined ? `q:${maker}/${d.datasetType}` : `md5:${d.file?.md5 ?? ""}`;
       }
       list = addInput(list, role, token);
     }
-    out.push(hasher.finish(q.dataId, list));
-  }
+    hasher.digest(q.dataId, list).copy(out, index * IDENTITY_BYTES, 0, IDENTITY_BYTES);
+  });
   return out;
+}
+
+/** graphIdentityBytes as hex strings. */
+export function graphIdentities(spec: CampaignSpec, graph: PlannedGraph, madeBy?: (did: string) => string | undefined): string[] {
+  const bytes = graphIdentityBytes(spec, graph, madeBy);
+  return graph.quanta.map((_, i) => Buffer.from(bytes.buffer, bytes.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex"));
 }

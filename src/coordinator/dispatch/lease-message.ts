@@ -37,7 +37,7 @@ export function leaseMessage(grant: LeaseGrant): Lease {
     configJson: JSON.stringify(task.config),
     resources: {
       cores: r.cores,
-      memoryMb: q.progress.memoryMB,
+      memoryMb: grant.memoryMB,
       diskMb: r.diskMB,
       softTimeLimitS: r.softTimeLimit ?? 0,
       timeLimitS: r.timeLimit,

@@ -1,11 +1,19 @@
 // Coordinator state in Redis (`orrery:` keys). A campaign's quantum
-// definitions are stored in chunks (quanta-chunks.ts) before the campaign
-// record, which names how many chunks are its own: a crash mid-submit or
+// definitions (definitions.ts) are stored before the campaign record, whose
+// task ranges name which quanta are its own: a crash mid-submit or
 // mid-expansion leaves nothing visible. Progress is stored only for quanta
 // not in their first state (workload/initial-progress.ts).
 import { Redis } from "ioredis";
 import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress } from "../workload/model.js";
-import { checkReplies, readChunks, writeChunks } from "./quanta-chunks.js";
+import type { TaskRange } from "../workload/quantum-rows.js";
+import { checkReplies, definitionJson, readDefinitions, writeDefinitions } from "./definitions.js";
+
+/** Definitions to store: `count` of them, by index. */
+export interface DefinitionSource {
+  count: number;
+  id(i: number): string;
+  definition(i: number): QuantumDefinition;
+}
 
 const BATCH = 5000;
 /** Progress fields per HSET inside a transaction. */
@@ -13,7 +21,7 @@ const PROGRESS_BATCH = 2000;
 const K = {
   campaigns: "orrery:campaigns",
   campaign: (name: string) => `orrery:campaign:${name}`,
-  /** Hash: chunk number → JSON array of QuantumDefinition. */
+  /** Hash: quantum id → its definition (definitions.ts). */
   definitions: (name: string) => `orrery:campaign:${name}:quanta`,
   /** Hash: quantum id → QuantumProgress JSON, for quanta not in their first state. */
   progress: (name: string) => `orrery:campaign:${name}:progress`,
@@ -22,13 +30,13 @@ const K = {
   // Not under a campaign's keys: it outlives the campaign runs that wrote it.
   identity: (hash: string) => `orrery:identity:${hash}`,
 };
-/** The campaign record's field holding how many definition chunks are committed. */
-const CHUNKS_FIELD = "quantaChunks";
+/** The campaign record's field holding its task ranges (TaskRange[] as JSON): which quanta are committed. */
+const ROWS_FIELD = "rows";
 
 export interface StoredCampaign {
-  record: Omit<CampaignRecord, "quantumIds">;
-  /** In the order they were saved. */
-  definitions: QuantumDefinition[];
+  record: CampaignRecord;
+  /** Task ranges of its quanta, in row order. */
+  ranges: TaskRange[];
   /** Only quanta not in their first state have one. */
   progress: Map<string, QuantumProgress>;
 }
@@ -50,23 +58,21 @@ export class CoordinatorStore {
 
   /**
    * Stores a new campaign. `progress` holds the quanta not in their first
-   * state (progressToStore); the others get theirs back from the definition.
+   * state (progressToStore); the others get theirs back from their links.
    */
-  async saveCampaign(record: CampaignRecord, definitions: readonly QuantumDefinition[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+  async saveCampaign(record: CampaignRecord, quanta: DefinitionSource, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
     await this.deleteCampaign(record.name);
-    const chunks = await writeChunks(this.redis, K.definitions(record.name), 0, definitions);
-    const { quantumIds: _ids, ...fields } = record;
+    await this.writeDefinitions(record.name, quanta);
     const multi = this.redis.multi();
     this.addProgress(multi, record.name, progress);
-    multi.hset(K.campaign(record.name), { ...campaignFields(fields), [CHUNKS_FIELD]: chunks }).sadd(K.campaigns, record.name);
+    multi.hset(K.campaign(record.name), { ...campaignFields(record), [ROWS_FIELD]: JSON.stringify(ranges) }).sadd(K.campaigns, record.name);
     checkReplies(await multi.exec());
   }
 
-  /** A deferred expansion: the new quanta's chunks, then (in one transaction) their progress, the campaign's expanded tasks, state and chunk count. */
-  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, definitions: readonly QuantumDefinition[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
-    // Chunks past the committed count are from an expansion a crash cut short: overwritten here.
-    const first = Number((await this.redis.hget(K.campaign(record.name), CHUNKS_FIELD)) ?? 0);
-    const chunks = await writeChunks(this.redis, K.definitions(record.name), first, definitions);
+  /** A deferred expansion: the new quanta's definitions, then (in one transaction) their progress, the campaign's expanded tasks, state and ranges. */
+  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, quanta: DefinitionSource | undefined, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+    // Fields of quanta outside the committed ranges (an expansion a crash cut short) are overwritten here.
+    if (quanta) await this.writeDefinitions(record.name, quanta);
     const multi = this.redis.multi();
     this.addProgress(multi, record.name, progress);
     multi.hset(K.campaign(record.name), {
@@ -74,9 +80,18 @@ export class CoordinatorStore {
       finishedMs: record.finishedMs,
       expanded: JSON.stringify(record.expanded),
       expansionError: record.expansionError,
-      [CHUNKS_FIELD]: chunks,
+      [ROWS_FIELD]: JSON.stringify(ranges),
     });
     checkReplies(await multi.exec());
+  }
+
+  private writeDefinitions(campaign: string, quanta: DefinitionSource): Promise<void> {
+    return writeDefinitions(this.redis, K.definitions(campaign), quanta.count, (i) => quanta.id(i), (i) => definitionJson(quanta.definition(i)));
+  }
+
+  /** The definitions of some quanta of a campaign, in the order asked. */
+  getDefinitions(campaign: string, ids: readonly string[]): Promise<QuantumDefinition[]> {
+    return readDefinitions(this.redis, K.definitions(campaign), ids);
   }
 
   private addProgress(multi: ReturnType<Redis["multi"]>, campaign: string, progress: ReadonlyMap<string, QuantumProgress>): void {
@@ -92,10 +107,11 @@ export class CoordinatorStore {
   }
 
   async deleteCampaign(name: string): Promise<void> {
-    await this.redis.multi().srem(K.campaigns, name).del(K.campaign(name), K.definitions(name), K.progress(name)).exec();
+    // UNLINK: a million-field hash is freed in the background, not while Redis blocks.
+    await this.redis.multi().srem(K.campaigns, name).unlink(K.campaign(name), K.definitions(name), K.progress(name)).exec();
   }
 
-  async updateCampaign(record: Omit<CampaignRecord, "quantumIds" | "specJson" | "tasks">): Promise<void> {
+  async updateCampaign(record: Omit<CampaignRecord, "specJson" | "tasks">): Promise<void> {
     await this.redis.hset(K.campaign(record.name), {
       state: record.state,
       priority: record.priority,
@@ -149,17 +165,14 @@ export class CoordinatorStore {
     return (await this.redis.get(K.provenance(quantum, attempt))) ?? undefined;
   }
 
-  /** Everything, for the in-memory indexes at start-up. */
+  /** Every campaign's record, ranges and stored progress, for the in-memory indexes at start-up (definitions are read with getDefinitions). */
   async loadAll(): Promise<StoredCampaign[]> {
     const names = await this.redis.smembers(K.campaigns);
     const out: StoredCampaign[] = [];
     for (const name of names) {
       const h = await this.redis.hgetall(K.campaign(name));
       if (h["specJson"] === undefined) continue;
-      const [definitions, prog] = await Promise.all([
-        readChunks(this.redis, K.definitions(name), Number(h[CHUNKS_FIELD] ?? 0), name),
-        this.redis.hgetall(K.progress(name)),
-      ]);
+      const prog = await this.redis.hgetall(K.progress(name));
       const progress = new Map<string, QuantumProgress>();
       for (const id in prog) progress.set(id, JSON.parse(prog[id]!) as QuantumProgress);
       out.push({
@@ -176,7 +189,7 @@ export class CoordinatorStore {
           expanded: JSON.parse(h["expanded"] ?? h["tasks"] ?? "[]") as string[],
           expansionError: h["expansionError"] ?? "",
         },
-        definitions,
+        ranges: JSON.parse(h[ROWS_FIELD] ?? "[]") as TaskRange[],
         progress,
       });
     }
@@ -184,7 +197,7 @@ export class CoordinatorStore {
   }
 }
 
-function campaignFields(r: Omit<CampaignRecord, "quantumIds">): Record<string, string | number> {
+function campaignFields(r: CampaignRecord): Record<string, string | number> {
   return {
     name: r.name,
     state: r.state,

@@ -3,10 +3,10 @@
 // which the handler flushes before it answers.
 import type { Logger } from "../../common/logger.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
-import type { ProducedReplica, Quantum } from "./model.js";
+import type { ProducedReplica } from "./model.js";
 import { campaignStateFor, type CampaignState, type QuantumState } from "./quantum-state.js";
 import { decideRetry } from "./retry-policy.js";
-import { fillInputs, isDone } from "./quantum-links.js";
+import { isDone, makersDone } from "./quantum-links.js";
 import type { ProgressJournal } from "./progress-journal.js";
 import { tasksToExpand } from "../campaign/deferred.js";
 
@@ -37,57 +37,53 @@ export interface ResultContext {
   largestAgentMemoryMB: () => number | undefined;
 }
 
-export function finishAttempt(ctx: ResultContext, q: Quantum, r: AttemptReport): void {
-  const c = ctx.table.campaigns.get(q.campaign)!;
-  const attempt = q.progress.attempts[q.progress.attempts.length - 1];
+export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, r: AttemptReport): void {
+  const run = c.rows.runOf(row);
+  const attempt = run.attempts[run.attempts.length - 1];
   if (attempt) Object.assign(attempt, { outcome: r.outcome, exitCode: r.exitCode, message: r.message, endMs: r.endMs || Date.now(), ...(r.startMs ? { startMs: r.startMs } : {}) });
-  delete q.progress.lease;
+  c.rows.setLease(row, undefined);
   if (r.outcome === "succeeded") {
-    q.progress.produced = r.outputs;
-    ctx.table.transition(q, "succeeded");
-    ctx.journal.succeeded(q);
-    release(ctx, q);
+    run.produced = r.outputs;
+    ctx.table.transition(c, row, "succeeded");
+    ctx.journal.succeeded(c, row);
+    release(ctx, c, row);
     ctx.onDone(c.name);
   } else {
-    const d = decideRetry(r.outcome, r.exitCode, q.progress, c.spec.retries, Date.now(), ctx.largestAgentMemoryMB());
-    q.progress[d.counter] += 1;
+    const rows = c.rows;
+    const d = decideRetry(r.outcome, r.exitCode, rows.progress(row), c.spec.retries, Date.now(), ctx.largestAgentMemoryMB());
+    rows.setRetry(row, d.counter, d.memoryMB, d.readyAtMs);
     if (d.counter === "failures") c.failures++;
     if (d.counter === "kills") c.kills++;
-    q.progress.memoryMB = d.memoryMB;
-    q.progress.readyAtMs = d.readyAtMs;
-    ctx.log.info({ quantum: q.id, outcome: r.outcome, retry: d.retry, reason: d.reason }, "attempt did not succeed");
-    ctx.table.transition(q, d.retry ? "retry" : "failed");
-    ctx.journal.touch(q);
-    if (!d.retry) block(ctx, q);
+    ctx.log.info({ quantum: rows.id(row), outcome: r.outcome, retry: d.retry, reason: d.reason }, "attempt did not succeed");
+    ctx.table.transition(c, row, d.retry ? "retry" : "failed");
+    ctx.journal.touch(c, row);
+    if (!d.retry) block(ctx, c, row);
     else ctx.onWork();
   }
   updateCampaignState(ctx, c);
 }
 
-/** Downstream quanta whose upstream are all done become READY, with the produced files as inputs. */
-export function release(ctx: ResultContext, q: Quantum): void {
+/** Downstream quanta whose makers are all done become READY. */
+export function release(ctx: ResultContext, c: LiveCampaign, row: number): void {
   let any = false;
-  for (const id of q.downstream) {
-    const d = ctx.table.quanta.get(id);
-    if (!d || d.progress.state !== "PENDING") continue;
-    fillInputs(d, q);
-    if (d.upstream.every((u) => isDone(ctx.table.quanta.get(u)?.progress.state))) {
-      ctx.table.transition(d, "inputs_ready");
-      ctx.journal.touch(d);
-      any = true;
-    }
+  for (const d of c.rows.downstream(row)) {
+    if (c.rows.state(d) !== "PENDING" || !makersDone(c.rows, d)) continue;
+    ctx.table.transition(c, d, "inputs_ready");
+    ctx.journal.touch(c, d);
+    any = true;
   }
   if (any) ctx.onWork();
 }
 
-export function block(ctx: ResultContext, q: Quantum): void {
-  const stack = [...q.downstream];
+export function block(ctx: ResultContext, c: LiveCampaign, row: number): void {
+  const stack = [...c.rows.downstream(row)];
   while (stack.length > 0) {
-    const d = ctx.table.quanta.get(stack.pop()!);
-    if (!d || (d.progress.state !== "PENDING" && d.progress.state !== "READY")) continue;
-    ctx.table.transition(d, "upstream_failed");
-    ctx.journal.touch(d);
-    stack.push(...d.downstream);
+    const d = stack.pop()!;
+    const s = c.rows.state(d);
+    if (s !== "PENDING" && s !== "READY") continue;
+    ctx.table.transition(c, d, "upstream_failed");
+    ctx.journal.touch(c, d);
+    stack.push(...c.rows.downstream(d));
   }
 }
 

@@ -1,33 +1,48 @@
-// The in-memory indexes the scheduler works on: campaigns, quanta, ready
-// sets, state counts. Rebuilt from Redis at start-up; no I/O here.
+// The in-memory indexes the scheduler works on: campaigns, their quantum rows,
+// ready sets, state counts. Rebuilt from Redis at start-up; no I/O here.
 import type { CampaignSpec, TaskDefinition } from "../campaign/spec.js";
-import type { CampaignRecord, Quantum } from "./model.js";
+import type { CampaignRecord } from "./model.js";
+import { QuantumRows } from "./quantum-rows.js";
 import { nextState, QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
   taskByName: Map<string, TaskDefinition>;
+  rows: QuantumRows;
   counts: Record<QuantumState, number>;
   taskCounts: Map<string, Record<QuantumState, number>>;
-  /** READY quanta in the order they became ready. */
-  ready: Set<string>;
+  /** READY rows in the order they became ready. */
+  ready: Set<number>;
   failures: number;
   kills: number;
+}
+
+/** One quantum: a row of a campaign. */
+export interface QuantumRef {
+  c: LiveCampaign;
+  row: number;
 }
 
 export function emptyCounts(): Record<QuantumState, number> {
   return Object.fromEntries(QuantumStates.map((s) => [s, 0])) as Record<QuantumState, number>;
 }
 
+/** Memory of a task's first attempt (MB); 1024 for a task the spec does not name. */
+export function taskMemoryOf(spec: Pick<CampaignSpec, "tasks">): (task: string) => number {
+  const memory = new Map(spec.tasks.map((t) => [t.name, t.resources.memoryMB]));
+  return (task) => memory.get(task) ?? 1024;
+}
+
 export class CampaignTable {
   readonly campaigns = new Map<string, LiveCampaign>();
-  readonly quanta = new Map<string, Quantum>();
 
-  addCampaign(record: CampaignRecord, spec: CampaignSpec): LiveCampaign {
+  /** A campaign with no quanta yet (or those of `rows`, counted with addRows). */
+  addCampaign(record: CampaignRecord, spec: CampaignSpec, rows = new QuantumRows(record.name, taskMemoryOf(spec))): LiveCampaign {
     const live: LiveCampaign = {
       ...record,
       spec,
       taskByName: new Map(spec.tasks.map((t) => [t.name, t])),
+      rows,
       counts: emptyCounts(),
       taskCounts: new Map(spec.tasks.map((t) => [t.name, emptyCounts()])),
       ready: new Set(),
@@ -39,37 +54,48 @@ export class CampaignTable {
   }
 
   removeCampaign(name: string): void {
-    const c = this.campaigns.get(name);
-    if (!c) return;
-    for (const id of c.quantumIds) this.quanta.delete(id);
     this.campaigns.delete(name);
   }
 
-  /** Adds a quantum to the indexes in its current state. */
-  addQuantum(c: LiveCampaign, q: Quantum): void {
-    this.quanta.set(q.id, q);
-    this.count(c, q, q.progress.state, 1);
-    if (q.progress.state === "READY") c.ready.add(q.id);
-    c.failures += q.progress.failures;
-    c.kills += q.progress.kills;
+  /** The quantum of an id (`<campaign>.<task>.<seq>`), if there is one. */
+  find(id: string): QuantumRef | undefined {
+    const c = this.campaigns.get(id.slice(0, id.indexOf(".")));
+    const row = c?.rows.rowOf(id);
+    return c && row !== undefined ? { c, row } : undefined;
+  }
+
+  /** Adds rows from..to-1 of the campaign to the indexes in their current state. */
+  addRows(c: LiveCampaign, from: number, to = c.rows.length): void {
+    const rows = c.rows;
+    for (const r of rows.ranges) {
+      const lo = Math.max(from, r.start);
+      const hi = Math.min(to, r.start + r.count);
+      const t = c.taskCounts.get(r.task);
+      for (let row = lo; row < hi; row++) {
+        const s = rows.state(row);
+        c.counts[s]++;
+        if (t) t[s]++;
+        if (s === "READY") c.ready.add(row);
+        c.failures += rows.failures(row);
+        c.kills += rows.kills(row);
+      }
+    }
   }
 
   /** Applies a lifecycle event (an illegal one throws), keeping counts and the ready set in step. */
-  transition(q: Quantum, event: QuantumEvent): void {
-    const c = this.campaigns.get(q.campaign);
-    if (!c) return;
-    const prev = q.progress.state;
-    const next = nextState(prev, event, q.id);
-    this.count(c, q, prev, -1);
-    this.count(c, q, next, 1);
-    q.progress.state = next;
-    if (next === "READY") c.ready.add(q.id);
-    else c.ready.delete(q.id);
+  transition(c: LiveCampaign, row: number, event: QuantumEvent): void {
+    const prev = c.rows.state(row);
+    const next = nextState(prev, event, c.rows.id(row));
+    this.count(c, row, prev, -1);
+    this.count(c, row, next, 1);
+    c.rows.setState(row, next);
+    if (next === "READY") c.ready.add(row);
+    else c.ready.delete(row);
   }
 
-  private count(c: LiveCampaign, q: Quantum, state: QuantumState, delta: number): void {
+  private count(c: LiveCampaign, row: number, state: QuantumState, delta: number): void {
     c.counts[state] += delta;
-    const t = c.taskCounts.get(q.task);
+    const t = c.taskCounts.get(c.rows.task(row));
     if (t) t[state] += delta;
   }
 }

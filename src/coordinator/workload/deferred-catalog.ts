@@ -2,24 +2,37 @@
 // actually produced (or reused), as catalog files, and who made each one so
 // identities chain through them. Pure.
 import type { CatalogFile } from "../campaign/graph.js";
-import type { Quantum } from "./model.js";
-import { isDone } from "./quantum-links.js";
+import type { CampaignSpec } from "../campaign/spec.js";
+import type { ProducedReplica, QuantumDefinition } from "./model.js";
+import type { Maker } from "./quantum-builder.js";
+
+/** A done quantum of the campaign: what it is, and what it produced. */
+export interface DoneQuantum {
+  row: number;
+  definition: QuantumDefinition;
+  produced: readonly ProducedReplica[];
+}
 
 export interface ProducedCatalog {
   catalog: Map<string, CatalogFile[]>;
-  madeBy: Map<string, { quantum: string; identity: string }>;
+  madeBy: Map<string, Maker>;
+}
+
+/** The tasks whose outputs include one of the dataset types. */
+export function makerTasks(spec: CampaignSpec, types: readonly string[]): string[] {
+  const wanted = new Set(types);
+  return spec.tasks.filter((t) => Object.values(t.outputs).some((o) => wanted.has(o.datasetType))).map((t) => t.name);
 }
 
 /** Outputs of the given dataset types made by done quanta. */
-export function producedCatalog(quanta: Iterable<Quantum>, types: readonly string[]): ProducedCatalog {
+export function producedCatalog(done: Iterable<DoneQuantum>, types: readonly string[]): ProducedCatalog {
   const wanted = new Set(types);
   const catalog = new Map<string, CatalogFile[]>(types.map((t) => [t, []]));
-  const madeBy = new Map<string, { quantum: string; identity: string }>();
-  for (const q of quanta) {
-    if (!isDone(q.progress.state)) continue;
+  const madeBy = new Map<string, Maker>();
+  for (const { row, definition: q, produced } of done) {
     for (const o of q.outputs) {
       if (!wanted.has(o.datasetType)) continue;
-      const made = q.progress.produced.filter((p) => p.role === o.role);
+      const made = produced.filter((p) => p.role === o.role);
       const first = made[0];
       if (!first) continue;
       const colon = first.did.indexOf(":");
@@ -36,7 +49,7 @@ export function producedCatalog(quanta: Iterable<Quantum>, types: readonly strin
         validTo: "",
         rses: [...new Set(made.map((m) => m.rse))],
       });
-      madeBy.set(first.did, { quantum: q.id, identity: q.identity });
+      madeBy.set(first.did, { quantum: q.id, row, identity: q.identity });
     }
   }
   return { catalog, madeBy };

@@ -11,11 +11,11 @@ import { expansionSpec, producedInputTypes, tasksToExpand } from "../campaign/de
 import type { CampaignSpec } from "../campaign/spec.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
-import type { ProducedReplica, Quantum } from "./model.js";
+import type { ProducedReplica } from "./model.js";
 import { campaignStateOf, taskDone } from "./attempt-results.js";
-import { producedCatalog, type ProducedCatalog } from "./deferred-catalog.js";
-import { buildQuanta } from "./quantum-builder.js";
-import { settleStates } from "./quantum-links.js";
+import { makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
+import { buildExpansion, type Expansion } from "./quantum-builder.js";
+import { isDone, settleRows } from "./quantum-links.js";
 import { progressToStore } from "./initial-progress.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 
@@ -33,12 +33,16 @@ interface Prepared {
   c: LiveCampaign;
   tasks: string[];
   spec: CampaignSpec;
-  produced: ProducedCatalog;
-  existing: Map<string, number>;
+  /** Dataset types the tasks read from quanta of the campaign. */
+  types: string[];
+  /** The done quanta that made them: rows, ids, and what each produced. */
+  done: { row: number; id: string; produced: readonly ProducedReplica[] }[];
+  /** The campaign's rows when prepared: the new ones follow. */
+  firstRow: number;
   dbbTypes: string[];
 }
 
-type Planned = { quanta: Quantum[]; reused: Map<string, ProducedReplica[]> } | { error: string };
+type Planned = { expansion: Expansion; reused: Map<number, ProducedReplica[]> } | { error: string };
 
 /** How long to wait before trying again when the catalog could not be read. */
 const RETRY_MS = 3000;
@@ -88,22 +92,22 @@ export class DeferredExpander {
     const tasks = tasksToExpand(c.spec, new Set(c.expanded), (t) => taskDone(c, t));
     if (tasks.length === 0) return undefined;
     const spec = expansionSpec(c.spec, tasks);
-    const quanta = c.quantumIds.flatMap((id) => this.deps.table.quanta.get(id) ?? []);
     const reads = new Set(spec.tasks.flatMap((t) => Object.values(t.inputs).map((i) => i.datasetType)));
-    const existing = new Map<string, number>();
-    for (const q of quanta) existing.set(q.task, (existing.get(q.task) ?? 0) + 1);
-    return {
-      c,
-      tasks,
-      spec,
-      produced: producedCatalog(quanta, producedInputTypes(c.spec, tasks)),
-      existing,
-      dbbTypes: catalogTypes(c.spec).filter((t) => reads.has(t)),
-    };
+    const types = producedInputTypes(c.spec, tasks);
+    const done: Prepared["done"] = [];
+    for (const task of makerTasks(c.spec, types)) {
+      for (const row of c.rows.rowsOf(task)) {
+        if (isDone(c.rows.state(row))) done.push({ row, id: c.rows.id(row), produced: c.rows.run(row)?.produced ?? [] });
+      }
+    }
+    return { c, tasks, spec, types, done, firstRow: c.rows.length, dbbTypes: catalogTypes(c.spec).filter((t) => reads.has(t)) };
   }
 
   private async plan(prep: Prepared): Promise<Planned> {
-    const catalog = new Map<string, CatalogFile[]>(prep.produced.catalog);
+    const definitions = await this.deps.store.getDefinitions(prep.c.name, prep.done.map((d) => d.id));
+    const done: DoneQuantum[] = prep.done.map((d, i) => ({ row: d.row, definition: definitions[i]!, produced: d.produced }));
+    const produced = producedCatalog(done, prep.types);
+    const catalog = new Map<string, CatalogFile[]>(produced.catalog);
     if (prep.dbbTypes.length > 0) {
       const files = await this.deps.catalog.files(prep.spec.data.scope, prep.dbbTypes);
       for (const [t, list] of catalogFromFiles(files, prep.dbbTypes)) catalog.set(t, list);
@@ -115,37 +119,36 @@ export class DeferredExpander {
       if (err instanceof OrreryError && err.code === ErrorCode.PLAN_ERROR) return { error: err.message };
       throw err;
     }
-    const quanta = buildQuanta(prep.spec, graph, { existing: prep.existing, madeBy: prep.produced.madeBy });
-    const reused = prep.c.spec.reuse ? await findReusable(this.deps.store, this.deps.catalog, quanta) : new Map<string, ProducedReplica[]>();
-    return { quanta, reused };
+    const expansion = buildExpansion(prep.spec, graph, { firstRow: prep.firstRow, madeBy: produced.madeBy });
+    const outputRoles = new Map(prep.spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
+    const reused = prep.c.spec.reuse
+      ? await findReusable(this.deps.store, this.deps.catalog, expansion.count, (i) => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] }))
+      : new Map<number, ProducedReplica[]>();
+    return { expansion, reused };
   }
 
   /** Adds the new quanta to the campaign; false when the campaign moved on meanwhile (replaced, cancelled, expanded). */
   private async apply(prep: Prepared, planned: Planned): Promise<boolean> {
     const { c, tasks } = prep;
     const { table, log } = this.deps;
-    if (table.campaigns.get(c.name) !== c || c.state === "CANCELLED" || tasks.some((t) => c.expanded.includes(t))) return false;
+    if (table.campaigns.get(c.name) !== c || c.state === "CANCELLED" || c.rows.length !== prep.firstRow || tasks.some((t) => c.expanded.includes(t))) return false;
     c.expanded.push(...tasks);
     if ("error" in planned) {
       log.error({ campaign: c.name, tasks, error: planned.error }, "deferred expansion failed; the campaign fails");
       c.expansionError = planned.error;
       this.settleCampaign(c);
-      await this.deps.store.saveExpansion(c, [], new Map());
+      await this.deps.store.saveExpansion(c, undefined, c.rows.ranges, new Map());
       return false;
     }
-    const { quanta, reused } = planned;
-    const byId = new Map(quanta.map((q) => [q.id, q]));
-    settleStates(quanta, reused, (id) => byId.get(id) ?? table.quanta.get(id));
-    for (const q of quanta) {
-      for (const u of q.upstream) if (!byId.has(u)) table.quanta.get(u)?.downstream.push(q.id);
-      c.quantumIds.push(q.id);
-      table.addQuantum(c, q);
-    }
+    const { expansion, reused } = planned;
+    const first = c.rows.append(expansion);
+    const end = c.rows.length;
+    settleRows(c.rows, first, end, new Map([...reused].map(([i, p]) => [first + i, p])));
+    table.addRows(c, first, end);
     this.settleCampaign(c);
-    // Against the campaign's whole spec, as loading fills progress in from it.
-    await this.deps.store.saveExpansion(c, quanta, progressToStore(c.spec, quanta));
-    log.info({ campaign: c.name, tasks, quanta: quanta.length, skipped: reused.size }, "deferred tasks expanded");
-    if (quanta.some((q) => q.progress.state === "READY")) this.deps.onWork();
+    await this.deps.store.saveExpansion(c, expansion, c.rows.ranges, progressToStore(c.rows, first, end));
+    log.info({ campaign: c.name, tasks, quanta: expansion.count, skipped: reused.size }, "deferred tasks expanded");
+    if (c.ready.size > 0) this.deps.onWork();
     return true;
   }
 

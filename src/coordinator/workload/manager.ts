@@ -9,21 +9,24 @@ import type { PlannedGraph } from "../campaign/graph.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
-import { buildQuanta, trimDownstream } from "./quantum-builder.js";
-import { fillInputs, isDone, settleStates } from "./quantum-links.js";
+import { buildExpansion, type Expansion } from "./quantum-builder.js";
+import { resolveInputs, settleRows } from "./quantum-links.js";
 import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
 import { ProgressJournal } from "./progress-journal.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
-import { initialProgress, memoryOf, newCampaignRecord, progressToStore, taskMemory } from "./initial-progress.js";
-import type { CampaignRecord, Quantum, QuantumDefinition } from "./model.js";
+import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
+import { loadRows } from "./load-rows.js";
+import type { ProducedReplica, QuantumDefinition } from "./model.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
 
 export interface LeaseGrant {
-  quantum: Quantum;
   campaign: LiveCampaign;
+  /** What the quantum is, its inputs pointed at what their makers produced. */
+  quantum: QuantumDefinition;
+  memoryMB: number;
   leaseId: string;
   attempt: number;
   deadlineMs: number;
@@ -54,45 +57,27 @@ export class WorkloadManager {
 
   async load(): Promise<void> {
     const now = Date.now();
+    let quanta = 0;
     for (const stored of await this.store.loadAll()) {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
-      const order = new Map(spec.tasks.map((t, i) => [t.name, i]));
-      const byTaskThenSeq = (a: QuantumDefinition, b: QuantumDefinition) => (order.get(a.task) ?? 0) - (order.get(b.task) ?? 0) || seqOf(a.id) - seqOf(b.id);
-      const defs = stored.definitions;
-      // Usually saved in that order already: sort only when not.
-      if (!isSorted(defs, byTaskThenSeq)) defs.sort(byTaskThenSeq);
-      const record: CampaignRecord = { ...stored.record, quantumIds: defs.map((d) => d.id) };
-      const live = this.table.addCampaign(record, spec);
-      const memory = taskMemory(spec);
-      // The parsed definitions become the quanta themselves (no copies).
-      const quanta = defs as Quantum[];
-      const byId = new Map<string, Quantum>();
-      for (const q of quanta) {
-        q.downstream = [];
-        byId.set(q.id, q);
-      }
-      for (const q of quanta) for (const u of q.upstream) byId.get(u)?.downstream.push(q.id);
-      trimDownstream(quanta);
-      for (const q of quanta) {
-        // No record: still in its first state.
-        const progress = stored.progress.get(q.id) ?? initialProgress(q, memoryOf(memory, q.task));
+      const live = this.table.addCampaign(stored.record, spec);
+      const rows = live.rows;
+      rows.append(await loadRows(this.store, live.name, stored.ranges));
+      // No record: still in its first state.
+      setFirstStates(rows, 0);
+      for (const [id, progress] of stored.progress) {
+        const row = rows.rowOf(id);
+        if (row === undefined) continue;
         // Leases survive a restart: their agents get one TTL to reconnect and report.
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
-        q.progress = progress;
-        this.table.addQuantum(live, q);
+        rows.restore(row, progress);
       }
-      // Inputs made upstream point at what was produced (definitions keep the plan).
-      for (const id of live.quantumIds) {
-        const q = this.table.quanta.get(id);
-        for (const u of q?.upstream ?? []) {
-          const up = this.table.quanta.get(u);
-          if (q && up && isDone(up.progress.state)) fillInputs(q, up);
-        }
-      }
+      this.table.addRows(live, 0);
+      quanta += rows.length;
       // A deferred expansion a crash interrupted runs now.
       this.expander.wake(live.name);
     }
-    this.log.info({ campaigns: this.table.campaigns.size, quanta: this.table.quanta.size }, "state loaded");
+    this.log.info({ campaigns: this.table.campaigns.size, quanta }, "state loaded");
   }
 
   /**
@@ -101,38 +86,40 @@ export class WorkloadManager {
    * outputs are still there, are SKIPPED and their consumers read those outputs.
    */
   submit(spec: CampaignSpec, graph: PlannedGraph): Promise<{ campaign: string; quanta: number }> {
-    // Not async itself: nothing holds the planned graph once its quanta are built,
-    // so it can be collected while the rest (a gigabyte of JSON at a million quanta) is stored.
-    let quanta: Quantum[];
+    let expansion: Expansion;
     try {
       this.refuseLive(spec.name);
-      quanta = buildQuanta(spec, graph);
+      expansion = buildExpansion(spec, graph);
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return this.submitQuanta(spec, quanta);
+    return this.submitExpansion(spec, expansion);
   }
 
-  private async submitQuanta(spec: CampaignSpec, quanta: Quantum[]): Promise<{ campaign: string; quanta: number }> {
-    const reused = spec.reuse ? await findReusable(this.store, this.catalog, quanta) : new Map<string, Quantum["progress"]["produced"]>();
-    settleAll(quanta, reused);
+  private async submitExpansion(spec: CampaignSpec, expansion: Expansion): Promise<{ campaign: string; quanta: number }> {
+    const outputRoles = new Map(spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
+    const reused = spec.reuse
+      ? await findReusable(this.store, this.catalog, expansion.count, (i) => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] }))
+      : new Map<number, ProducedReplica[]>();
     return this.mailbox.send(async () => {
       this.refuseLive(spec.name);
-      const record = newCampaignRecord(spec, quanta, Date.now());
-      // Its state from its counts, worked out on a scratch table before anything is stored.
+      const record = newCampaignRecord(spec, Date.now());
+      // Its rows and state, worked out on a scratch table before anything is stored.
       const scratch = new CampaignTable();
       const view = scratch.addCampaign(record, spec);
-      for (const q of quanta) scratch.addQuantum(view, q);
+      view.rows.append(expansion);
+      settleRows(view.rows, 0, expansion.count, reused);
+      scratch.addRows(view, 0);
       record.state = campaignStateOf(view);
       if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
-      await this.store.saveCampaign(record, quanta, progressToStore(spec, quanta));
+      await this.store.saveCampaign(record, expansion, view.rows.ranges, progressToStore(view.rows, 0));
       this.table.removeCampaign(spec.name);
-      const live = this.table.addCampaign(record, spec);
-      for (const q of quanta) this.table.addQuantum(live, q);
-      this.log.info({ campaign: spec.name, quanta: quanta.length, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
+      const live = this.table.addCampaign(record, spec, view.rows);
+      this.table.addRows(live, 0);
+      this.log.info({ campaign: spec.name, quanta: expansion.count, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
       this.onWork();
       this.expander.wake(spec.name);
-      return { campaign: spec.name, quanta: quanta.length };
+      return { campaign: spec.name, quanta: expansion.count };
     });
   }
 
@@ -145,22 +132,32 @@ export class WorkloadManager {
     }
   }
 
-  /** Picks quanta for an agent's free slot and marks them RUNNING (persisted before the leases go out). */
+  /**
+   * Picks quanta for an agent's free slot and marks them RUNNING (persisted
+   * before the leases go out). Their definitions are read first: if Redis
+   * cannot give them, nothing changes.
+   */
   lease(agent: AgentSlot): Promise<LeaseGrant[]> {
     return this.mailbox.send(async () => {
+      const picked = selectQuanta(this.table, agent, Date.now());
+      const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
+      for (const [c, rows] of groupByCampaign(picked)) {
+        const list = await this.store.getDefinitions(c.name, rows.map((r) => c.rows.id(r)));
+        definitions.set(c, new Map(rows.map((r, i) => [r, list[i]!])));
+      }
       const now = Date.now();
-      const picked = selectQuanta(this.table, agent, now);
       const grants: LeaseGrant[] = [];
-      for (const q of picked) {
-        const c = this.table.campaigns.get(q.campaign)!;
-        const attempt = q.progress.attempts.length + 1;
+      for (const { c, row } of picked) {
+        const q = definitions.get(c)!.get(row)!;
+        const run = c.rows.runOf(row);
+        const attempt = run.attempts.length + 1;
         const leaseId = `${q.id}#${attempt}`;
         const deadlineMs = now + this.leaseTtlMs;
-        this.table.transition(q, "leased");
-        q.progress.lease = { id: leaseId, agent: agent.id, deadlineMs };
-        q.progress.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
-        this.journal.touch(q);
-        grants.push({ quantum: q, campaign: c, leaseId, attempt, deadlineMs });
+        this.table.transition(c, row, "leased");
+        c.rows.setLease(row, { id: leaseId, agent: agent.id, deadlineMs });
+        run.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
+        this.journal.touch(c, row);
+        grants.push({ campaign: c, quantum: { ...q, inputs: resolveInputs(c, q.inputs) }, memoryMB: c.rows.memoryMB(row), leaseId, attempt, deadlineMs });
       }
       await this.journal.flush();
       return grants;
@@ -170,13 +167,14 @@ export class WorkloadManager {
   /** An attempt's result. Returns once it is persisted (the agent may then forget it). */
   report(agentId: string, r: AttemptReport): Promise<void> {
     return this.mailbox.send(async () => {
-      const q = this.table.quanta.get(r.quantumId);
-      if (!q || q.progress.lease?.id !== r.leaseId || q.progress.state !== "RUNNING") {
+      const ref = this.table.find(r.quantumId);
+      if (!ref || ref.c.rows.run(ref.row)?.lease?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
         this.log.info({ agent: agentId, lease: r.leaseId }, "result for a lease no longer current; ignored");
         return;
       }
-      await this.store.saveAttemptRecords(q.id, r.attempt, { stdout: r.stdout, stderr: r.stderr }, withIdentity(r.provenanceJson, q.identity));
-      finishAttempt(this.results, q, r);
+      const { c, row } = ref;
+      await this.store.saveAttemptRecords(r.quantumId, r.attempt, { stdout: r.stdout, stderr: r.stderr }, withIdentity(r.provenanceJson, c.rows.identity(row)));
+      finishAttempt(this.results, c, row, r);
       await this.journal.flush();
     });
   }
@@ -185,8 +183,9 @@ export class WorkloadManager {
   renew(agentId: string, leaseIds: readonly string[]): void {
     const deadline = Date.now() + this.leaseTtlMs;
     for (const id of leaseIds) {
-      const q = this.table.quanta.get(id.slice(0, id.lastIndexOf("#")));
-      if (q?.progress.lease?.id === id && q.progress.lease.agent === agentId) q.progress.lease.deadlineMs = deadline;
+      const ref = this.table.find(id.slice(0, id.lastIndexOf("#")));
+      const lease = ref?.c.rows.run(ref.row)?.lease;
+      if (lease?.id === id && lease.agent === agentId) lease.deadlineMs = deadline;
     }
   }
 
@@ -195,21 +194,26 @@ export class WorkloadManager {
     return this.mailbox.send(async () => {
       const now = Date.now();
       this.expander.retryDue(now);
-      for (const q of this.table.quanta.values()) {
-        const lease = q.progress.lease;
-        if (q.progress.state !== "RUNNING" || !lease || lease.deadlineMs > now) continue;
-        this.log.warn({ quantum: q.id, agent: lease.agent }, "lease expired; agent lost");
-        finishAttempt(this.results, q, { leaseId: lease.id, quantumId: q.id, attempt: q.progress.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
+      for (const c of this.table.campaigns.values()) {
+        for (const row of [...c.rows.leased]) {
+          const run = c.rows.runOf(row);
+          const lease = run.lease;
+          if (c.rows.state(row) !== "RUNNING" || !lease || lease.deadlineMs > now) continue;
+          const id = c.rows.id(row);
+          this.log.warn({ quantum: id, agent: lease.agent }, "lease expired; agent lost");
+          finishAttempt(this.results, c, row, { leaseId: lease.id, quantumId: id, attempt: run.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
+        }
       }
       await this.journal.flush();
     });
   }
 }
 
-/** settleStates over freshly built quanta; its index of them is dropped on return (not kept by the submit's closures). */
-function settleAll(quanta: readonly Quantum[], reused: ReadonlyMap<string, Quantum["progress"]["produced"]>): void {
-  const byId = new Map(quanta.map((q) => [q.id, q]));
-  settleStates(quanta, reused, (id) => byId.get(id));
+/** Picked quanta grouped by campaign, in first-picked order. */
+function groupByCampaign(picked: readonly { c: LiveCampaign; row: number }[]): [LiveCampaign, number[]][] {
+  const out = new Map<LiveCampaign, number[]>();
+  for (const { c, row } of picked) (out.get(c) ?? out.set(c, []).get(c)!).push(row);
+  return [...out];
 }
 
 /** The identity goes into the provenance record: the coordinator knows it, the agent does not. */
@@ -222,13 +226,3 @@ function withIdentity(provenanceJson: string, identity: string): string {
   }
   return provenanceJson;
 }
-
-function isSorted<T>(items: readonly T[], compare: (a: T, b: T) => number): boolean {
-  for (let i = 1; i < items.length; i++) if (compare(items[i - 1]!, items[i]!) > 0) return false;
-  return true;
-}
-
-function seqOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf(".") + 1));
-}
-

@@ -76,7 +76,7 @@ export interface IdentityRecord {
   outputs: IdentityOutput[];
 }
 
-/** What happens to a quantum: persisted on every change. */
+/** What happens to a quantum: persisted on every change (in memory: QuantumRows). */
 export interface QuantumProgress {
   state: QuantumState;
   attempts: AttemptRecord[];
@@ -89,11 +89,6 @@ export interface QuantumProgress {
   produced: ProducedReplica[];
 }
 
-export interface Quantum extends QuantumDefinition {
-  progress: QuantumProgress;
-  downstream: string[];
-}
-
 export interface CampaignRecord {
   name: string;
   state: CampaignState;
@@ -103,7 +98,6 @@ export interface CampaignRecord {
   finishedMs: number;
   /** The validated spec (CampaignSpec) as JSON. */
   specJson: string;
-  quantumIds: string[];
   tasks: string[];
   /** Tasks expanded into quanta so far: all but deferred ones (and their downstream) until those are expanded. */
   expanded: string[];

@@ -2,13 +2,14 @@
 // handler answers: quantum progress, identity records of quanta that
 // succeeded (with their progress, in one transaction), campaign records.
 import type { CoordinatorStore } from "../store/redis-store.js";
-import type { CampaignTable } from "./campaign-table.js";
-import type { IdentityRecord, Quantum, QuantumProgress } from "./model.js";
+import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
+import type { IdentityRecord, QuantumProgress } from "./model.js";
 import { identityRecord } from "./reuse.js";
 
 export class ProgressJournal {
-  private progress = new Map<string, Map<string, QuantumProgress>>();
-  private identities = new Map<string, Map<string, IdentityRecord>>();
+  /** Touched rows by campaign. */
+  private rows = new Map<LiveCampaign, Set<number>>();
+  private identities = new Map<LiveCampaign, Map<string, IdentityRecord>>();
   private readonly campaigns = new Set<string>();
 
   constructor(
@@ -17,15 +18,14 @@ export class ProgressJournal {
   ) {}
 
   /** The quantum's progress changed. */
-  touch(q: Quantum): void {
-    (this.progress.get(q.campaign) ?? this.progress.set(q.campaign, new Map()).get(q.campaign)!).set(q.id, q.progress);
+  touch(c: LiveCampaign, row: number): void {
+    (this.rows.get(c) ?? this.rows.set(c, new Set()).get(c)!).add(row);
   }
 
   /** The quantum succeeded: its identity now stands for its outputs. */
-  succeeded(q: Quantum): void {
-    this.touch(q);
-    if (q.identity === undefined || q.identity === "") return;
-    (this.identities.get(q.campaign) ?? this.identities.set(q.campaign, new Map()).get(q.campaign)!).set(q.identity, identityRecord(q));
+  succeeded(c: LiveCampaign, row: number): void {
+    this.touch(c, row);
+    (this.identities.get(c) ?? this.identities.set(c, new Map()).get(c)!).set(c.rows.identity(row), identityRecord(c, row));
   }
 
   /** The campaign's record (state, expanded tasks) changed. */
@@ -34,12 +34,14 @@ export class ProgressJournal {
   }
 
   async flush(): Promise<void> {
-    const progress = this.progress;
+    const rows = this.rows;
     const identities = this.identities;
-    this.progress = new Map();
+    this.rows = new Map();
     this.identities = new Map();
-    for (const campaign of new Set([...progress.keys(), ...identities.keys()])) {
-      await this.store.saveProgress(campaign, progress.get(campaign) ?? new Map(), identities.get(campaign));
+    for (const c of new Set([...rows.keys(), ...identities.keys()])) {
+      const progress = new Map<string, QuantumProgress>();
+      for (const row of rows.get(c) ?? []) progress.set(c.rows.id(row), c.rows.progress(row));
+      await this.store.saveProgress(c.name, progress, identities.get(c));
     }
     const names = [...this.campaigns];
     this.campaigns.clear();

@@ -1,78 +1,107 @@
+// An expanded graph as rows of its campaign: ids, identities and links in
+// compact form, and each quantum's definition made on demand from the planned
+// graph (for storing, then the graph is let go). No per-quantum objects are
+// kept: at a million quanta those were a gigabyte of heap.
 import type { CampaignSpec } from "../campaign/spec.js";
 import type { PlannedDataset, PlannedGraph } from "../campaign/graph.js";
-import { graphIdentities } from "../campaign/identity.js";
-import type { Quantum, QuantumInput } from "./model.js";
-import { initialProgress, memoryOf, taskMemory } from "./initial-progress.js";
+import { graphIdentityBytes, IDENTITY_BYTES } from "../campaign/identity.js";
+import type { QuantumDefinition, QuantumInput } from "./model.js";
+import type { RowBatch, TaskRange } from "./quantum-rows.js";
 
-export interface BuildOptions {
-  /** Quanta each task has already (a deferred expansion numbers on from there). */
-  existing?: ReadonlyMap<string, number>;
-  /** Catalog files made by quanta of this campaign (a deferred task's inputs): their maker. */
-  madeBy?: ReadonlyMap<string, { quantum: string; identity: string }>;
+/** A catalog file made by a quantum of this campaign (a deferred task's input). */
+export interface Maker {
+  quantum: string;
+  row: number;
+  identity: string;
 }
 
-/** Turns an expanded graph into quanta with ids, identities, links and their first state. */
-export function buildQuanta(spec: CampaignSpec, graph: PlannedGraph, opts: BuildOptions = {}): Quantum[] {
-  const seq = new Map<string, number>(opts.existing ?? []);
-  const ids = graph.quanta.map((p) => {
-    const n = (seq.get(p.task) ?? 0) + 1;
-    seq.set(p.task, n);
-    return `${spec.name}.${p.task}.${n}`;
-  });
+export interface BuildOptions {
+  /** Rows the campaign has already: the new ones are numbered on from there. */
+  firstRow?: number;
+  /** Catalog files made by quanta of this campaign, by DID. */
+  madeBy?: ReadonlyMap<string, Maker>;
+}
+
+export interface Expansion extends RowBatch {
+  campaign: string;
+  /** Id of new row i (0-based in this expansion). */
+  id(i: number): string;
+  task(i: number): string;
+  /** Identity of new row i, as hex. */
+  identity(i: number): string;
+  /** What new row i is: made from the planned graph on each call. */
+  definition(i: number): QuantumDefinition;
+}
+
+/** Turns an expanded graph into rows: task ranges, upstream links (campaign rows), identities, definitions. */
+export function buildExpansion(spec: CampaignSpec, graph: PlannedGraph, opts: BuildOptions = {}): Expansion {
+  const first = opts.firstRow ?? 0;
   const madeBy = opts.madeBy;
-  const identities = graphIdentities(spec, graph, madeBy ? (did) => madeBy.get(did)?.identity : undefined);
-  const memory = taskMemory(spec);
-  // A catalog file read under the same role by many quanta (a calibration) is one input object:
-  // nothing changes such an input later (fillInputs only touches inputs with a producer).
-  const catalogInputs = new Map<string, Map<PlannedDataset, QuantumInput>>();
-  const catalogInput = (role: string, d: PlannedDataset): QuantumInput => {
-    const byDataset = catalogInputs.get(role) ?? catalogInputs.set(role, new Map()).get(role)!;
-    let input = byDataset.get(d);
-    if (input === undefined) {
-      input = { role, did: d.did, datasetType: d.datasetType, dataId: d.dataId, metadata: d.metadata };
-      withFile(input, d);
-      byDataset.set(d, input);
+  const quanta = graph.quanta;
+  const ranges: TaskRange[] = [];
+  const seq = new Int32Array(quanta.length);
+  for (let i = 0; i < quanta.length; i++) {
+    const last = ranges[ranges.length - 1];
+    if (last?.task === quanta[i]!.task) last.count++;
+    else {
+      if (ranges.some((r) => r.task === quanta[i]!.task)) throw new Error(`the plan has task ${quanta[i]!.task}'s quanta in more than one run`);
+      ranges.push({ task: quanta[i]!.task, start: first + i, count: 1 });
     }
-    return input;
+    seq[i] = first + i - ranges[ranges.length - 1]!.start + 1;
+  }
+  const identities = graphIdentityBytes(spec, graph, madeBy ? (did) => madeBy.get(did)?.identity : undefined);
+  const id = (i: number) => `${spec.name}.${quanta[i]!.task}.${seq[i]!}`;
+  const hex = (i: number) => Buffer.from(identities.buffer, identities.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex");
+
+  // Upstream rows: makers in this graph, then makers from before (deferred inputs), each once.
+  const start = new Int32Array(quanta.length + 1);
+  const rows: number[] = [];
+  const outsideOf = (i: number): Maker[] => {
+    if (!madeBy) return [];
+    const out: Maker[] = [];
+    for (const { dataset: d } of quanta[i]!.inputs) {
+      const m = d.producer === undefined ? madeBy.get(d.did) : undefined;
+      if (m && !out.includes(m)) out.push(m);
+    }
+    return out;
   };
-  const quanta: Quantum[] = graph.quanta.map((p, i) => {
-    // Makers outside this graph have finished already; only those inside it keep a quantum PENDING.
-    const outside: string[] = [];
-    const inputs = p.inputs.map(({ role, dataset: d }): QuantumInput => {
-      const producer = d.producer !== undefined ? ids[d.producer]! : madeBy?.get(d.did)?.quantum;
-      if (producer === undefined) return catalogInput(role, d);
-      if (d.producer === undefined) outside.push(producer);
-      const input: QuantumInput = { role, did: d.did, datasetType: d.datasetType, dataId: d.dataId, metadata: d.metadata, producer };
-      return withFile(input, d);
-    });
-    const upstream = p.upstream.map((u) => ids[u]!);
-    const q: Quantum = {
-      id: ids[i]!,
+  for (let i = 0; i < quanta.length; i++) {
+    for (const u of quanta[i]!.upstream) rows.push(first + u);
+    for (const m of outsideOf(i)) rows.push(m.row);
+    start[i + 1] = rows.length;
+  }
+
+  const definition = (i: number): QuantumDefinition => {
+    const p = quanta[i]!;
+    const upstream: string[] = p.upstream.map(id);
+    for (const m of outsideOf(i)) upstream.push(m.quantum);
+    return {
+      id: id(i),
       campaign: spec.name,
       task: p.task,
       dataId: p.dataId,
-      identity: identities[i]!,
-      inputs,
+      identity: hex(i),
+      inputs: p.inputs.map(({ role, dataset: d }) => {
+        const input: QuantumInput = { role, did: d.did, datasetType: d.datasetType, dataId: d.dataId, metadata: d.metadata };
+        const producer = d.producer !== undefined ? id(d.producer) : madeBy?.get(d.did)?.quantum;
+        if (producer !== undefined) input.producer = producer;
+        return withFile(input, d);
+      }),
       outputs: p.outputs.map(({ role, dataset: d }) => ({ role, did: d.did, datasetType: d.datasetType, dataId: d.dataId, metadata: d.metadata })),
-      upstream: outside.length === 0 && upstream.length <= 1 ? upstream : [...new Set([...upstream, ...outside])],
-      downstream: [],
-      // First state from the makers inside this graph (settleStates looks at those outside).
-      progress: initialProgress({ upstream }, memoryOf(memory, p.task)),
+      upstream,
     };
-    return q;
-  });
-  const byId = new Map(quanta.map((q) => [q.id, q]));
-  for (const q of quanta) for (const u of q.upstream) byId.get(u)?.downstream.push(q.id);
-  trimDownstream(quanta);
-  return quanta;
-}
-
-/**
- * A pushed-to array keeps room for 17 ids (152 bytes) where most quanta have
- * one or two consumers: an exact copy saves about a tenth of the model.
- */
-export function trimDownstream(quanta: readonly Quantum[]): void {
-  for (const q of quanta) if (q.downstream.length > 0) q.downstream = q.downstream.slice();
+  };
+  return {
+    campaign: spec.name,
+    ranges,
+    count: quanta.length,
+    upstream: { start, rows: Int32Array.from(rows) },
+    identities,
+    id,
+    task: (i) => quanta[i]!.task,
+    identity: hex,
+    definition,
+  };
 }
 
 /** Known bytes, checksums and replicas of a catalog file. */

@@ -1,4 +1,8 @@
-import type { Quantum } from "./model.js";
+// How quanta depend on each other's results: readiness from upstream rows, and
+// the inputs a lease carries, pointed at what their makers actually produced.
+import type { LiveCampaign } from "./campaign-table.js";
+import type { ProducedReplica, QuantumInput } from "./model.js";
+import type { QuantumRows } from "./quantum-rows.js";
 import type { QuantumState } from "./quantum-state.js";
 
 /** Done for downstream readiness and campaign success. */
@@ -6,38 +10,45 @@ export function isDone(state: QuantumState | undefined): boolean {
   return state === "SUCCEEDED" || state === "SKIPPED";
 }
 
-/** Points the consumer's inputs made by `producer` at the files it produced (idempotent). */
-export function fillInputs(consumer: Quantum, producer: Quantum): void {
-  for (const input of consumer.inputs) {
-    if (input.producer !== producer.id) continue;
-    // A dataset type has one maker task and one output role in it.
-    const role = producer.outputs.find((o) => o.datasetType === input.datasetType)?.role;
-    const made = producer.progress.produced.filter((p) => p.role === role);
-    const first = made[0];
-    if (!first) continue;
-    Object.assign(input, { did: first.did, bytes: first.bytes, adler32: first.adler32, md5: first.md5, rses: [...new Set(made.map((m) => m.rse))] });
+/** Every maker of the row is done. */
+export function makersDone(rows: QuantumRows, row: number): boolean {
+  for (const u of rows.upstream(row)) if (!isDone(rows.state(u))) return false;
+  return true;
+}
+
+/**
+ * First states of freshly appended rows from..to-1 once some are reused:
+ * SKIPPED with the replicas they reuse, else READY when every maker (in this
+ * expansion or before it) is done, else PENDING. Rows come in graph order,
+ * makers first.
+ */
+export function settleRows(rows: QuantumRows, from: number, to: number, reused: ReadonlyMap<number, ProducedReplica[]>): void {
+  for (const [row, produced] of reused) {
+    rows.setState(row, "SKIPPED");
+    rows.runOf(row).produced = produced;
+  }
+  for (let row = from; row < to; row++) {
+    if (reused.has(row)) continue;
+    rows.setState(row, makersDone(rows, row) ? "READY" : "PENDING");
   }
 }
 
 /**
- * First states of freshly built quanta once some are SKIPPED: a quantum whose
- * makers are all done is READY with their files as inputs, else PENDING.
- * `lookup` finds makers among these quanta and those the campaign had before.
+ * The inputs of a quantum as its lease carries them: an input made by a
+ * quantum of the campaign that is done points at the files that quantum
+ * produced (its definition only has the plan), with their checksums and RSEs.
  */
-export function settleStates(quanta: readonly Quantum[], reused: ReadonlyMap<string, Quantum["progress"]["produced"]>, lookup: (id: string) => Quantum | undefined): void {
-  for (const q of quanta) {
-    const produced = reused.get(q.id);
-    if (produced) Object.assign(q.progress, { state: "SKIPPED", produced });
-  }
-  // Quanta come in graph order, makers first.
-  for (const q of quanta) {
-    if (q.progress.state === "SKIPPED") continue;
-    let ready = true;
-    for (const id of q.upstream) {
-      const u = lookup(id);
-      if (u && isDone(u.progress.state)) fillInputs(q, u);
-      else ready = false;
-    }
-    q.progress.state = ready ? "READY" : "PENDING";
-  }
+export function resolveInputs(c: LiveCampaign, inputs: readonly QuantumInput[]): QuantumInput[] {
+  return inputs.map((input) => {
+    if (input.producer === undefined) return input;
+    const row = c.rows.rowOf(input.producer);
+    if (row === undefined || !isDone(c.rows.state(row))) return input;
+    // A dataset type has one maker task and one output role in it.
+    const outputs = c.taskByName.get(c.rows.task(row))?.outputs ?? {};
+    const role = Object.entries(outputs).find(([, o]) => o.datasetType === input.datasetType)?.[0];
+    const made = (c.rows.run(row)?.produced ?? []).filter((p) => p.role === role);
+    const first = made[0];
+    if (!first) return input;
+    return { ...input, did: first.did, bytes: first.bytes, adler32: first.adler32, md5: first.md5, rses: [...new Set(made.map((m) => m.rse))] };
+  });
 }

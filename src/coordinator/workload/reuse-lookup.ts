@@ -2,20 +2,38 @@
 // per output scope to see whether the recorded outputs are still AVAILABLE.
 import type { FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
-import type { ProducedReplica, Quantum } from "./model.js";
-import { catalogContent, decideReuse, reuseQueries } from "./reuse.js";
+import type { IdentityRecord, ProducedReplica } from "./model.js";
+import { catalogContent, decideReuse, reuseQueries, type ReuseCandidate } from "./reuse.js";
 
 /** The catalog as the manager sees it: files of a scope and dataset types, with their replicas. */
 export interface CatalogSource {
   files(scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]>;
 }
 
-/** The quanta that can be SKIPPED, each with the replicas it reuses. */
-export async function findReusable(store: CoordinatorStore, catalog: CatalogSource, quanta: readonly Quantum[]): Promise<Map<string, ProducedReplica[]>> {
-  if (quanta.length === 0) return new Map();
-  const index = await store.getIdentities(quanta.map((q) => q.identity));
-  if (index.size === 0) return new Map();
+/** Identities looked up per Redis round. */
+const BATCH = 5000;
+
+/** Of `count` candidates, those that can be SKIPPED (by index), each with the replicas it reuses. */
+export async function findReusable(store: CoordinatorStore, catalog: CatalogSource, count: number, candidate: (i: number) => ReuseCandidate): Promise<Map<number, ProducedReplica[]>> {
+  const found = new Map<number, IdentityRecord>();
+  for (let i = 0; i < count; i += BATCH) {
+    const end = Math.min(count, i + BATCH);
+    const hashes: string[] = [];
+    for (let j = i; j < end; j++) hashes.push(candidate(j).identity);
+    const records = await store.getIdentities(hashes);
+    for (let j = i; j < end; j++) {
+      const r = records.get(hashes[j - i]!);
+      if (r) found.set(j, r);
+    }
+  }
+  const out = new Map<number, ProducedReplica[]>();
+  if (found.size === 0) return out;
   const files: FileWithReplicas[] = [];
-  for (const [scope, types] of reuseQueries(index.values())) files.push(...(await catalog.files(scope, [...types])));
-  return decideReuse(quanta, index, catalogContent(files));
+  for (const [scope, types] of reuseQueries(found.values())) files.push(...(await catalog.files(scope, [...types])));
+  const content = catalogContent(files);
+  for (const [i, record] of found) {
+    const produced = decideReuse(candidate(i), record, content);
+    if (produced) out.set(i, produced);
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import type { FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
-import type { IdentityOutput, IdentityRecord, ProducedReplica, Quantum } from "./model.js";
+import type { LiveCampaign } from "./campaign-table.js";
+import type { IdentityOutput, IdentityRecord, ProducedReplica } from "./model.js";
 
 /** A file as the catalog has it now. */
 export interface CatalogContent {
@@ -9,15 +10,22 @@ export interface CatalogContent {
   rses: string[];
 }
 
-/** The index record of a quantum that just succeeded. */
-export function identityRecord(q: Quantum): IdentityRecord {
+/** A quantum that may be reused: its identity and its task's output roles. */
+export interface ReuseCandidate {
+  identity: string;
+  outputRoles: readonly string[];
+}
+
+/** The index record of a quantum that just succeeded, from what it produced. */
+export function identityRecord(c: LiveCampaign, row: number): IdentityRecord {
+  const task = c.rows.task(row);
+  const roles = c.taskByName.get(task)?.outputs ?? {};
   const outputs: IdentityOutput[] = [];
-  for (const p of q.progress.produced) {
+  for (const p of c.rows.run(row)?.produced ?? []) {
     if (outputs.some((o) => o.did === p.did)) continue;
-    const datasetType = q.outputs.find((o) => o.role === p.role)?.datasetType ?? "";
-    outputs.push({ role: p.role, did: p.did, datasetType, bytes: p.bytes, adler32: p.adler32, md5: p.md5 });
+    outputs.push({ role: p.role, did: p.did, datasetType: roles[p.role]?.datasetType ?? "", bytes: p.bytes, adler32: p.adler32, md5: p.md5 });
   }
-  return { quantum: q.id, campaign: q.campaign, task: q.task, outputs };
+  return { quantum: c.rows.id(row), campaign: c.name, task, outputs };
 }
 
 /** The catalog queries that tell whether the recorded outputs are still there: dataset types by scope. */
@@ -44,28 +52,19 @@ export function catalogContent(files: readonly FileWithReplicas[]): Map<string, 
 }
 
 /**
- * The quanta to skip, each with the replicas it reuses. A quantum is skipped
- * when the index has its identity, the record covers each of its output roles,
- * and every recorded output is still in the catalog with the same md5 and at
- * least one AVAILABLE replica (a DID re-made with other bytes is not reused).
+ * What a quantum reuses, or undefined when it must run. It is skipped when the
+ * index has its identity, the record covers each of its output roles, and
+ * every recorded output is still in the catalog with the same md5 and at least
+ * one AVAILABLE replica (a DID re-made with other bytes is not reused).
  */
-export function decideReuse(quanta: readonly Quantum[], index: ReadonlyMap<string, IdentityRecord>, catalog: ReadonlyMap<string, CatalogContent>): Map<string, ProducedReplica[]> {
-  const out = new Map<string, ProducedReplica[]>();
-  for (const q of quanta) {
-    const record = index.get(q.identity);
-    if (!record) continue;
-    if (!q.outputs.every((o) => record.outputs.some((r) => r.role === o.role))) continue;
-    const produced: ProducedReplica[] = [];
-    let ok = record.outputs.length > 0;
-    for (const o of record.outputs) {
-      const now = catalog.get(o.did);
-      if (!now || now.md5 !== o.md5 || now.bytes !== o.bytes || now.rses.length === 0) {
-        ok = false;
-        break;
-      }
-      for (const rse of now.rses) produced.push({ role: o.role, did: o.did, rse, bytes: o.bytes, adler32: o.adler32, md5: o.md5 });
-    }
-    if (ok) out.set(q.id, produced);
+export function decideReuse(q: ReuseCandidate, record: IdentityRecord | undefined, catalog: ReadonlyMap<string, CatalogContent>): ProducedReplica[] | undefined {
+  if (!record || record.outputs.length === 0) return undefined;
+  if (!q.outputRoles.every((role) => record.outputs.some((r) => r.role === role))) return undefined;
+  const produced: ProducedReplica[] = [];
+  for (const o of record.outputs) {
+    const now = catalog.get(o.did);
+    if (!now || now.md5 !== o.md5 || now.bytes !== o.bytes || now.rses.length === 0) return undefined;
+    for (const rse of now.rses) produced.push({ role: o.role, did: o.did, rse, bytes: o.bytes, adler32: o.adler32, md5: o.md5 });
   }
-  return out;
+  return produced;
 }

@@ -3,8 +3,7 @@
 // fewest quanta per unit of `share` goes next, ties by submission; within a
 // campaign in the order quanta became ready. Only quanta that fit the agent's
 // free slot, site and node kind.
-import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
-import type { Quantum } from "./model.js";
+import type { CampaignTable, LiveCampaign, QuantumRef } from "./campaign-table.js";
 
 export interface AgentSlot {
   id: string;
@@ -26,14 +25,14 @@ export function campaignOrder(campaigns: Iterable<LiveCampaign>): LiveCampaign[]
 
 interface Cursor {
   campaign: LiveCampaign;
-  ready: Iterator<string>;
+  ready: Iterator<number>;
   /** Quanta running plus those handed out in this decision, per unit of share. */
   load: number;
 }
 
-export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: number): Quantum[] {
+export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: number): QuantumRef[] {
   const slot = { cores: agent.freeCores, memory: agent.freeMemoryMB };
-  const picked: Quantum[] = [];
+  const picked: QuantumRef[] = [];
   const eligible = campaignOrder(table.campaigns.values()).filter((c) => c.spec.sites.allow?.includes(agent.site) ?? true);
   for (let i = 0; i < eligible.length; ) {
     const band = eligible.filter((c) => c.priority === eligible[i]!.priority);
@@ -45,12 +44,12 @@ export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: numb
       let next = 0;
       for (let k = 1; k < cursors.length; k++) if (cursors[k]!.load < cursors[next]!.load) next = k;
       const cursor = cursors[next]!;
-      const q = nextFitting(table, cursor, agent, slot, nowMs);
-      if (q === undefined) {
+      const row = nextFitting(cursor, agent, slot, nowMs);
+      if (row === undefined) {
         cursors.splice(next, 1);
         continue;
       }
-      picked.push(q);
+      picked.push({ c: cursor.campaign, row });
       cursor.load += 1 / cursor.campaign.share;
     }
   }
@@ -58,18 +57,20 @@ export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: numb
 }
 
 /** The campaign's next ready quantum that fits what is left of the slot; takes its resources. */
-function nextFitting(table: CampaignTable, cursor: Cursor, agent: AgentSlot, slot: { cores: number; memory: number }, nowMs: number): Quantum | undefined {
+function nextFitting(cursor: Cursor, agent: AgentSlot, slot: { cores: number; memory: number }, nowMs: number): number | undefined {
   const c = cursor.campaign;
+  const rows = c.rows;
   for (let r = cursor.ready.next(); !r.done; r = cursor.ready.next()) {
-    const q = table.quanta.get(r.value);
-    if (!q || q.progress.readyAtMs > nowMs) continue;
-    const task = c.taskByName.get(q.task);
+    const row = r.value;
+    if (rows.readyAtMs(row) > nowMs) continue;
+    const task = c.taskByName.get(rows.task(row));
     if (!task) continue;
     if (agent.kind === "spot" && !task.preemptible) continue;
-    if (task.resources.cores > slot.cores || q.progress.memoryMB > slot.memory) continue;
+    const memory = rows.memoryMB(row);
+    if (task.resources.cores > slot.cores || memory > slot.memory) continue;
     slot.cores -= task.resources.cores;
-    slot.memory -= q.progress.memoryMB;
-    return q;
+    slot.memory -= memory;
+    return row;
   }
   return undefined;
 }

@@ -1,0 +1,110 @@
+// Quantum definitions in Redis: hash field `<quantum id>` → the definition as
+// a JSON tuple (definitionJson). One field per quantum, so a lease, a listing
+// or a deferred expansion reads exactly the quanta it needs. Written as plain
+// HSET commands of a few dozen kilobytes each, many in flight: each command's
+// text stays a small, short-lived string (a pipeline of megabytes is one large
+// string that V8 keeps until a full collection — a gigabyte at a million quanta).
+import type { Redis } from "ioredis";
+import { ErrorCode, OrreryError } from "../../common/errors.js";
+import type { DataId } from "../../common/data-id.js";
+import type { QuantumDefinition, QuantumInput, QuantumOutput } from "../workload/model.js";
+
+/** Characters of definition JSON per HSET. */
+const COMMAND_CHARS = 48 * 1024;
+/** HSET commands in flight at once. */
+const WINDOW = 16;
+/** Fields per HMGET when reading. */
+const READ_BATCH = 1000;
+
+type Metadata = Record<string, unknown>;
+type InputTuple = [string, string, string, DataId, Metadata, string | null, number?, string?, string?, string[]?];
+type OutputTuple = [string, string, string, DataId, Metadata];
+type DefinitionTuple = [DataId, string, InputTuple[], OutputTuple[], string[]];
+
+/** A definition's stored form: id, campaign and task are in the field name. */
+export function definitionJson(d: QuantumDefinition): string {
+  const inputs = d.inputs.map((i): InputTuple => {
+    const t: InputTuple = [i.role, i.did, i.datasetType, i.dataId, i.metadata, i.producer ?? null];
+    if (i.bytes !== undefined) t.push(i.bytes, i.adler32 ?? "", i.md5 ?? "", i.rses ?? []);
+    return t;
+  });
+  const outputs = d.outputs.map((o): OutputTuple => [o.role, o.did, o.datasetType, o.dataId, o.metadata]);
+  return JSON.stringify([d.dataId, d.identity, inputs, outputs, d.upstream] satisfies DefinitionTuple);
+}
+
+/** A stored definition back, for quantum `id` (`<campaign>.<task>.<seq>`). */
+export function parseDefinition(id: string, json: string): QuantumDefinition {
+  const [dataId, identity, inputs, outputs, upstream] = JSON.parse(json) as DefinitionTuple;
+  const dot = id.indexOf(".");
+  return {
+    id,
+    campaign: id.slice(0, dot),
+    task: id.slice(dot + 1, id.lastIndexOf(".")),
+    dataId,
+    identity,
+    inputs: inputs.map(([role, did, datasetType, dataId, metadata, producer, bytes, adler32, md5, rses]) => {
+      const input: QuantumInput = { role, did, datasetType, dataId, metadata };
+      if (producer !== null) input.producer = producer;
+      if (bytes !== undefined) Object.assign(input, { bytes, adler32, md5, rses });
+      return input;
+    }),
+    outputs: outputs.map(([role, did, datasetType, dataId, metadata]): QuantumOutput => ({ role, did, datasetType, dataId, metadata })),
+    upstream,
+  };
+}
+
+/** Writes `count` definitions (id and stored JSON of each by index) as HSETs on `key`. */
+export async function writeDefinitions(redis: Redis, key: string, count: number, id: (i: number) => string, json: (i: number) => string): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  for (let i = 0; i < count; ) {
+    const args: string[] = [];
+    let chars = 0;
+    for (; i < count && chars < COMMAND_CHARS; i++) {
+      const value = json(i);
+      args.push(id(i), value);
+      chars += value.length;
+    }
+    const p: Promise<void> = redis.hset(key, ...args).then(
+      () => void inFlight.delete(p),
+      (err: unknown) => {
+        failure ??= err;
+        inFlight.delete(p);
+      },
+    );
+    inFlight.add(p);
+    if (inFlight.size >= WINDOW) await Promise.race(inFlight);
+    if (failure !== undefined) break;
+  }
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw redisWriteError(failure);
+}
+
+/** The definitions of the given quanta, in that order; a missing one is damage, not absence. */
+export async function readDefinitions(redis: Redis, key: string, ids: readonly string[]): Promise<QuantumDefinition[]> {
+  const out: QuantumDefinition[] = [];
+  for (let i = 0; i < ids.length; i += READ_BATCH) {
+    const batch = ids.slice(i, i + READ_BATCH);
+    const values = batch.length === 0 ? [] : await redis.hmget(key, ...batch);
+    values.forEach((v, j) => {
+      if (v === null) {
+        throw new OrreryError(ErrorCode.INTERNAL, `the definition of quantum ${batch[j]!} is missing from Redis (${key})`, {
+          hint: "the campaign's stored state is damaged; delete it from Redis and submit it again",
+        });
+      }
+      out.push(parseDefinition(batch[j]!, v));
+    });
+  }
+  return out;
+}
+
+/** ioredis reports a failed command of a pipeline or transaction in its reply, not by rejecting: this throws it. */
+export function checkReplies(replies: [Error | null, unknown][] | null): void {
+  if (replies === null) throw new OrreryError(ErrorCode.UNAVAILABLE, "a Redis transaction was discarded", { hint: "check the Redis server and try again" });
+  for (const [err] of replies) if (err) throw redisWriteError(err);
+}
+
+function redisWriteError(err: unknown): OrreryError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new OrreryError(ErrorCode.UNAVAILABLE, `a Redis write failed: ${message}`, { cause: err, hint: "check the Redis server (memory, disk for its AOF) and try again" });
+}
