@@ -270,7 +270,6 @@ async function productRun(opts) {
     table.addRows(live, 0);
     f.index_s = seconds(t);
     f.peak_rss_mb = maxRssMB();
-    f.ready = live.ready.size;
 
     // Where store_s goes: the JSON it writes, made on its own.
     t = performance.now();
@@ -283,6 +282,8 @@ async function productRun(opts) {
     expansion = undefined;
     f.resident_model_mb = liveHeapMB() - heap0;
     f.resident_bytes_per_quantum = Math.round((f.resident_model_mb * MB) / f.quanta);
+    // Used after the measurement, so an optimised frame cannot let the table go before it.
+    f.ready = table.campaigns.get(name).ready.size;
 
     const info = await store.redis.info("memory");
     f.redis_used_memory_mb = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / MB;

@@ -1,5 +1,6 @@
-// A campaign stored in definition chunks, with progress only for quanta that
-// left their first state, comes back from a real redis-server as it was saved.
+// A campaign stored as one definition field per quantum, with progress only for
+// quanta that left their first state, comes back from a real redis-server as
+// it was saved.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -9,13 +10,17 @@ import { createLogger } from "../src/common/logger.js";
 import { expandGraph, parseCampaign, type CatalogFile } from "../src/coordinator/campaign/index.js";
 import { CoordinatorStore } from "../src/coordinator/store/redis-store.js";
 import { WorkloadManager } from "../src/coordinator/workload/manager.js";
-import { buildQuanta } from "../src/coordinator/workload/quantum-builder.js";
+import { buildExpansion } from "../src/coordinator/workload/quantum-builder.js";
+import { CampaignTable } from "../src/coordinator/workload/campaign-table.js";
+import { settleRows } from "../src/coordinator/workload/quantum-links.js";
+import { loadRows } from "../src/coordinator/workload/load-rows.js";
 import { progressToStore } from "../src/coordinator/workload/initial-progress.js";
-import type { CampaignRecord, Quantum } from "../src/coordinator/workload/model.js";
+import type { QuantumRows } from "../src/coordinator/workload/quantum-rows.js";
+import type { CampaignRecord } from "../src/coordinator/workload/model.js";
 import { tempDir } from "./harness.js";
 
 const T = "2026-03-01T04:05:06Z";
-/** More raws than one chunk holds (2000), so isr and calibrate span several chunks. */
+/** Thousands of raws, so a campaign's definitions take several HSET commands to write and HMGET rounds to read. */
 const RAWS = 2100;
 
 function specFor(name: string) {
@@ -54,16 +59,23 @@ function catalog(): Map<string, CatalogFile[]> {
   return new Map([["raw", raws], ["bias", biases]]);
 }
 
-/** What a quantum is and where it stands, as a user would compare it (a restored lease gets a fresh deadline). */
-function view(q: Quantum) {
-  const { lease, ...progress } = q.progress;
-  return { ...q, progress: { ...progress, lease: lease && { id: lease.id, agent: lease.agent } } };
+/** Where a quantum stands and what links it, as a user would compare it (a restored lease gets a fresh deadline). */
+function view(rows: QuantumRows, row: number) {
+  const { lease, ...progress } = rows.progress(row);
+  return {
+    id: rows.id(row),
+    task: rows.task(row),
+    identity: rows.identity(row),
+    upstream: [...rows.upstream(row)],
+    downstream: [...rows.downstream(row)],
+    progress: { ...progress, lease: lease && { id: lease.id, agent: lease.agent } },
+  };
 }
 
 const silent = createLogger("quanta-store-test");
 const noCatalog = { files: () => Promise.resolve([]) };
 
-describe("chunked quantum store", () => {
+describe("quantum store: one definition field per quantum", () => {
   let dir: string;
   let redis: RedisServer;
   const stores: CoordinatorStore[] = [];
@@ -86,26 +98,48 @@ describe("chunked quantum store", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("loadAll gives back the saved definitions in order, and only the progress that was stored", async () => {
+  it("loadAll gives back the saved task ranges and only the progress that was stored; the definitions come back one field per quantum", async () => {
     const store = await openStore();
     const spec = specFor("chunk-store");
-    const quanta = buildQuanta(spec, expandGraph(spec, catalog()));
-    expect(quanta.length).toBe(2 * RAWS);
+    const expansion = buildExpansion(spec, expandGraph(spec, catalog()));
+    expect(expansion.count).toBe(2 * RAWS);
+    const record: CampaignRecord = { name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: JSON.stringify(spec), tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "" };
+    const table = new CampaignTable();
+    const live = table.addCampaign(record, spec);
+    const rows = live.rows;
+    rows.append(expansion);
     // One quantum has moved on before it is stored (as a reused one would have).
-    const changed = quanta[RAWS + 5]!;
-    Object.assign(changed.progress, { state: "SKIPPED", produced: [{ role: "calexp", did: "hsc-drp:x", rse: "site-a-disk", bytes: 5, adler32: "a", md5: "m" }] });
-    const progress = progressToStore(spec, quanta);
-    expect([...progress.keys()]).toEqual([changed.id]);
-    const record: CampaignRecord = { name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: JSON.stringify(spec), quantumIds: quanta.map((q) => q.id), tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "" };
-    await store.saveCampaign(record, quanta, progress);
+    const changed = RAWS + 5;
+    settleRows(rows, 0, expansion.count, new Map([[changed, [{ role: "calexp", did: "hsc-drp:x", rse: "site-a-disk", bytes: 5, adler32: "a", md5: "m" }]]]));
+    expect(rows.state(changed)).toBe("SKIPPED");
+    const progress = progressToStore(rows, 0);
+    expect([...progress.keys()]).toEqual([rows.id(changed)]);
+    await store.saveCampaign(record, expansion, rows.ranges, progress);
 
-    // Three chunks of at most 2000 quanta, not one field per quantum.
-    expect(await store.redis.hlen(`orrery:campaign:${spec.name}:quanta`)).toBe(3);
+    // One field per quantum, each holding that quantum's definition.
+    const key = `orrery:campaign:${spec.name}:quanta`;
+    expect(await store.redis.hlen(key)).toBe(expansion.count);
+    const sample = [0, RAWS - 1, RAWS, RAWS + 5, Math.floor(expansion.count / 2) + 17, expansion.count - 1];
+    expect(await store.getDefinitions(spec.name, sample.map((i) => expansion.id(i)))).toEqual(sample.map((i) => expansion.definition(i)));
+
     const [loaded] = (await store.loadAll()).filter((c) => c.record.name === spec.name);
-    expect(loaded!.definitions).toEqual(quanta.map(({ progress: _p, downstream: _d, ...definition }) => definition));
-    expect(loaded!.progress).toEqual(new Map([[changed.id, changed.progress]]));
-    const { quantumIds: _ids, ...fields } = record;
-    expect(loaded!.record).toEqual(fields);
+    expect(loaded!.record).toEqual(record);
+    expect(loaded!.ranges).toEqual([
+      { task: "isr", start: 0, count: RAWS },
+      { task: "calibrate", start: RAWS, count: RAWS },
+    ]);
+    expect(loaded!.ranges).toEqual(rows.ranges);
+    expect(loaded!.progress).toEqual(new Map([[rows.id(changed), rows.progress(changed)]]));
+    // Every saved definition comes back, in row order, from the stored ranges.
+    const ids = loaded!.ranges.flatMap((r) => Array.from({ length: r.count }, (_, k) => `${spec.name}.${r.task}.${k + 1}`));
+    expect(ids).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.id(i)));
+    expect(await store.getDefinitions(spec.name, ids)).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.definition(i)));
+    // ...and the rows rebuilt from them have the same links and identities.
+    const batch = await loadRows(store, spec.name, loaded!.ranges);
+    expect(batch.count).toBe(expansion.count);
+    expect(batch.identities).toEqual(expansion.identities);
+    expect(batch.upstream.start).toEqual(expansion.upstream.start);
+    expect(batch.upstream.rows).toEqual(expansion.upstream.rows);
   });
 
   it("a restarted manager has every quantum as it was: those that moved on and those still in their first state", async () => {
@@ -121,22 +155,51 @@ describe("chunked quantum store", () => {
     await report(done, "succeeded", 0);
     await report(failed, "payload_error", 2);
 
-    const after = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
+    const afterStore = await openStore();
+    const after = new WorkloadManager(afterStore, silent, 60_000, () => {}, noCatalog);
     await after.load();
     const was = before.table.campaigns.get(spec.name)!;
     const now = after.table.campaigns.get(spec.name)!;
-    expect(now.quantumIds).toEqual(was.quantumIds);
+    expect(now.rows.length).toBe(2 * RAWS);
+    expect(now.rows.length).toBe(was.rows.length);
+    expect(now.rows.ranges).toEqual(was.rows.ranges);
     expect(now.counts).toEqual(was.counts);
-    expect([...now.ready].sort()).toEqual([...was.ready].sort());
-    for (const id of was.quantumIds) expect(view(after.table.quanta.get(id)!)).toEqual(view(before.table.quanta.get(id)!));
+    expect(now.taskCounts).toEqual(was.taskCounts);
+    expect([...now.ready].sort((a, b) => a - b)).toEqual([...was.ready].sort((a, b) => a - b));
+    for (let row = 0; row < was.rows.length; row++) expect(view(now.rows, row)).toEqual(view(was.rows, row));
     // The three that moved on are stored; the thousands still in their first state are not.
-    const stored = await stores[1]!.redis.hkeys(`orrery:campaign:${spec.name}:progress`);
+    const stored = await afterStore.redis.hkeys(`orrery:campaign:${spec.name}:progress`);
     const consumer = `${spec.name}.calibrate.${done!.quantum.id.split(".").pop()!}`;
     expect(stored.sort()).toEqual([done!.quantum.id, running!.quantum.id, failed!.quantum.id, consumer].sort());
-    expect(after.table.quanta.get(consumer)!.progress.state).toBe("READY");
-    expect(after.table.quanta.get(consumer)!.inputs[0]!.bytes).toBe(7);
-    expect(after.table.quanta.get(running!.quantum.id)!.progress.state).toBe("RUNNING");
-    expect(after.table.quanta.get(`${spec.name}.isr.${RAWS}`)!.progress).toEqual({ state: "READY", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: 256, readyAtMs: 0, produced: [] });
-    expect(after.table.quanta.get(`${spec.name}.calibrate.${RAWS}`)!.progress.state).toBe("PENDING");
+
+    const at = (id: string) => {
+      const ref = after.table.find(id);
+      expect(ref?.c).toBe(now);
+      return ref!.row;
+    };
+    expect(now.rows.progress(at(done!.quantum.id)).state).toBe("SUCCEEDED");
+    expect(now.rows.progress(at(failed!.quantum.id))).toMatchObject({ state: "READY", failures: 1 });
+    expect(now.rows.progress(at(consumer)).state).toBe("READY");
+    // The RUNNING lease survives, with a fresh deadline for its agent to report.
+    const runningRow = at(running!.quantum.id);
+    expect(now.rows.progress(runningRow).state).toBe("RUNNING");
+    expect(now.rows.progress(runningRow).lease).toMatchObject({ id: running!.leaseId, agent: "agent-1" });
+    expect(now.rows.leased.has(runningRow)).toBe(true);
+    expect(now.rows.progress(at(`${spec.name}.isr.${RAWS}`))).toEqual({ state: "READY", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: 256, readyAtMs: 0, produced: [] });
+    expect(now.rows.progress(at(`${spec.name}.calibrate.${RAWS}`)).state).toBe("PENDING");
+
+    // The consumer's lease reads the file its maker made, with that file's bytes. It became READY
+    // after the isr quanta, so the restarted manager hands those out first (sharing turns with the
+    // other campaign in this Redis): lease until it comes, at most every ready quantum of both.
+    let grant: Awaited<ReturnType<typeof after.lease>>[number] | undefined;
+    for (let round = 0; round < (4 * RAWS) / 64 + 10 && !grant; round++) {
+      const batch = await after.lease({ id: "agent-2", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000 });
+      if (batch.length === 0) break;
+      grant = batch.find((g) => g.quantum.id === consumer);
+    }
+    expect(grant).toBeDefined();
+    expect(grant!.quantum.inputs[0]!.bytes).toBe(7);
+    expect(grant!.quantum.inputs[0]).toMatchObject({ producer: done!.quantum.id, did: done!.quantum.outputs[0]!.did, bytes: 7, adler32: "a7", md5: "m7", rses: ["site-a-disk"] });
+    expect(grant!.memoryMB).toBe(1024);
   });
 });

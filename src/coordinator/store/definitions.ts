@@ -19,17 +19,54 @@ const READ_BATCH = 1000;
 type Metadata = Record<string, unknown>;
 type InputTuple = [string, string, string, DataId, Metadata, string | null, number?, string?, string?, string[]?];
 type OutputTuple = [string, string, string, DataId, Metadata];
+/** What a stored definition parses to. */
 type DefinitionTuple = [DataId, string, InputTuple[], OutputTuple[], string[]];
 
-/** A definition's stored form: id, campaign and task are in the field name. */
+/**
+ * A definition's stored form: id, campaign and task are in the field name.
+ * The same as JSON.stringify of the DefinitionTuple, written piece by piece:
+ * data ids and metadata are shared objects (a quantum's output data id is its
+ * input's, neighbouring quanta read the same calibration), so their JSON is
+ * kept for the last few objects seen rather than made again.
+ */
+export class DefinitionEncoder {
+  private readonly seen: object[] = [];
+  private readonly text: string[] = [];
+  private next = 0;
+
+  encode(d: QuantumDefinition): string {
+    let out = `[${this.json(d.dataId)},${JSON.stringify(d.identity)},[`;
+    for (let k = 0; k < d.inputs.length; k++) {
+      const i = d.inputs[k]!;
+      out += `${k === 0 ? "" : ","}[${JSON.stringify(i.role)},${JSON.stringify(i.did)},${JSON.stringify(i.datasetType)},${this.json(i.dataId)},${this.json(i.metadata)},${i.producer === undefined ? "null" : JSON.stringify(i.producer)}`;
+      if (i.bytes !== undefined) out += `,${JSON.stringify(i.bytes)},${JSON.stringify(i.adler32 ?? "")},${JSON.stringify(i.md5 ?? "")},${this.json(i.rses ?? [])}`;
+      out += "]";
+    }
+    out += "],[";
+    for (let k = 0; k < d.outputs.length; k++) {
+      const o = d.outputs[k]!;
+      out += `${k === 0 ? "" : ","}[${JSON.stringify(o.role)},${JSON.stringify(o.did)},${JSON.stringify(o.datasetType)},${this.json(o.dataId)},${this.json(o.metadata)}]`;
+    }
+    return `${out}],${JSON.stringify(d.upstream)}]`;
+  }
+
+  /** JSON of a shared object, from the last RECENT objects encoded when it is one of them. */
+  private json(v: object): string {
+    for (let k = 0; k < this.seen.length; k++) if (this.seen[k] === v) return this.text[k]!;
+    const text = JSON.stringify(v);
+    this.seen[this.next] = v;
+    this.text[this.next] = text;
+    this.next = (this.next + 1) % RECENT;
+    return text;
+  }
+}
+
+/** Shared objects whose JSON an encoder keeps. */
+const RECENT = 8;
+
+/** One definition's stored form (see DefinitionEncoder). */
 export function definitionJson(d: QuantumDefinition): string {
-  const inputs = d.inputs.map((i): InputTuple => {
-    const t: InputTuple = [i.role, i.did, i.datasetType, i.dataId, i.metadata, i.producer ?? null];
-    if (i.bytes !== undefined) t.push(i.bytes, i.adler32 ?? "", i.md5 ?? "", i.rses ?? []);
-    return t;
-  });
-  const outputs = d.outputs.map((o): OutputTuple => [o.role, o.did, o.datasetType, o.dataId, o.metadata]);
-  return JSON.stringify([d.dataId, d.identity, inputs, outputs, d.upstream] satisfies DefinitionTuple);
+  return new DefinitionEncoder().encode(d);
 }
 
 /** A stored definition back, for quantum `id` (`<campaign>.<task>.<seq>`). */

@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress } from "../workload/model.js";
 import type { TaskRange } from "../workload/quantum-rows.js";
-import { checkReplies, definitionJson, readDefinitions, writeDefinitions } from "./definitions.js";
+import { checkReplies, DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 
 /** Definitions to store: `count` of them, by index. */
 export interface DefinitionSource {
@@ -86,7 +86,8 @@ export class CoordinatorStore {
   }
 
   private writeDefinitions(campaign: string, quanta: DefinitionSource): Promise<void> {
-    return writeDefinitions(this.redis, K.definitions(campaign), quanta.count, (i) => quanta.id(i), (i) => definitionJson(quanta.definition(i)));
+    const encoder = new DefinitionEncoder();
+    return writeDefinitions(this.redis, K.definitions(campaign), quanta.count, (i) => quanta.id(i), (i) => encoder.encode(quanta.definition(i)));
   }
 
   /** The definitions of some quanta of a campaign, in the order asked. */
@@ -166,12 +167,17 @@ export class CoordinatorStore {
   }
 
   /** Every campaign's record, ranges and stored progress, for the in-memory indexes at start-up (definitions are read with getDefinitions). */
-  async loadAll(): Promise<StoredCampaign[]> {
+  async loadAll(onUnreadable: (campaign: string, why: string) => void = () => {}): Promise<StoredCampaign[]> {
     const names = await this.redis.smembers(K.campaigns);
     const out: StoredCampaign[] = [];
     for (const name of names) {
       const h = await this.redis.hgetall(K.campaign(name));
       if (h["specJson"] === undefined) continue;
+      if (h[ROWS_FIELD] === undefined) {
+        // Written by a build that stored definitions in chunks: its quanta cannot be read.
+        onUnreadable(name, "it was stored in an older format; submit it again to run it");
+        continue;
+      }
       const prog = await this.redis.hgetall(K.progress(name));
       const progress = new Map<string, QuantumProgress>();
       for (const id in prog) progress.set(id, JSON.parse(prog[id]!) as QuantumProgress);
@@ -189,7 +195,7 @@ export class CoordinatorStore {
           expanded: JSON.parse(h["expanded"] ?? h["tasks"] ?? "[]") as string[],
           expansionError: h["expansionError"] ?? "",
         },
-        ranges: JSON.parse(h[ROWS_FIELD] ?? "[]") as TaskRange[],
+        ranges: JSON.parse(h[ROWS_FIELD]) as TaskRange[],
         progress,
       });
     }

@@ -58,7 +58,8 @@ export class WorkloadManager {
   async load(): Promise<void> {
     const now = Date.now();
     let quanta = 0;
-    for (const stored of await this.store.loadAll()) {
+    const unreadable = (campaign: string, why: string) => this.log.error({ campaign }, `campaign not loaded: ${why}`);
+    for (const stored of await this.store.loadAll(unreadable)) {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
       const live = this.table.addCampaign(stored.record, spec);
       const rows = live.rows;

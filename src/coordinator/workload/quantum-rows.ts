@@ -48,6 +48,8 @@ export interface RowBatch {
 
 const STATE_CODE: ReadonlyMap<QuantumState, number> = new Map(QuantumStates.map((s, i) => [s, i]));
 const NO_ROWS = new Int32Array(0);
+/** A quantum's number within its task, as ids write it. */
+const SEQ = /^[1-9][0-9]*$/;
 
 export class QuantumRows {
   length = 0;
@@ -237,9 +239,11 @@ export function rowOfId(campaign: string, ranges: readonly TaskRange[], id: stri
   const last = id.lastIndexOf(".");
   if (dot <= 0 || last === dot || id.slice(0, dot) !== campaign) return undefined;
   const task = id.slice(dot + 1, last);
-  const seq = Number(id.slice(last + 1));
+  const digits = id.slice(last + 1);
+  if (!SEQ.test(digits)) return undefined;
+  const seq = Number(digits);
   const r = ranges.find((x) => x.task === task);
-  if (!r || !Number.isInteger(seq) || seq < 1 || seq > r.count) return undefined;
+  if (!r || seq > r.count) return undefined;
   return r.start + seq - 1;
 }
 

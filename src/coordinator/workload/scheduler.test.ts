@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { IDENTITY_BYTES } from "../campaign/identity.js";
 import { parseCampaign, type CampaignSpec } from "../campaign/spec.js";
-import { CampaignTable } from "./campaign-table.js";
+import { CampaignTable, type LiveCampaign, type QuantumRef } from "./campaign-table.js";
 import { campaignOrder, selectQuanta, type AgentSlot } from "./scheduler.js";
-import type { CampaignRecord, Quantum } from "./model.js";
+import type { CampaignRecord } from "./model.js";
+import type { RowBatch, TaskRange } from "./quantum-rows.js";
 import type { CampaignState, QuantumState } from "./quantum-state.js";
 
 const NOW = 1_750_000_000_000;
@@ -32,29 +34,45 @@ interface QuantumInit {
   state?: QuantumState;
 }
 
-/** A table holding one campaign per entry, each with its quanta in the order they became ready. */
+/** Label of each row of a campaign: `<campaign>.q<n>`, n its place in the campaign's `quanta` list. */
+const labels = new WeakMap<LiveCampaign, string[]>();
+
+/**
+ * A table holding one campaign per entry, each with its quanta in the order
+ * they became ready. A task's quanta are contiguous rows, so rows are grouped
+ * by task; the ready order is the listed one (each row is added to the
+ * indexes in that order).
+ */
 function table(campaigns: { name: string; priority?: number; share?: number; createdMs: number; state?: CampaignState; extra?: string; quanta: QuantumInit[] }[]): CampaignTable {
   const t = new CampaignTable();
   for (const c of campaigns) {
     const s = spec(c.name, c.extra);
-    const ids = c.quanta.map((_, i) => `${c.name}.q${i + 1}`);
-    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: c.share ?? 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", quantumIds: ids, tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "" };
+    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: c.share ?? 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "" };
     const live = t.addCampaign(record, s);
+    const task = (init: QuantumInit) => init.task ?? "small";
+    // Rows: each task's quanta together, in order of first mention.
+    const ranges: TaskRange[] = [];
+    const rowOf: number[] = [];
+    for (const name of new Set(c.quanta.map(task))) {
+      const start = ranges.reduce((n, r) => n + r.count, 0);
+      const mine = c.quanta.flatMap((init, i) => (task(init) === name ? [i] : []));
+      mine.forEach((i, k) => (rowOf[i] = start + k));
+      ranges.push({ task: name, start, count: mine.length });
+    }
+    const count = c.quanta.length;
+    const batch: RowBatch = { ranges, count, upstream: { start: new Int32Array(count + 1), rows: new Int32Array(0) }, identities: new Uint8Array(count * IDENTITY_BYTES) };
+    live.rows.append(batch);
+    const labelOf: string[] = [];
+    labels.set(live, labelOf);
     c.quanta.forEach((init, i) => {
-      const q: Quantum = {
-        id: ids[i]!,
-        campaign: c.name,
-        task: init.task ?? "small",
-        dataId: { n: i },
-        identity: ids[i]!,
-        inputs: [],
-        outputs: [],
-        upstream: [],
-        downstream: [],
-        progress: { state: init.state ?? "READY", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: init.memoryMB ?? 500, readyAtMs: init.readyAtMs ?? 0, produced: [] },
-      };
-      t.addQuantum(live, q);
+      const row = rowOf[i]!;
+      expect(live.rows.task(row)).toBe(task(init));
+      live.rows.restore(row, { state: init.state ?? "READY", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: init.memoryMB ?? 500, readyAtMs: init.readyAtMs ?? 0, produced: [] });
+      labelOf[row] = `${c.name}.q${i + 1}`;
     });
+    // Into the indexes (counts, ready set) one by one, in the listed order.
+    for (let i = 0; i < count; i++) t.addRows(live, rowOf[i]!, rowOf[i]! + 1);
+    expect(live.rows.length).toBe(count);
   }
   return t;
 }
@@ -63,7 +81,14 @@ function agent(a: Partial<AgentSlot> = {}): AgentSlot {
   return { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 4, freeMemoryMB: 8000, ...a };
 }
 
-const ids = (qs: Quantum[]) => qs.map((q) => q.id);
+/** Labels of picked quanta. */
+function ids(picked: QuantumRef[]): string[] {
+  return picked.map(({ c, row }) => {
+    const label = labels.get(c)?.[row];
+    if (label === undefined) throw new Error(`picked ${c.rows.id(row)}, not a quantum of this test`);
+    return label;
+  });
+}
 const ready = (n: number, init: QuantumInit = {}) => Array.from({ length: n }, () => init);
 
 describe("selectQuanta: order", () => {
@@ -147,6 +172,10 @@ describe("selectQuanta: fitting the agent", () => {
   it("never gives a spot agent a task marked preemptible: false", () => {
     const t = table([{ name: "c", createdMs: 1, quanta: [{ task: "pinned" }, {}, { task: "pinned" }] }]);
     expect(ids(selectQuanta(t, agent({ kind: "spot" }), NOW))).toEqual(["c.q2"]);
+    // each pick is a row of its campaign: the quantum's own id
+    const picked = selectQuanta(t, agent({ kind: "hpc" }), NOW);
+    expect(picked.every(({ c }) => c === t.campaigns.get("c"))).toBe(true);
+    expect(picked.map(({ c, row }) => c.rows.id(row))).toEqual(["c.pinned.1", "c.small.1", "c.pinned.2"]);
     expect(ids(selectQuanta(t, agent({ kind: "hpc" }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
     expect(ids(selectQuanta(t, agent({ kind: "static" }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
   });
