@@ -16,7 +16,7 @@ import { settleRows } from "../src/coordinator/workload/quantum-links.js";
 import { loadRows } from "../src/coordinator/workload/load-rows.js";
 import { progressToStore } from "../src/coordinator/workload/initial-progress.js";
 import type { QuantumRows } from "../src/coordinator/workload/quantum-rows.js";
-import type { CampaignRecord } from "../src/coordinator/workload/model.js";
+import type { CampaignRecord, QuantumProgress } from "../src/coordinator/workload/model.js";
 import { tempDir } from "./harness.js";
 
 const T = "2026-03-01T04:05:06Z";
@@ -129,7 +129,9 @@ describe("quantum store: one definition field per quantum", () => {
       { task: "calibrate", start: RAWS, count: RAWS },
     ]);
     expect(loaded!.ranges).toEqual(rows.ranges);
-    expect(loaded!.progress).toEqual(new Map([[rows.id(changed), rows.progress(changed)]]));
+    const stored = new Map<string, QuantumProgress>();
+    await store.scanProgress(spec.name, (id, p) => stored.set(id, p));
+    expect(stored).toEqual(new Map([[rows.id(changed), rows.progress(changed)]]));
     // Every saved definition comes back, in row order, from the stored ranges.
     const ids = loaded!.ranges.flatMap((r) => Array.from({ length: r.count }, (_, k) => `${spec.name}.${r.task}.${k + 1}`));
     expect(ids).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.id(i)));

@@ -7,7 +7,7 @@ import type { NatsConnection } from "../../common/nats.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import type { WorkloadManager } from "../workload/manager.js";
 import type { LiveCampaign, QuantumRef } from "../workload/campaign-table.js";
-import { resolveInputs } from "../workload/quantum-links.js";
+import { resolvedDefinitions } from "../workload/definition-lookup.js";
 import type { AgentLink } from "../dispatch/agent-link.js";
 import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
@@ -25,14 +25,15 @@ function specOf(req: SubmitRequest): CampaignSpec {
   });
 }
 
-/** How many attempts a quantum has made. */
-function attemptsOf(q: QuantumRef | undefined): number {
-  return q?.c.rows.run(q.row)?.attempts.length ?? 0;
-}
-
 export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
   const { manager, store, nc, link } = deps;
   const table = manager.table;
+  /** How many attempts a quantum has made (its stored progress is current: handlers persist before they answer). */
+  const attemptsOf = async (q: QuantumRef | undefined): Promise<number> => {
+    if (!q) return 0;
+    const id = q.c.rows.id(q.row);
+    return (await store.getProgress(q.c.name, [id])).get(id)?.attempts.length ?? 0;
+  };
   const campaign = (name: string): LiveCampaign => {
     const c = table.campaigns.get(name);
     if (!c) throw new OrreryError(ErrorCode.NOT_FOUND, `no campaign named ${name}`, { hint: "see `orrery status` for the campaigns there are" });
@@ -71,7 +72,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
       const q = table.find(req.quantum);
       if (!q && req.attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
       // The latest attempt that has a record: one still running has none yet.
-      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: attemptsOf(q) }, (_, i) => i + 1).reverse();
+      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: await attemptsOf(q) }, (_, i) => i + 1).reverse();
       for (const attempt of attempts) {
         const record = await store.getProvenance(req.quantum, attempt);
         if (record !== undefined && record !== "") return { attempt, provenanceJson: record };
@@ -94,23 +95,24 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
         if (req.task !== "" && c.rows.task(row) !== req.task) continue;
         rows.push(row);
       }
-      const definitions = await store.getDefinitions(c.name, rows.map((row) => c.rows.id(row)));
+      const ids = rows.map((row) => c.rows.id(row));
+      const [definitions, progress] = await Promise.all([resolvedDefinitions(store, c, ids), store.getProgress(c.name, ids)]);
       return {
         quanta: definitions.map((q, i) => ({
           id: q.id,
           task: q.task,
           dataId: dataIdKey(q.dataId),
           state: c.rows.state(rows[i]!),
-          inputs: resolveInputs(c, q.inputs).map((input) => input.did),
+          inputs: q.inputs.map((input) => input.did),
           outputs: q.outputs.map((o) => o.did),
-          attempts: (c.rows.run(rows[i]!)?.attempts ?? []).map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
+          attempts: (progress.get(q.id)?.attempts ?? []).map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
         })),
       };
     },
     async getLogs(req) {
       const q = table.find(req.quantum);
       if (!q) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
-      const attempt = req.attempt || attemptsOf(q);
+      const attempt = req.attempt || (await attemptsOf(q));
       if (attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has not run yet`);
       const logs = await store.getLogs(req.quantum, attempt);
       if (!logs) throw new OrreryError(ErrorCode.NOT_FOUND, `no logs for attempt ${attempt} of ${req.quantum}`, { hint: "an attempt that is still running or was lost has none" });

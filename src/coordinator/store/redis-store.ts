@@ -37,8 +37,6 @@ export interface StoredCampaign {
   record: CampaignRecord;
   /** Task ranges of its quanta, in row order. */
   ranges: TaskRange[];
-  /** Only quanta not in their first state have one. */
-  progress: Map<string, QuantumProgress>;
 }
 
 export class CoordinatorStore {
@@ -134,6 +132,29 @@ export class CoordinatorStore {
     await multi.exec();
   }
 
+  /** Stored progress of some quanta (those not in their first state have one). */
+  async getProgress(campaign: string, ids: readonly string[]): Promise<Map<string, QuantumProgress>> {
+    const out = new Map<string, QuantumProgress>();
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids.slice(i, i + BATCH);
+      const values = await this.redis.hmget(K.progress(campaign), ...batch);
+      values.forEach((v, j) => {
+        if (v !== null) out.set(batch[j]!, JSON.parse(v) as QuantumProgress);
+      });
+    }
+    return out;
+  }
+
+  /** Every stored progress record of a campaign, a batch at a time (HSCAN): a million of them are never all in memory at once. */
+  async scanProgress(campaign: string, visit: (id: string, progress: QuantumProgress) => void): Promise<void> {
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(K.progress(campaign), cursor, "COUNT", 1000);
+      for (let i = 0; i + 1 < flat.length; i += 2) visit(flat[i]!, JSON.parse(flat[i + 1]!) as QuantumProgress);
+      cursor = next;
+    } while (cursor !== "0");
+  }
+
   /** Identity index records of the given hashes (those there are). */
   async getIdentities(hashes: readonly string[]): Promise<Map<string, IdentityRecord>> {
     const out = new Map<string, IdentityRecord>();
@@ -166,7 +187,7 @@ export class CoordinatorStore {
     return (await this.redis.get(K.provenance(quantum, attempt))) ?? undefined;
   }
 
-  /** Every campaign's record, ranges and stored progress, for the in-memory indexes at start-up (definitions are read with getDefinitions). */
+  /** Every campaign's record and task ranges, for the in-memory indexes at start-up (then scanProgress and getDefinitions). */
   async loadAll(onUnreadable: (campaign: string, why: string) => void = () => {}): Promise<StoredCampaign[]> {
     const names = await this.redis.smembers(K.campaigns);
     const out: StoredCampaign[] = [];
@@ -178,9 +199,6 @@ export class CoordinatorStore {
         onUnreadable(name, "it was stored in an older format; submit it again to run it");
         continue;
       }
-      const prog = await this.redis.hgetall(K.progress(name));
-      const progress = new Map<string, QuantumProgress>();
-      for (const id in prog) progress.set(id, JSON.parse(prog[id]!) as QuantumProgress);
       out.push({
         record: {
           name,
@@ -196,7 +214,6 @@ export class CoordinatorStore {
           expansionError: h["expansionError"] ?? "",
         },
         ranges: JSON.parse(h[ROWS_FIELD]) as TaskRange[],
-        progress,
       });
     }
     return out;

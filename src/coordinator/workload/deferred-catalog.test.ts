@@ -7,7 +7,7 @@ import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
 import type { CampaignRecord } from "./model.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
-import { isDone, resolveInputs, settleRows } from "./quantum-links.js";
+import { doneMakers, isDone, resolveInputs, settleRows } from "./quantum-links.js";
 
 function campaign(deferCoadd: boolean): CampaignSpec {
   return parseCampaign({
@@ -68,7 +68,7 @@ function ranUpstream(spec: CampaignSpec, failOne = false) {
 }
 
 /** The done quanta of the tasks that make `types`, as the deferred expander reads them (definitions from the expansion, as Redis holds them). */
-function doneMakers(spec: CampaignSpec, live: LiveCampaign, expansion: Expansion, types: readonly string[]): DoneQuantum[] {
+function doneQuanta(spec: CampaignSpec, live: LiveCampaign, expansion: Expansion, types: readonly string[]): DoneQuantum[] {
   const done: DoneQuantum[] = [];
   for (const task of makerTasks(spec, types)) {
     for (const row of live.rows.rowsOf(task)) {
@@ -95,7 +95,7 @@ describe("deferred expansion from produced outputs", () => {
     const { expansion, table, live } = ranUpstream(spec);
     const types = producedInputTypes(spec, ["coadd"]);
     expect(makerTasks(spec, types)).toEqual(["calibrate"]);
-    const produced = producedCatalog(doneMakers(spec, live, expansion, types), types);
+    const produced = producedCatalog(doneQuanta(spec, live, expansion, types), types);
     expect(produced.catalog.get("calexp")).toHaveLength(8);
     expect(produced.catalog.get("calexp")![0]).toMatchObject({ scope: "hsc-drp", md5: "made-deferred-flow.calibrate.1", rses: ["site-b-disk"] });
 
@@ -123,8 +123,10 @@ describe("deferred expansion from produced outputs", () => {
       // The rows' links (what readiness follows) name the same makers.
       expect([...live.rows.upstream(row)].map((u) => live.rows.id(u)).sort()).toEqual(makers);
       for (const input of c.inputs) expect(input).toMatchObject({ producer: calibrates.get(input.did), md5: `made-${calibrates.get(input.did)!}`, rses: ["site-b-disk"] });
-      // A lease of it reads the same files.
-      expect(resolveInputs(live, c.inputs).map((input) => [input.did, input.md5, input.rses])).toEqual(c.inputs.map((input) => [input.did, input.md5, input.rses]));
+      // A lease of it reads the same files (the makers' replicas, as their stored progress has them).
+      const produced = new Map(doneMakers(live, c.inputs).map((id) => [id, live.rows.run(live.rows.rowOf(id)!)!.produced]));
+      expect(produced.size).toBe(4);
+      expect(resolveInputs(live, c.inputs, produced).map((input) => [input.did, input.md5, input.rses])).toEqual(c.inputs.map((input) => [input.did, input.md5, input.rses]));
     });
 
     // Deferred or not, a coadd is the same work: the same identities.

@@ -26,12 +26,17 @@ export function makerTasks(spec: CampaignSpec, types: readonly string[]): string
 
 /** Outputs of the given dataset types made by done quanta. */
 export function producedCatalog(done: Iterable<DoneQuantum>, types: readonly string[]): ProducedCatalog {
-  const wanted = new Set(types);
-  const catalog = new Map<string, CatalogFile[]>(types.map((t) => [t, []]));
-  const madeBy = new Map<string, Maker>();
+  const out: ProducedCatalog = { catalog: new Map(types.map((t) => [t, []])), madeBy: new Map() };
+  addProduced(out, done);
+  return out;
+}
+
+/** Adds the outputs of more done quanta, of the dataset types `into` was made for. */
+export function addProduced(into: ProducedCatalog, done: Iterable<DoneQuantum>): void {
+  const { catalog, madeBy } = into;
   for (const { row, definition: q, produced } of done) {
     for (const o of q.outputs) {
-      if (!wanted.has(o.datasetType)) continue;
+      if (!catalog.has(o.datasetType)) continue;
       const made = produced.filter((p) => p.role === o.role);
       const first = made[0];
       if (!first) continue;
@@ -52,5 +57,4 @@ export function producedCatalog(done: Iterable<DoneQuantum>, types: readonly str
       madeBy.set(first.did, { quantum: q.id, row, identity: q.identity });
     }
   }
-  return { catalog, madeBy };
 }

@@ -13,7 +13,7 @@ import type { CoordinatorStore } from "../store/redis-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { ProducedReplica } from "./model.js";
 import { campaignStateOf, taskDone } from "./attempt-results.js";
-import { makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
+import { addProduced, makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
 import { isDone, settleRows } from "./quantum-links.js";
 import { progressToStore } from "./initial-progress.js";
@@ -35,8 +35,8 @@ interface Prepared {
   spec: CampaignSpec;
   /** Dataset types the tasks read from quanta of the campaign. */
   types: string[];
-  /** The done quanta that made them: rows, ids, and what each produced. */
-  done: { row: number; id: string; produced: readonly ProducedReplica[] }[];
+  /** The done quanta that made them (their definitions and replicas are read from Redis). */
+  done: { row: number; id: string }[];
   /** The campaign's rows when prepared: the new ones follow. */
   firstRow: number;
   dbbTypes: string[];
@@ -44,6 +44,8 @@ interface Prepared {
 
 type Planned = { expansion: Expansion; reused: Map<number, ProducedReplica[]> } | { error: string };
 
+/** Done quanta whose definitions and replicas are read per Redis round. */
+const READ_BATCH = 5000;
 /** How long to wait before trying again when the catalog could not be read. */
 const RETRY_MS = 3000;
 
@@ -97,16 +99,21 @@ export class DeferredExpander {
     const done: Prepared["done"] = [];
     for (const task of makerTasks(c.spec, types)) {
       for (const row of c.rows.rowsOf(task)) {
-        if (isDone(c.rows.state(row))) done.push({ row, id: c.rows.id(row), produced: c.rows.run(row)?.produced ?? [] });
+        if (isDone(c.rows.state(row))) done.push({ row, id: c.rows.id(row) });
       }
     }
     return { c, tasks, spec, types, done, firstRow: c.rows.length, dbbTypes: catalogTypes(c.spec).filter((t) => reads.has(t)) };
   }
 
   private async plan(prep: Prepared): Promise<Planned> {
-    const definitions = await this.deps.store.getDefinitions(prep.c.name, prep.done.map((d) => d.id));
-    const done: DoneQuantum[] = prep.done.map((d, i) => ({ row: d.row, definition: definitions[i]!, produced: d.produced }));
-    const produced = producedCatalog(done, prep.types);
+    const { store } = this.deps;
+    const produced = producedCatalog([], prep.types);
+    for (let i = 0; i < prep.done.length; i += READ_BATCH) {
+      const batch = prep.done.slice(i, i + READ_BATCH);
+      const ids = batch.map((d) => d.id);
+      const [definitions, progress] = await Promise.all([store.getDefinitions(prep.c.name, ids), store.getProgress(prep.c.name, ids)]);
+      addProduced(produced, batch.map((d, k): DoneQuantum => ({ row: d.row, definition: definitions[k]!, produced: progress.get(d.id)?.produced ?? [] })));
+    }
     const catalog = new Map<string, CatalogFile[]>(produced.catalog);
     if (prep.dbbTypes.length > 0) {
       const files = await this.deps.catalog.files(prep.spec.data.scope, prep.dbbTypes);
@@ -147,6 +154,7 @@ export class DeferredExpander {
     table.addRows(c, first, end);
     this.settleCampaign(c);
     await this.deps.store.saveExpansion(c, expansion, c.rows.ranges, progressToStore(c.rows, first, end));
+    for (const row of reused.keys()) c.rows.dropFinishedRun(first + row);
     log.info({ campaign: c.name, tasks, quanta: expansion.count, skipped: reused.size }, "deferred tasks expanded");
     if (c.ready.size > 0) this.deps.onWork();
     return true;

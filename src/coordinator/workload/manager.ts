@@ -10,7 +10,8 @@ import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
-import { resolveInputs, settleRows } from "./quantum-links.js";
+import { settleRows } from "./quantum-links.js";
+import { resolvedDefinitions } from "./definition-lookup.js";
 import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
 import { ProgressJournal } from "./progress-journal.js";
 import { DeferredExpander } from "./deferred-expander.js";
@@ -66,13 +67,13 @@ export class WorkloadManager {
       rows.append(await loadRows(this.store, live.name, stored.ranges));
       // No record: still in its first state.
       setFirstStates(rows, 0);
-      for (const [id, progress] of stored.progress) {
+      await this.store.scanProgress(live.name, (id, progress) => {
         const row = rows.rowOf(id);
-        if (row === undefined) continue;
+        if (row === undefined) return;
         // Leases survive a restart: their agents get one TTL to reconnect and report.
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
         rows.restore(row, progress);
-      }
+      });
       this.table.addRows(live, 0);
       quanta += rows.length;
       // A deferred expansion a crash interrupted runs now.
@@ -114,6 +115,7 @@ export class WorkloadManager {
       record.state = campaignStateOf(view);
       if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
       await this.store.saveCampaign(record, expansion, view.rows.ranges, progressToStore(view.rows, 0));
+      for (const row of reused.keys()) view.rows.dropFinishedRun(row);
       this.table.removeCampaign(spec.name);
       const live = this.table.addCampaign(record, spec, view.rows);
       this.table.addRows(live, 0);
@@ -143,7 +145,7 @@ export class WorkloadManager {
       const picked = selectQuanta(this.table, agent, Date.now());
       const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
       for (const [c, rows] of groupByCampaign(picked)) {
-        const list = await this.store.getDefinitions(c.name, rows.map((r) => c.rows.id(r)));
+        const list = await resolvedDefinitions(this.store, c, rows.map((r) => c.rows.id(r)));
         definitions.set(c, new Map(rows.map((r, i) => [r, list[i]!])));
       }
       const now = Date.now();
@@ -158,7 +160,7 @@ export class WorkloadManager {
         c.rows.setLease(row, { id: leaseId, agent: agent.id, deadlineMs });
         run.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
         this.journal.touch(c, row);
-        grants.push({ campaign: c, quantum: { ...q, inputs: resolveInputs(c, q.inputs) }, memoryMB: c.rows.memoryMB(row), leaseId, attempt, deadlineMs });
+        grants.push({ campaign: c, quantum: q, memoryMB: c.rows.memoryMB(row), leaseId, attempt, deadlineMs });
       }
       await this.journal.flush();
       return grants;

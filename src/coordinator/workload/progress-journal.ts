@@ -40,8 +40,10 @@ export class ProgressJournal {
     this.identities = new Map();
     for (const c of new Set([...rows.keys(), ...identities.keys()])) {
       const progress = new Map<string, QuantumProgress>();
-      for (const row of rows.get(c) ?? []) progress.set(c.rows.id(row), c.rows.progress(row));
+      const touched = rows.get(c) ?? new Set<number>();
+      for (const row of touched) progress.set(c.rows.id(row), c.rows.progress(row));
       await this.store.saveProgress(c.name, progress, identities.get(c));
+      for (const row of touched) c.rows.dropFinishedRun(row);
     }
     const names = [...this.campaigns];
     this.campaigns.clear();

@@ -33,12 +33,24 @@ export function settleRows(rows: QuantumRows, from: number, to: number, reused: 
   }
 }
 
+/** The makers of the inputs that are done: those whose produced replicas an input is pointed at. */
+export function doneMakers(c: LiveCampaign, inputs: readonly QuantumInput[]): string[] {
+  const out = new Set<string>();
+  for (const input of inputs) {
+    if (input.producer === undefined) continue;
+    const row = c.rows.rowOf(input.producer);
+    if (row !== undefined && isDone(c.rows.state(row))) out.add(input.producer);
+  }
+  return [...out];
+}
+
 /**
  * The inputs of a quantum as its lease carries them: an input made by a
  * quantum of the campaign that is done points at the files that quantum
  * produced (its definition only has the plan), with their checksums and RSEs.
+ * `produced` has the replicas of those makers (doneMakers), by quantum id.
  */
-export function resolveInputs(c: LiveCampaign, inputs: readonly QuantumInput[]): QuantumInput[] {
+export function resolveInputs(c: LiveCampaign, inputs: readonly QuantumInput[], produced: ReadonlyMap<string, readonly ProducedReplica[]>): QuantumInput[] {
   return inputs.map((input) => {
     if (input.producer === undefined) return input;
     const row = c.rows.rowOf(input.producer);
@@ -46,7 +58,7 @@ export function resolveInputs(c: LiveCampaign, inputs: readonly QuantumInput[]):
     // A dataset type has one maker task and one output role in it.
     const outputs = c.taskByName.get(c.rows.task(row))?.outputs ?? {};
     const role = Object.entries(outputs).find(([, o]) => o.datasetType === input.datasetType)?.[0];
-    const made = (c.rows.run(row)?.produced ?? []).filter((p) => p.role === role);
+    const made = (produced.get(input.producer) ?? []).filter((p) => p.role === role);
     const first = made[0];
     if (!first) return input;
     return { ...input, did: first.did, bytes: first.bytes, adler32: first.adler32, md5: first.md5, rses: [...new Set(made.map((m) => m.rse))] };

@@ -227,3 +227,33 @@ describe("QuantumRows leases", () => {
     expect(rows.progress(2).lease).toEqual(a);
   });
 });
+
+describe("QuantumRows run records", () => {
+  const attempt = { number: 1, agent: "agent-1", site: "s", leaseId: "c.isr.1#1", outcome: "succeeded", exitCode: 0, message: "", startMs: 1, endMs: 2 };
+  const replica = { role: "o", did: "out:x", rse: "site-a-disk", bytes: 1, adler32: "a", md5: "m" };
+
+  it("drops the run of a row that SUCCEEDED or was SKIPPED once stored, and keeps those that may run again", () => {
+    const rows = twoTasks();
+    setFirstStates(rows, 0);
+    for (const row of [0, 1, 2]) rows.runOf(row).attempts.push({ ...attempt, leaseId: `${rows.id(row)}#1` });
+    rows.setState(0, "SUCCEEDED");
+    rows.runOf(0).produced = [replica];
+    rows.setState(1, "SKIPPED");
+    rows.setState(2, "FAILED");
+    for (const row of [0, 1, 2]) rows.dropFinishedRun(row);
+    expect([...rows.runs.keys()]).toEqual([2]);
+    expect(rows.progress(2).attempts).toHaveLength(1);
+  });
+
+  it("keeps no run for a finished row it restores (its record stays in Redis), and keeps one for a failed row", () => {
+    const rows = twoTasks();
+    setFirstStates(rows, 0);
+    const done: QuantumProgress = { state: "SUCCEEDED", attempts: [attempt], failures: 0, kills: 0, infraErrors: 0, memoryMB: 256, readyAtMs: 0, produced: [replica] };
+    rows.restore(0, done);
+    rows.restore(1, { ...done, state: "FAILED", failures: 3, produced: [] });
+    expect(rows.state(0)).toBe("SUCCEEDED");
+    expect(rows.run(0)).toBeUndefined();
+    expect(rows.run(1)?.attempts).toEqual([attempt]);
+    expect(rows.failures(1)).toBe(3);
+  });
+});

@@ -2,8 +2,11 @@
 // quantum, typed-array columns for what the scheduler reads and changes
 // (state, retry counters, memory, back-off), the graph's links as compressed
 // sparse rows, identities as 16 raw bytes, and a sparse map only for quanta
-// that ran (attempts, lease, produced replicas). What a quantum reads and
-// writes (its definition) stays in Redis and is fetched when a lease is made.
+// that are running or may run again (attempts, lease, produced replicas). A
+// quantum that SUCCEEDED or was SKIPPED never changes again: once its progress
+// is in Redis its run record is dropped, so a finished campaign of a million
+// quanta keeps only its columns. What a quantum reads and writes (its
+// definition) stays in Redis and is read when a lease is made.
 // A task's quanta are contiguous rows (a task is expanded once), so an id
 // `<campaign>.<task>.<seq>` and a row convert into each other without a map.
 import { IDENTITY_BYTES } from "../campaign/identity.js";
@@ -190,7 +193,16 @@ export class QuantumRows {
     }
   }
 
-  /** The progress record of a row, as Redis stores it. */
+  /**
+   * Drops the run record of a row that SUCCEEDED or was SKIPPED: call once its
+   * progress is stored. Its attempts and produced replicas are read from Redis
+   * from then on.
+   */
+  dropFinishedRun(row: number): void {
+    if (isFinal(this.state(row))) this.runs.delete(row);
+  }
+
+  /** The progress record of a row, as Redis stores it (for a finished row whose run was dropped, without attempts and replicas). */
   progress(row: number): QuantumProgress {
     const run = this.runs.get(row);
     const p: QuantumProgress = {
@@ -215,6 +227,7 @@ export class QuantumRows {
     this.infraCol[row] = p.infraErrors;
     this.memoryCol[row] = p.memoryMB;
     this.readyAtCol[row] = p.readyAtMs;
+    if (isFinal(p.state)) return;
     if (p.attempts.length > 0 || p.produced.length > 0 || p.lease) this.runs.set(row, { attempts: p.attempts, produced: p.produced });
     if (p.lease) this.setLease(row, p.lease);
   }
@@ -231,6 +244,11 @@ export class QuantumRows {
       this.readyAtCol[row] === 0
     );
   }
+}
+
+/** SUCCEEDED and SKIPPED have no way out (quantum-state.ts): their progress is final. */
+function isFinal(s: QuantumState): boolean {
+  return s === "SUCCEEDED" || s === "SKIPPED";
 }
 
 /** The row of quantum `id` (`<campaign>.<task>.<seq>`) among a campaign's task ranges, if it names one. */

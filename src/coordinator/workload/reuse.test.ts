@@ -7,7 +7,7 @@ import { CampaignTable, emptyCounts, type LiveCampaign } from "./campaign-table.
 import { newCampaignRecord } from "./initial-progress.js";
 import type { IdentityRecord, ProducedReplica } from "./model.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
-import { resolveInputs, settleRows } from "./quantum-links.js";
+import { doneMakers, resolveInputs, settleRows } from "./quantum-links.js";
 import { catalogContent, decideReuse, identityRecord, reuseQueries, type CatalogContent, type ReuseCandidate } from "./reuse.js";
 
 const spec = parseCampaign({
@@ -140,7 +140,11 @@ describe("reuse decisions", () => {
     // The coadd's definition only has the plan; its lease reads what the skipped makers reuse.
     const coaddRow = 2;
     expect(again.c.rows.task(coaddRow)).toBe("coadd");
-    expect(resolveInputs(again.c, again.expansion.definition(coaddRow).inputs).map((i) => ({ did: i.did, md5: i.md5, rses: i.rses }))).toEqual([
+    const inputs = again.expansion.definition(coaddRow).inputs;
+    // What the skipped makers' stored progress holds: the files they reuse.
+    const produced = new Map(doneMakers(again.c, inputs).map((id) => [id, again.c.rows.run(again.c.rows.rowOf(id)!)!.produced]));
+    expect([...produced.keys()]).toEqual([isr0, isr1]);
+    expect(resolveInputs(again.c, inputs, produced).map((i) => ({ did: i.did, md5: i.md5, rses: i.rses }))).toEqual([
       { did: `out:old/${isr0!}.fits`, md5: `md5-${isr0!}`, rses: ["site-a-disk", "site-b-disk"] },
       { did: `out:old/${isr1!}.fits`, md5: `md5-${isr1!}`, rses: ["site-a-disk", "site-b-disk"] },
     ]);
