@@ -105,7 +105,7 @@ async function coordinate(opts) {
   const run = (role) =>
     new Promise((resolve, reject) => {
       const args = [`--max-old-space-size=${heapMB}`, "--expose-gc", ...process.execArgv, process.argv[1], ...process.argv.slice(2)];
-      current = spawn(process.execPath, args, { stdio: ["inherit", "inherit", "inherit", "ipc"], env: { ...process.env, [ROLE_ENV]: role } });
+      current = spawn(process.execPath, args, { stdio: ["inherit", "inherit", "inherit", "ipc"], env: { ORRERY_LOG_LEVEL: "warn", ...process.env, [ROLE_ENV]: role } });
       let figures;
       current.on("message", (m) => (figures = m));
       current.on("error", reject);
@@ -160,7 +160,7 @@ async function compactRun(opts) {
 }
 
 async function productRun(opts) {
-  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildExpansion }, { progressToStore, newCampaignRecord }, { settleRows }, { CoordinatorStore }, { definitionJson }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
+  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildExpansion }, { progressToStore, newCampaignRecord }, { settleRows }, { CoordinatorStore }, { DefinitionEncoder }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
     import("./lib/graph-campaign.mjs"),
     import("../dist/coordinator/campaign/index.js"),
     import("../dist/coordinator/workload/quantum-builder.js"),
@@ -271,10 +271,11 @@ async function productRun(opts) {
     f.index_s = seconds(t);
     f.peak_rss_mb = maxRssMB();
 
-    // Where store_s goes: the JSON it writes, made on its own.
+    // Where store_s goes: the JSON it writes, made on its own (as saveCampaign makes it).
     t = performance.now();
     let payload = 0;
-    for (let i = 0; i < expansion.count; i++) payload += definitionJson(expansion.definition(i)).length;
+    const encoder = new DefinitionEncoder();
+    for (let i = 0; i < expansion.count; i++) payload += encoder.encode(expansion.definition(i)).length;
     f.serialize_s = seconds(t);
     f.payload_mb = payload / MB;
 
