@@ -61,7 +61,8 @@ export function expandGraph(spec: CampaignSpec, catalog: ReadonlyMap<string, rea
     if (!found) {
       found = (catalog.get(datasetType) ?? [])
         .filter((f) => whereMatches(f.dataId, spec.data.where))
-        .map((f) => ({ did: `${f.scope}:${f.name}`, datasetType, dataId: f.dataId, metadata: f.metadata, producer: undefined, file: f }));
+        // One flat string (join), not a concatenation's tree of pieces.
+        .map((f) => ({ did: [f.scope, f.name].join(":"), datasetType, dataId: f.dataId, metadata: f.metadata, producer: undefined, file: f }));
       fromCatalog.set(datasetType, found);
     }
     return found;
