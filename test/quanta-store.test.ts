@@ -103,7 +103,7 @@ describe("quantum store: one definition field per quantum", () => {
     const spec = specFor("chunk-store");
     const expansion = buildExpansion(spec, expandGraph(spec, catalog()));
     expect(expansion.count).toBe(2 * RAWS);
-    const record: CampaignRecord = { name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: JSON.stringify(spec), tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "" };
+    const record: CampaignRecord = { name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: JSON.stringify(spec), tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "", generation: "g1" };
     const table = new CampaignTable();
     const live = table.addCampaign(record, spec);
     const rows = live.rows;
@@ -116,11 +116,11 @@ describe("quantum store: one definition field per quantum", () => {
     expect([...progress.keys()]).toEqual([rows.id(changed)]);
     await store.saveCampaign(record, expansion, rows.ranges, progress);
 
-    // One field per quantum, each holding that quantum's definition.
-    const key = `orrery:campaign:${spec.name}:quanta`;
+    // One field per quantum, each holding that quantum's definition, under this submit's generation.
+    const key = `orrery:campaign:${spec.name}:quanta:g1`;
     expect(await store.redis.hlen(key)).toBe(expansion.count);
     const sample = [0, RAWS - 1, RAWS, RAWS + 5, Math.floor(expansion.count / 2) + 17, expansion.count - 1];
-    expect(await store.getDefinitions(spec.name, sample.map((i) => expansion.id(i)))).toEqual(sample.map((i) => expansion.definition(i)));
+    expect(await store.getDefinitions(record, sample.map((i) => expansion.id(i)))).toEqual(sample.map((i) => expansion.definition(i)));
 
     const [loaded] = (await store.loadAll()).filter((c) => c.record.name === spec.name);
     expect(loaded!.record).toEqual(record);
@@ -135,13 +135,25 @@ describe("quantum store: one definition field per quantum", () => {
     // Every saved definition comes back, in row order, from the stored ranges.
     const ids = loaded!.ranges.flatMap((r) => Array.from({ length: r.count }, (_, k) => `${spec.name}.${r.task}.${k + 1}`));
     expect(ids).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.id(i)));
-    expect(await store.getDefinitions(spec.name, ids)).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.definition(i)));
+    expect(await store.getDefinitions(record, ids)).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.definition(i)));
     // ...and the rows rebuilt from them have the same links and identities.
-    const batch = await loadRows(store, spec.name, loaded!.ranges);
+    const batch = await loadRows(store, record, loaded!.ranges);
     expect(batch.count).toBe(expansion.count);
     expect(batch.identities).toEqual(expansion.identities);
     expect(batch.upstream.start).toEqual(expansion.upstream.start);
     expect(batch.upstream.rows).toEqual(expansion.upstream.rows);
+
+    // A resubmit writes its own generation; until it commits, the stored campaign is untouched,
+    // and its commit drops the old definitions with the old record and progress.
+    const again: CampaignRecord = { ...record, createdMs: 2, generation: "g2" };
+    await store.writeDefinitions(again, expansion);
+    expect(await store.redis.hlen(key)).toBe(expansion.count);
+    expect((await store.loadAll()).find((c) => c.record.name === spec.name)!.record.generation).toBe("g1");
+    await store.commitCampaign(again, rows.ranges, new Map());
+    expect(await store.redis.exists(key)).toBe(0);
+    expect(await store.redis.hlen(`orrery:campaign:${spec.name}:quanta:g2`)).toBe(expansion.count);
+    expect((await store.loadAll()).find((c) => c.record.name === spec.name)!.record).toEqual(again);
+    expect(await store.redis.hlen(`orrery:campaign:${spec.name}:progress`)).toBe(0);
   });
 
   it("a restarted manager has every quantum as it was: those that moved on and those still in their first state", async () => {

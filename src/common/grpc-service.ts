@@ -37,7 +37,8 @@ export type UnaryImplementation<T extends GenServiceMethods> = {
 
 export function unaryHandlers<T extends GenServiceMethods>(
   service: GenService<T>,
-  impl: UnaryImplementation<T>,
+  /** A method it lacks answers UNIMPLEMENTED. */
+  impl: Partial<UnaryImplementation<T>>,
 ): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {

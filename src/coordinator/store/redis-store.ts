@@ -21,8 +21,11 @@ const PROGRESS_BATCH = 2000;
 const K = {
   campaigns: "orrery:campaigns",
   campaign: (name: string) => `orrery:campaign:${name}`,
-  /** Hash: quantum id → its definition (definitions.ts). */
-  definitions: (name: string) => `orrery:campaign:${name}:quanta`,
+  /**
+   * Hash: quantum id → its definition (definitions.ts), one per submit of the
+   * campaign (its generation): a resubmit writes its own before it replaces the old.
+   */
+  definitions: (c: CampaignKeys) => `orrery:campaign:${c.name}:quanta${c.generation === "" ? "" : `:${c.generation}`}`,
   /** Hash: quantum id → QuantumProgress JSON, for quanta not in their first state. */
   progress: (name: string) => `orrery:campaign:${name}:progress`,
   log: (quantum: string, attempt: number) => `orrery:log:${quantum}:${attempt}`,
@@ -32,6 +35,9 @@ const K = {
 };
 /** The campaign record's field holding its task ranges (TaskRange[] as JSON): which quanta are committed. */
 const ROWS_FIELD = "rows";
+
+/** What names a campaign's keys. */
+export type CampaignKeys = Pick<CampaignRecord, "name" | "generation">;
 
 export interface StoredCampaign {
   record: CampaignRecord;
@@ -55,22 +61,48 @@ export class CoordinatorStore {
   }
 
   /**
-   * Stores a new campaign. `progress` holds the quanta not in their first
-   * state (progressToStore); the others get theirs back from their links.
+   * Stores a new campaign: its definitions, then the commit. The manager runs
+   * the two apart (the definitions outside its mailbox); this is both in one.
    */
   async saveCampaign(record: CampaignRecord, quanta: DefinitionSource, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
-    await this.deleteCampaign(record.name);
-    await this.writeDefinitions(record.name, quanta);
+    await this.writeDefinitions(record, quanta);
+    await this.commitCampaign(record, ranges, progress);
+  }
+
+  /**
+   * Writes definitions under the campaign's generation. Nothing reads them
+   * until a commit names their task ranges; fields past the committed ranges
+   * (a write a crash cut short) are overwritten by the next write.
+   */
+  writeDefinitions(c: CampaignKeys, quanta: DefinitionSource): Promise<void> {
+    const encoder = new DefinitionEncoder();
+    return writeDefinitions(this.redis, K.definitions(c), quanta.count, (i) => quanta.id(i), (i) => encoder.encode(quanta.definition(i)));
+  }
+
+  /** Forgets definitions written for a campaign generation that was never committed (or was replaced). */
+  async dropDefinitions(c: CampaignKeys): Promise<void> {
+    await this.redis.unlink(K.definitions(c));
+  }
+
+  /**
+   * Makes a new campaign visible, in one transaction: its record (naming its
+   * generation and task ranges) and the progress of quanta not in their first
+   * state (progressToStore; the others get theirs back from their links). A
+   * campaign it replaces goes: record, progress and definitions.
+   */
+  async commitCampaign(record: CampaignRecord, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+    const old = await this.redis.hget(K.campaign(record.name), "generation");
     const multi = this.redis.multi();
+    // UNLINK: a million-field hash is freed in the background, not while Redis blocks.
+    multi.unlink(K.campaign(record.name), K.progress(record.name));
+    if (old !== null && old !== record.generation) multi.unlink(K.definitions({ name: record.name, generation: old }));
     this.addProgress(multi, record.name, progress);
     multi.hset(K.campaign(record.name), { ...campaignFields(record), [ROWS_FIELD]: JSON.stringify(ranges) }).sadd(K.campaigns, record.name);
     checkReplies(await multi.exec());
   }
 
-  /** A deferred expansion: the new quanta's definitions, then (in one transaction) their progress, the campaign's expanded tasks, state and ranges. */
-  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, quanta: DefinitionSource | undefined, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
-    // Fields of quanta outside the committed ranges (an expansion a crash cut short) are overwritten here.
-    if (quanta) await this.writeDefinitions(record.name, quanta);
+  /** A deferred expansion (its definitions written already): in one transaction, the new quanta's progress and the campaign's expanded tasks, state and ranges. */
+  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
     const multi = this.redis.multi();
     this.addProgress(multi, record.name, progress);
     multi.hset(K.campaign(record.name), {
@@ -83,14 +115,9 @@ export class CoordinatorStore {
     checkReplies(await multi.exec());
   }
 
-  private writeDefinitions(campaign: string, quanta: DefinitionSource): Promise<void> {
-    const encoder = new DefinitionEncoder();
-    return writeDefinitions(this.redis, K.definitions(campaign), quanta.count, (i) => quanta.id(i), (i) => encoder.encode(quanta.definition(i)));
-  }
-
   /** The definitions of some quanta of a campaign, in the order asked. */
-  getDefinitions(campaign: string, ids: readonly string[]): Promise<QuantumDefinition[]> {
-    return readDefinitions(this.redis, K.definitions(campaign), ids);
+  getDefinitions(c: CampaignKeys, ids: readonly string[]): Promise<QuantumDefinition[]> {
+    return readDefinitions(this.redis, K.definitions(c), ids);
   }
 
   private addProgress(multi: ReturnType<Redis["multi"]>, campaign: string, progress: ReadonlyMap<string, QuantumProgress>): void {
@@ -105,12 +132,7 @@ export class CoordinatorStore {
     if (fields.length > 0) multi.hset(K.progress(campaign), ...fields);
   }
 
-  async deleteCampaign(name: string): Promise<void> {
-    // UNLINK: a million-field hash is freed in the background, not while Redis blocks.
-    await this.redis.multi().srem(K.campaigns, name).unlink(K.campaign(name), K.definitions(name), K.progress(name)).exec();
-  }
-
-  async updateCampaign(record: Omit<CampaignRecord, "specJson" | "tasks">): Promise<void> {
+  async updateCampaign(record: Omit<CampaignRecord, "specJson" | "tasks" | "generation">): Promise<void> {
     await this.redis.hset(K.campaign(record.name), {
       state: record.state,
       priority: record.priority,
@@ -212,6 +234,8 @@ export class CoordinatorStore {
           // Absent in records written before deferred tasks existed: all tasks were expanded then.
           expanded: JSON.parse(h["expanded"] ?? h["tasks"] ?? "[]") as string[],
           expansionError: h["expansionError"] ?? "",
+          // Absent in records of builds before generations: their definitions have the plain key.
+          generation: h["generation"] ?? "",
         },
         ranges: JSON.parse(h[ROWS_FIELD]) as TaskRange[],
       });
@@ -232,5 +256,6 @@ function campaignFields(r: CampaignRecord): Record<string, string | number> {
     tasks: JSON.stringify(r.tasks),
     expanded: JSON.stringify(r.expanded),
     expansionError: r.expansionError,
+    generation: r.generation,
   };
 }

@@ -37,7 +37,7 @@ function progress(state: QuantumState, counters: { failures?: number; kills?: nu
 }
 
 function record(expanded: string[]): CampaignRecord {
-  return { name: "tab", state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: "", tasks: ["isr", "calibrate"], expanded, expansionError: "" };
+  return { name: "tab", state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: "", tasks: ["isr", "calibrate"], expanded, expansionError: "", generation: "" };
 }
 
 /** tab.isr.1 READY (1 failure), tab.isr.2 RUNNING (2 kills), tab.calibrate.1 and .2 PENDING on their isr. */

@@ -53,7 +53,7 @@ function ranUpstream(spec: CampaignSpec, failOne = false) {
   const table = new CampaignTable();
   const record: CampaignRecord = {
     name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: "",
-    tasks: spec.tasks.map((t) => t.name), expanded: ["isr", "calibrate"], expansionError: "",
+    tasks: spec.tasks.map((t) => t.name), expanded: ["isr", "calibrate"], expansionError: "", generation: "",
   };
   const live = table.addCampaign(record, spec);
   const rows = live.rows;

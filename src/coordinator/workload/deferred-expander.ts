@@ -111,7 +111,7 @@ export class DeferredExpander {
     for (let i = 0; i < prep.done.length; i += READ_BATCH) {
       const batch = prep.done.slice(i, i + READ_BATCH);
       const ids = batch.map((d) => d.id);
-      const [definitions, progress] = await Promise.all([store.getDefinitions(prep.c.name, ids), store.getProgress(prep.c.name, ids)]);
+      const [definitions, progress] = await Promise.all([store.getDefinitions(prep.c, ids), store.getProgress(prep.c.name, ids)]);
       addProduced(produced, batch.map((d, k): DoneQuantum => ({ row: d.row, definition: definitions[k]!, produced: progress.get(d.id)?.produced ?? [] })));
     }
     const catalog = new Map<string, CatalogFile[]>(produced.catalog);
@@ -127,6 +127,8 @@ export class DeferredExpander {
       throw err;
     }
     const expansion = buildExpansion(prep.spec, graph, { firstRow: prep.firstRow, madeBy: produced.madeBy });
+    // Written here, outside the mailbox; invisible until apply commits the ranges that name them.
+    await store.writeDefinitions(prep.c, expansion);
     const outputRoles = new Map(prep.spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
     const reused = prep.c.spec.reuse
       ? await findReusable(this.deps.store, this.deps.catalog, expansion.count, (i) => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] }))
@@ -138,13 +140,18 @@ export class DeferredExpander {
   private async apply(prep: Prepared, planned: Planned): Promise<boolean> {
     const { c, tasks } = prep;
     const { table, log } = this.deps;
-    if (table.campaigns.get(c.name) !== c || c.state === "CANCELLED" || c.rows.length !== prep.firstRow || tasks.some((t) => c.expanded.includes(t))) return false;
+    if (table.campaigns.get(c.name) !== c) {
+      // Replaced meanwhile: what plan wrote for it may have landed after the replacement dropped its definitions.
+      if ("expansion" in planned && table.campaigns.get(c.name)?.generation !== c.generation) await this.deps.store.dropDefinitions(c);
+      return false;
+    }
+    if (c.state === "CANCELLED" || c.rows.length !== prep.firstRow || tasks.some((t) => c.expanded.includes(t))) return false;
     c.expanded.push(...tasks);
     if ("error" in planned) {
       log.error({ campaign: c.name, tasks, error: planned.error }, "deferred expansion failed; the campaign fails");
       c.expansionError = planned.error;
       this.settleCampaign(c);
-      await this.deps.store.saveExpansion(c, undefined, c.rows.ranges, new Map());
+      await this.deps.store.saveExpansion(c, c.rows.ranges, new Map());
       return false;
     }
     const { expansion, reused } = planned;
@@ -153,7 +160,7 @@ export class DeferredExpander {
     settleRows(c.rows, first, end, new Map([...reused].map(([i, p]) => [first + i, p])));
     table.addRows(c, first, end);
     this.settleCampaign(c);
-    await this.deps.store.saveExpansion(c, expansion, c.rows.ranges, progressToStore(c.rows, first, end));
+    await this.deps.store.saveExpansion(c, c.rows.ranges, progressToStore(c.rows, first, end));
     for (const row of reused.keys()) c.rows.dropFinishedRun(first + row);
     log.info({ campaign: c.name, tasks, quanta: expansion.count, skipped: reused.size }, "deferred tasks expanded");
     if (c.ready.size > 0) this.deps.onWork();

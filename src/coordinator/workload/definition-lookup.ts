@@ -11,7 +11,7 @@ import { doneMakers, resolveInputs } from "./quantum-links.js";
  * pointed at what those produced (read from the makers' stored progress).
  */
 export async function resolvedDefinitions(store: CoordinatorStore, c: LiveCampaign, ids: readonly string[]): Promise<QuantumDefinition[]> {
-  const definitions = await store.getDefinitions(c.name, ids);
+  const definitions = await store.getDefinitions(c, ids);
   const makers = new Set<string>();
   for (const d of definitions) for (const m of doneMakers(c, d.inputs)) makers.add(m);
   const progress = await store.getProgress(c.name, [...makers]);

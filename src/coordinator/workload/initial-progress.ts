@@ -4,6 +4,7 @@
 // every change after submit, through the journal). Loading gives the other
 // rows their first state with the same rule, so what is saved and what is
 // loaded agree.
+import { randomBytes } from "node:crypto";
 import type { CampaignSpec } from "../campaign/spec.js";
 import { deferredClosure } from "../campaign/deferred.js";
 import type { CampaignRecord, QuantumProgress } from "./model.js";
@@ -35,5 +36,6 @@ export function newCampaignRecord(spec: CampaignSpec, nowMs: number): CampaignRe
     tasks: spec.tasks.map((t) => t.name),
     expanded: spec.tasks.filter((t) => !later.has(t.name)).map((t) => t.name),
     expansionError: "",
+    generation: `${nowMs.toString(36)}-${randomBytes(4).toString("hex")}`,
   };
 }

@@ -64,7 +64,7 @@ export class WorkloadManager {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
       const live = this.table.addCampaign(stored.record, spec);
       const rows = live.rows;
-      rows.append(await loadRows(this.store, live.name, stored.ranges));
+      rows.append(await loadRows(this.store, live, stored.ranges));
       // No record: still in its first state.
       setFirstStates(rows, 0);
       await this.store.scanProgress(live.name, (id, progress) => {
@@ -103,27 +103,36 @@ export class WorkloadManager {
     const reused = spec.reuse
       ? await findReusable(this.store, this.catalog, expansion.count, (i) => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] }))
       : new Map<number, ProducedReplica[]>();
-    return this.mailbox.send(async () => {
-      this.refuseLive(spec.name);
-      const record = newCampaignRecord(spec, Date.now());
-      // Its rows and state, worked out on a scratch table before anything is stored.
-      const scratch = new CampaignTable();
-      const view = scratch.addCampaign(record, spec);
-      view.rows.append(expansion);
-      settleRows(view.rows, 0, expansion.count, reused);
-      scratch.addRows(view, 0);
-      record.state = campaignStateOf(view);
-      if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
-      await this.store.saveCampaign(record, expansion, view.rows.ranges, progressToStore(view.rows, 0));
-      for (const row of reused.keys()) view.rows.dropFinishedRun(row);
-      this.table.removeCampaign(spec.name);
-      const live = this.table.addCampaign(record, spec, view.rows);
-      this.table.addRows(live, 0);
-      this.log.info({ campaign: spec.name, quanta: expansion.count, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
-      this.onWork();
-      this.expander.wake(spec.name);
-      return { campaign: spec.name, quanta: expansion.count };
-    });
+    // The definitions go to Redis outside the mailbox: leases and results go on meanwhile.
+    // They are the new generation's, invisible until the commit names them.
+    const record = newCampaignRecord(spec, Date.now());
+    await this.store.writeDefinitions(record, expansion);
+    let committed = false;
+    try {
+      return await this.mailbox.send(async () => {
+        this.refuseLive(spec.name);
+        // Its rows and state, worked out on a scratch table before anything is stored.
+        const scratch = new CampaignTable();
+        const view = scratch.addCampaign(record, spec);
+        view.rows.append(expansion);
+        settleRows(view.rows, 0, expansion.count, reused);
+        scratch.addRows(view, 0);
+        record.state = campaignStateOf(view);
+        if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
+        await this.store.commitCampaign(record, view.rows.ranges, progressToStore(view.rows, 0));
+        committed = true;
+        for (const row of reused.keys()) view.rows.dropFinishedRun(row);
+        this.table.removeCampaign(spec.name);
+        const live = this.table.addCampaign(record, spec, view.rows);
+        this.table.addRows(live, 0);
+        this.log.info({ campaign: spec.name, quanta: expansion.count, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
+        this.onWork();
+        this.expander.wake(spec.name);
+        return { campaign: spec.name, quanta: expansion.count };
+      });
+    } finally {
+      if (!committed) await this.store.dropDefinitions(record).catch((err: unknown) => this.log.warn({ err, campaign: spec.name }, "could not drop the definitions of a submit that was not stored"));
+    }
   }
 
   private refuseLive(name: string): void {

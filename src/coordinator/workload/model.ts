@@ -103,4 +103,6 @@ export interface CampaignRecord {
   expanded: string[];
   /** Why expanding a deferred task failed; the campaign is FAILED then. */
   expansionError: string;
+  /** This submit of the campaign, unique per submit: names where its definitions are stored. */
+  generation: string;
 }

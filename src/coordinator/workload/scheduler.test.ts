@@ -47,7 +47,7 @@ function table(campaigns: { name: string; priority?: number; share?: number; cre
   const t = new CampaignTable();
   for (const c of campaigns) {
     const s = spec(c.name, c.extra);
-    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: c.share ?? 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "" };
+    const record: CampaignRecord = { name: c.name, state: c.state ?? "RUNNING", priority: c.priority ?? s.priority, share: c.share ?? 1, createdMs: c.createdMs, finishedMs: 0, specJson: "", tasks: s.tasks.map((x) => x.name), expanded: s.tasks.map((x) => x.name), expansionError: "", generation: "" };
     const live = t.addCampaign(record, s);
     const task = (init: QuantumInit) => init.task ?? "small";
     // Rows: each task's quanta together, in order of first mention.
