@@ -8,6 +8,13 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import type { SubmitRequestSchema } from "../gen/orrery/v1/coordinator_pb.js";
 
+/**
+ * How long plan and submit wait for the coordinator: it reads the whole
+ * catalog query, expands and (submit) stores the graph, about a minute for a
+ * million quanta. A submit that outlives the wait still completes there.
+ */
+export const EXPANSION_TIMEOUT_MS = 600_000;
+
 export type SubmitRequestInit = MessageInitShape<typeof SubmitRequestSchema>;
 
 export interface SubmitOptions {

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import type { CampaignStatus } from "../gen/orrery/v1/coordinator_pb.js";
-import { parsePriority, readSubmitRequest } from "./campaign-file.js";
+import { EXPANSION_TIMEOUT_MS, parsePriority, readSubmitRequest } from "./campaign-file.js";
 import { followCampaign } from "./campaign-watch.js";
 import { withCampaignClient, type CampaignClient } from "./coordinator-client.js";
 import { globalOptions } from "./global-options.js";
@@ -100,7 +100,7 @@ export function registerCampaignCommands(program: Command): void {
       const request = await readSubmitRequest(file, { config: opts.config, priority: opts.priority });
       const json = globalOptions(cmd).json === true;
       await withCampaignClient(cmd, async (client) => {
-        const res = await client.submit(request);
+        const res = await client.submit(request, { timeoutMs: EXPANSION_TIMEOUT_MS });
         if (!opts.wait) {
           if (json) printJson({ campaign: res.campaign, quanta: res.quanta });
           else printLine(`submitted campaign ${res.campaign}: ${res.quanta} quanta`);

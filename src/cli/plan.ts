@@ -2,7 +2,7 @@
 // and answers with the graph; nothing is stored or queued.
 import type { Command } from "commander";
 import { ErrorCode, OrreryError } from "../common/errors.js";
-import { readSubmitRequest } from "./campaign-file.js";
+import { EXPANSION_TIMEOUT_MS, readSubmitRequest } from "./campaign-file.js";
 import { withCampaignClient } from "./coordinator-client.js";
 import { globalOptions } from "./global-options.js";
 import { printJson, printLine, printNotice, printTable, printText } from "./output.js";
@@ -25,8 +25,7 @@ export function registerPlanCommand(program: Command): void {
         throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "plan takes --json or --dot, not both", { hint: "--json prints the counts, --dot the graph" });
       }
       const request = await readSubmitRequest(file, { config: opts.config });
-      // Expansion reads the whole catalog query: allow it more than the default deadline.
-      const plan = await withCampaignClient(cmd, (client) => client.plan(request, { timeoutMs: 300_000 }));
+      const plan = await withCampaignClient(cmd, (client) => client.plan(request, { timeoutMs: EXPANSION_TIMEOUT_MS }));
       if (json) {
         printJson(planToJson(plan));
         return;
