@@ -106,9 +106,9 @@ export class WorkloadManager {
     // The definitions go to Redis outside the mailbox: leases and results go on meanwhile.
     // They are the new generation's, invisible until the commit names them.
     const record = newCampaignRecord(spec, Date.now());
-    await this.store.writeDefinitions(record, expansion);
     let committed = false;
     try {
+      await this.store.writeDefinitions(record, expansion);
       return await this.mailbox.send(async () => {
         this.refuseLive(spec.name);
         // Its rows and state, worked out on a scratch table before anything is stored.
