@@ -216,4 +216,18 @@ describe("quantum store: one definition field per quantum", () => {
     expect(grant!.quantum.inputs[0]).toMatchObject({ producer: done!.quantum.id, did: done!.quantum.outputs[0]!.did, bytes: 7, adler32: "a7", md5: "m7", rses: ["site-a-disk"] });
     expect(grant!.memoryMB).toBe(1024);
   });
+
+  it("of two submits of one name at once, one is stored; the refused one leaves no definitions behind", async () => {
+    const store = await openStore();
+    const manager = new WorkloadManager(store, silent, 60_000, () => {}, noCatalog);
+    const spec = specFor("twice");
+    // Both pass the first check (neither is stored yet); the mailbox refuses the second.
+    const results = await Promise.allSettled([manager.submit(spec, expandGraph(spec, catalog())), manager.submit(spec, expandGraph(spec, catalog()))]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = results.find((r) => r.status === "rejected")!;
+    expect(String(refused.reason)).toMatch(/still RUNNING/);
+    const keys = await store.redis.keys(`orrery:campaign:${spec.name}:quanta*`);
+    expect(keys).toEqual([`orrery:campaign:${spec.name}:quanta:${manager.table.campaigns.get(spec.name)!.generation}`]);
+    expect(await store.redis.hlen(keys[0]!)).toBe(2 * RAWS);
+  });
 });
