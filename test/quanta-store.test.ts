@@ -100,7 +100,7 @@ describe("quantum store: one definition field per quantum", () => {
 
   it("loadAll gives back the saved task ranges and only the progress that was stored; the definitions come back one field per quantum", async () => {
     const store = await openStore();
-    const spec = specFor("chunk-store");
+    const spec = specFor("store");
     const expansion = buildExpansion(spec, expandGraph(spec, catalog()));
     expect(expansion.count).toBe(2 * RAWS);
     const record: CampaignRecord = { name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: JSON.stringify(spec), tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "", generation: "g1" };
@@ -157,7 +157,7 @@ describe("quantum store: one definition field per quantum", () => {
   });
 
   it("a restarted manager has every quantum as it was: those that moved on and those still in their first state", async () => {
-    const spec = specFor("chunk-restart");
+    const spec = specFor("restart");
     const before = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
     await before.submit(spec, expandGraph(spec, catalog()));
     // One quantum succeeds (its consumer becomes READY), one is left running, one fails (and waits to be retried).
