@@ -13,7 +13,6 @@ import { WorkloadManager } from "../src/coordinator/workload/manager.js";
 import { buildExpansion } from "../src/coordinator/workload/quantum-builder.js";
 import { CampaignTable } from "../src/coordinator/workload/campaign-table.js";
 import { settleRows } from "../src/coordinator/workload/quantum-links.js";
-import { loadRows } from "../src/coordinator/workload/load-rows.js";
 import { progressToStore } from "../src/coordinator/workload/initial-progress.js";
 import type { QuantumRows } from "../src/coordinator/workload/quantum-rows.js";
 import type { CampaignRecord, QuantumProgress } from "../src/coordinator/workload/model.js";
@@ -23,7 +22,7 @@ const T = "2026-03-01T04:05:06Z";
 /** Thousands of raws, so a campaign's definitions take several HSET commands to write and HMGET rounds to read. */
 const RAWS = 2100;
 
-function specFor(name: string) {
+function specFor(name: string, tail = "") {
   return parseCampaign({
     sourceName: `${name}.yaml`,
     specYaml: `apiVersion: orrery/v1
@@ -44,7 +43,7 @@ pipeline:
       dimensions: [instrument, exposure, detector]
       inputs: {postISR: {datasetType: postISRCCD}}
       outputs: {calexp: {datasetType: calexp}}
-data: {scope: hsc}
+${tail}data: {scope: hsc}
 output: {scope: hsc-drp, run: ${name}/run1}
 `,
   });
@@ -136,9 +135,11 @@ describe("quantum store: one definition field per quantum", () => {
     const ids = loaded!.ranges.flatMap((r) => Array.from({ length: r.count }, (_, k) => `${spec.name}.${r.task}.${k + 1}`));
     expect(ids).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.id(i)));
     expect(await store.getDefinitions(record, ids)).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.definition(i)));
-    // ...and the rows rebuilt from them have the same links and identities.
-    const batch = await loadRows(store, record, loaded!.ranges);
+    // ...and the stored row index has the same links and identities.
+    expect(loaded!.batches).toHaveLength(1);
+    const batch = loaded!.batches[0]!;
     expect(batch.count).toBe(expansion.count);
+    expect(batch.ranges).toEqual(expansion.ranges);
     expect(batch.identities).toEqual(expansion.identities);
     expect(batch.upstream.start).toEqual(expansion.upstream.start);
     expect(batch.upstream.rows).toEqual(expansion.upstream.rows);
@@ -149,8 +150,8 @@ describe("quantum store: one definition field per quantum", () => {
     await store.writeDefinitions(again, expansion);
     expect(await store.redis.hlen(key)).toBe(expansion.count);
     expect((await store.loadAll()).find((c) => c.record.name === spec.name)!.record.generation).toBe("g1");
-    await store.commitCampaign(again, rows.ranges, new Map());
-    expect(await store.redis.exists(key)).toBe(0);
+    await store.commitCampaign(again, rows.ranges, new Map(), expansion);
+    expect(await store.redis.exists(key, `orrery:campaign:${spec.name}:index:g1`)).toBe(0);
     expect(await store.redis.hlen(`orrery:campaign:${spec.name}:quanta:g2`)).toBe(expansion.count);
     expect((await store.loadAll()).find((c) => c.record.name === spec.name)!.record).toEqual(again);
     expect(await store.redis.hlen(`orrery:campaign:${spec.name}:progress`)).toBe(0);
@@ -229,5 +230,50 @@ describe("quantum store: one definition field per quantum", () => {
     const keys = await store.redis.keys(`orrery:campaign:${spec.name}:quanta*`);
     expect(keys).toEqual([`orrery:campaign:${spec.name}:quanta:${manager.table.campaigns.get(spec.name)!.generation}`]);
     expect(await store.redis.hlen(keys[0]!)).toBe(2 * RAWS);
+  });
+
+  it("a restarted manager has the quanta of a deferred expansion, linked to the makers they read, from its stored row index", async () => {
+    const store = await openStore();
+    const before = new WorkloadManager(store, silent, 60_000, () => {}, noCatalog);
+    const spec = specFor(
+      "deferred-restart",
+      `    coadd:
+      command: [node, coadd.mjs]
+      dimensions: [instrument]
+      inputs: {calexp: {datasetType: calexp, multiple: true}}
+      outputs: {coadd: {datasetType: deepCoadd}}
+      deferred: true
+priority: 900
+`,
+    );
+    const few = catalog();
+    few.set("raw", few.get("raw")!.slice(0, 3));
+    await before.submit(spec, expandGraph(spec, few));
+    const c = before.table.campaigns.get(spec.name)!;
+    const agent = { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000 };
+    // isr, then calibrate: each quantum succeeds with one file.
+    for (let round = 0; round < 2; round++) {
+      for (const g of await before.lease(agent)) {
+        const o = g.quantum.outputs[0]!;
+        await before.report("agent-1", { leaseId: g.leaseId, quantumId: g.quantum.id, attempt: g.attempt, outcome: "succeeded", exitCode: 0, message: "", startMs: 1, endMs: 2, outputs: [{ role: o.role, did: o.did, rse: "site-a-disk", bytes: 9, adler32: "a9", md5: `md5-${g.quantum.id}` }], stdout: "", stderr: "", provenanceJson: "{}" });
+      }
+    }
+    // The coadd is expanded from what the calibrates produced, in the background.
+    for (let waited = 0; c.rows.length < 7 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(c.rows.length).toBe(7);
+    const coadd = c.rows.rowOf(`${spec.name}.coadd.1`)!;
+
+    const after = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
+    await after.load();
+    const now = after.table.campaigns.get(spec.name)!;
+    expect(now.rows.ranges).toEqual(c.rows.ranges);
+    expect(now.rows.state(coadd)).toBe("READY");
+    expect([...now.rows.upstream(coadd)].map((r) => now.rows.id(r))).toEqual([1, 2, 3].map((n) => `${spec.name}.calibrate.${n}`));
+    expect(now.rows.identity(coadd)).toBe(c.rows.identity(coadd));
+    expect([...now.rows.downstream(now.rows.rowOf(`${spec.name}.calibrate.2`)!)]).toEqual([coadd]);
+    // Its lease reads the three calexps as they were produced (its priority puts it before the other tests' campaigns here).
+    const [grant] = await after.lease(agent);
+    expect(grant!.quantum.id).toBe(`${spec.name}.coadd.1`);
+    expect(grant!.quantum.inputs.map((i) => i.md5)).toEqual([1, 2, 3].map((n) => `md5-${spec.name}.calibrate.${n}`));
   });
 });

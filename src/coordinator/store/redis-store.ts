@@ -5,7 +5,8 @@
 // not in their first state (workload/initial-progress.ts).
 import { Redis } from "ioredis";
 import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress } from "../workload/model.js";
-import type { TaskRange } from "../workload/quantum-rows.js";
+import type { RowBatch, TaskRange } from "../workload/quantum-rows.js";
+import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { checkReplies, DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 
 /** Definitions to store: `count` of them, by index. */
@@ -26,6 +27,8 @@ const K = {
    * campaign (its generation): a resubmit writes its own before it replaces the old.
    */
   definitions: (c: CampaignKeys) => `orrery:campaign:${c.name}:quanta${c.generation === "" ? "" : `:${c.generation}`}`,
+  /** Hash: first row of a batch → the batch's links and identities (row-index.ts), per generation. */
+  index: (c: CampaignKeys) => `orrery:campaign:${c.name}:index${c.generation === "" ? "" : `:${c.generation}`}`,
   /** Hash: quantum id → QuantumProgress JSON, for quanta not in their first state. */
   progress: (name: string) => `orrery:campaign:${name}:progress`,
   log: (quantum: string, attempt: number) => `orrery:log:${quantum}:${attempt}`,
@@ -43,6 +46,8 @@ export interface StoredCampaign {
   record: CampaignRecord;
   /** Task ranges of its quanta, in row order. */
   ranges: TaskRange[];
+  /** Its rows' links and identities, batch by batch in row order. */
+  batches: RowBatch[];
 }
 
 export class CoordinatorStore {
@@ -64,9 +69,9 @@ export class CoordinatorStore {
    * Stores a new campaign: its definitions, then the commit. The manager runs
    * the two apart (the definitions outside its mailbox); this is both in one.
    */
-  async saveCampaign(record: CampaignRecord, quanta: DefinitionSource, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+  async saveCampaign(record: CampaignRecord, quanta: DefinitionSource & RowBatch, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
     await this.writeDefinitions(record, quanta);
-    await this.commitCampaign(record, ranges, progress);
+    await this.commitCampaign(record, ranges, progress, quanta);
   }
 
   /**
@@ -84,26 +89,50 @@ export class CoordinatorStore {
     await this.redis.unlink(K.definitions(c));
   }
 
+  /** A campaign's row index: its batches in row order, each with its part of `ranges`. */
+  private async rowBatches(c: CampaignKeys, ranges: readonly TaskRange[]): Promise<RowBatch[]> {
+    const stored = await this.redis.hgetallBuffer(K.index(c));
+    return Object.entries(stored)
+      .map(([first, value]) => ({ first: Number(first), value }))
+      .sort((a, b) => a.first - b.first)
+      .map(({ first, value }) => {
+        const count = value.readUInt32LE(0);
+        return decodeRowBatch(value, ranges.filter((r) => r.start >= first && r.start < first + count));
+      });
+  }
+
   /**
    * Makes a new campaign visible, in one transaction: its record (naming its
-   * generation and task ranges) and the progress of quanta not in their first
-   * state (progressToStore; the others get theirs back from their links). A
-   * campaign it replaces goes: record, progress and definitions.
+   * generation and task ranges), its rows' index, and the progress of quanta
+   * not in their first state (progressToStore; the others get theirs back
+   * from their links). A campaign it replaces goes: record, progress, index
+   * and definitions.
    */
-  async commitCampaign(record: CampaignRecord, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+  async commitCampaign(record: CampaignRecord, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>, rows: RowBatch): Promise<void> {
     const old = await this.redis.hget(K.campaign(record.name), "generation");
     const multi = this.redis.multi();
     // UNLINK: a million-field hash is freed in the background, not while Redis blocks.
-    multi.unlink(K.campaign(record.name), K.progress(record.name));
-    if (old !== null && old !== record.generation) multi.unlink(K.definitions({ name: record.name, generation: old }));
+    multi.unlink(K.campaign(record.name), K.progress(record.name), K.index(record));
+    if (old !== null && old !== record.generation) multi.unlink(K.definitions({ name: record.name, generation: old }), K.index({ name: record.name, generation: old }));
+    multi.hset(K.index(record), "0", encodeRowBatch(rows));
     this.addProgress(multi, record.name, progress);
     multi.hset(K.campaign(record.name), { ...campaignFields(record), [ROWS_FIELD]: JSON.stringify(ranges) }).sadd(K.campaigns, record.name);
     checkReplies(await multi.exec());
   }
 
-  /** A deferred expansion (its definitions written already): in one transaction, the new quanta's progress and the campaign's expanded tasks, state and ranges. */
-  async saveExpansion(record: Pick<CampaignRecord, "name" | "state" | "finishedMs" | "expanded" | "expansionError">, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
+  /**
+   * A deferred expansion (its definitions written already): in one
+   * transaction, the new rows' index (`rows`, from row `first`), their
+   * progress, and the campaign's expanded tasks, state and ranges.
+   */
+  async saveExpansion(
+    record: Pick<CampaignRecord, "name" | "generation" | "state" | "finishedMs" | "expanded" | "expansionError">,
+    ranges: readonly TaskRange[],
+    progress: ReadonlyMap<string, QuantumProgress>,
+    rows?: { first: number; batch: RowBatch },
+  ): Promise<void> {
     const multi = this.redis.multi();
+    if (rows) multi.hset(K.index(record), String(rows.first), encodeRowBatch(rows.batch));
     this.addProgress(multi, record.name, progress);
     multi.hset(K.campaign(record.name), {
       state: record.state,
@@ -216,8 +245,11 @@ export class CoordinatorStore {
     for (const name of names) {
       const h = await this.redis.hgetall(K.campaign(name));
       if (h["specJson"] === undefined) continue;
-      if (h[ROWS_FIELD] === undefined) {
-        // Written by a build that stored definitions in chunks: its quanta cannot be read.
+      const ranges = JSON.parse(h[ROWS_FIELD] ?? "null") as TaskRange[] | null;
+      const keys = { name, generation: h["generation"] ?? "" };
+      const batches = ranges ? await this.rowBatches(keys, ranges) : [];
+      if (ranges === null || batches.reduce((n, b) => n + b.count, 0) !== ranges.reduce((n, r) => n + r.count, 0)) {
+        // Written by an earlier build (definitions in chunks, or no row index): its quanta cannot be read.
         onUnreadable(name, "it was stored in an older format; submit it again to run it");
         continue;
       }
@@ -234,10 +266,10 @@ export class CoordinatorStore {
           // Absent in records written before deferred tasks existed: all tasks were expanded then.
           expanded: JSON.parse(h["expanded"] ?? h["tasks"] ?? "[]") as string[],
           expansionError: h["expansionError"] ?? "",
-          // Absent in records of builds before generations: their definitions have the plain key.
-          generation: h["generation"] ?? "",
+          generation: keys.generation,
         },
-        ranges: JSON.parse(h[ROWS_FIELD]) as TaskRange[],
+        ranges,
+        batches,
       });
     }
     return out;

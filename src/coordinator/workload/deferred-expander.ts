@@ -160,7 +160,7 @@ export class DeferredExpander {
     settleRows(c.rows, first, end, new Map([...reused].map(([i, p]) => [first + i, p])));
     table.addRows(c, first, end);
     this.settleCampaign(c);
-    await this.deps.store.saveExpansion(c, c.rows.ranges, progressToStore(c.rows, first, end));
+    await this.deps.store.saveExpansion(c, c.rows.ranges, progressToStore(c.rows, first, end), { first, batch: expansion });
     for (const row of reused.keys()) c.rows.dropFinishedRun(first + row);
     log.info({ campaign: c.name, tasks, quanta: expansion.count, skipped: reused.size }, "deferred tasks expanded");
     if (c.ready.size > 0) this.deps.onWork();

@@ -17,7 +17,6 @@ import { ProgressJournal } from "./progress-journal.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
-import { loadRows } from "./load-rows.js";
 import type { ProducedReplica, QuantumDefinition } from "./model.js";
 
 export type { AttemptReport } from "./attempt-results.js";
@@ -64,7 +63,7 @@ export class WorkloadManager {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
       const live = this.table.addCampaign(stored.record, spec);
       const rows = live.rows;
-      rows.append(await loadRows(this.store, live, stored.ranges));
+      for (const batch of stored.batches) rows.append(batch);
       // No record: still in its first state.
       setFirstStates(rows, 0);
       await this.store.scanProgress(live.name, (id, progress) => {
@@ -119,7 +118,7 @@ export class WorkloadManager {
         scratch.addRows(view, 0);
         record.state = campaignStateOf(view);
         if (record.state === "SUCCEEDED" || record.state === "FAILED") record.finishedMs = record.createdMs;
-        await this.store.commitCampaign(record, view.rows.ranges, progressToStore(view.rows, 0));
+        await this.store.commitCampaign(record, view.rows.ranges, progressToStore(view.rows, 0), expansion);
         committed = true;
         for (const row of reused.keys()) view.rows.dropFinishedRun(row);
         this.table.removeCampaign(spec.name);

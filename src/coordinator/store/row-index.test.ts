@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { IDENTITY_BYTES } from "../campaign/identity.js";
+import type { RowBatch } from "../workload/quantum-rows.js";
+import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
+
+describe("row index", () => {
+  it("gives back a batch's links and identities, including links to rows before it", () => {
+    const identities = Uint8Array.from({ length: 3 * IDENTITY_BYTES }, (_, i) => (i * 7) % 256);
+    const batch: RowBatch = {
+      ranges: [{ task: "coadd", start: 10, count: 3 }],
+      count: 3,
+      upstream: { start: Int32Array.of(0, 2, 2, 5), rows: Int32Array.of(0, 9, 1, 2, 11) },
+      identities,
+    };
+    const back = decodeRowBatch(encodeRowBatch(batch), batch.ranges);
+    expect(back).toEqual(batch);
+    expect(back.ranges).not.toBe(batch.ranges);
+  });
+
+  it("refuses a value whose length does not match its counts", () => {
+    const value = encodeRowBatch({ ranges: [], count: 1, upstream: { start: Int32Array.of(0, 1), rows: Int32Array.of(4) }, identities: new Uint8Array(IDENTITY_BYTES) });
+    expect(() => decodeRowBatch(value.subarray(0, value.length - 1), [])).toThrow(/1 rows and 1 links has/);
+  });
+});
