@@ -3,7 +3,9 @@ import { expandGraph, type CatalogFile } from "../campaign/graph.js";
 import { parseCampaign } from "../campaign/spec.js";
 import type { QuantumDefinition } from "../workload/model.js";
 import { buildExpansion } from "../workload/quantum-builder.js";
-import { definitionJson, parseDefinition } from "./definitions.js";
+import { DefinitionEncoder, parseDefinition } from "./definitions.js";
+
+const definitionJson = (d: Parameters<DefinitionEncoder["encode"]>[0]) => new DefinitionEncoder().encode(d);
 
 /** A coadd reading a catalog file and two files made upstream (one of them already with its bytes), writing two outputs. */
 const coadd: QuantumDefinition = {
@@ -98,9 +100,11 @@ output: {scope: out, run: defs/run1}
     ]);
     const e = buildExpansion(spec, expandGraph(spec, catalog));
     expect(e.count).toBe(3);
+    // One encoder for all, as the store uses it: JSON it keeps of shared objects must stay right from one quantum to the next.
+    const encoder = new DefinitionEncoder();
     for (let i = 0; i < e.count; i++) {
       const d = e.definition(i);
-      expect(parseDefinition(e.id(i), definitionJson(d))).toStrictEqual(d);
+      expect(parseDefinition(e.id(i), encoder.encode(d))).toStrictEqual(d);
     }
     // The builder's definitions do carry what the stored form must keep.
     expect(e.definition(0).inputs.some((x) => x.bytes === 100 && x.rses?.length === 2)).toBe(true);

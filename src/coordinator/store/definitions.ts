@@ -1,5 +1,5 @@
 // Quantum definitions in Redis: hash field `<quantum id>` → the definition as
-// a JSON tuple (definitionJson). One field per quantum, so a lease, a listing
+// a JSON tuple (DefinitionEncoder). One field per quantum, so a lease, a listing
 // or a deferred expansion reads exactly the quanta it needs. Written as plain
 // HSET commands of a few dozen kilobytes each, many in flight: each command's
 // text stays a small, short-lived string (a pipeline of megabytes is one large
@@ -63,11 +63,6 @@ export class DefinitionEncoder {
 
 /** Shared objects whose JSON an encoder keeps. */
 const RECENT = 8;
-
-/** One definition's stored form (see DefinitionEncoder). */
-export function definitionJson(d: QuantumDefinition): string {
-  return new DefinitionEncoder().encode(d);
-}
 
 /** A stored definition back, for quantum `id` (`<campaign>.<task>.<seq>`). */
 export function parseDefinition(id: string, json: string): QuantumDefinition {

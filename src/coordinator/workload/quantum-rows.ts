@@ -108,7 +108,7 @@ export class QuantumRows {
     return rowOfId(this.campaign, this.ranges, id);
   }
 
-  rangeOf(row: number): TaskRange {
+  private rangeOf(row: number): TaskRange {
     for (const r of this.ranges) if (row >= r.start && row < r.start + r.count) return r;
     throw new RangeError(`campaign ${this.campaign} has no quantum row ${row}`);
   }
