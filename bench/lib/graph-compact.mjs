@@ -5,7 +5,7 @@
 // not stored (they derive from task + data id), and keys are joined values
 // instead of canonical JSON. It shows what a compact in-memory index costs in
 // time and heap, and its counts are checked against the product's.
-import { compareDataIds } from "../../dist/common/data-id.js";
+import { compareSorted, sortedKeys } from "../../dist/common/data-id.js";
 import { whereMatches } from "../../dist/coordinator/campaign/index.js";
 
 /** A growable Int32 column. */
@@ -34,26 +34,14 @@ const keyOf = (dataId, keys) => {
   return k;
 };
 
-// compareDataIds allocates per call; data ids of one dataset type share their key set, so compare on it directly.
-const sortedKeys = new WeakMap();
+// compareDataIds sorts both key lists per call; a data id's sorted keys are kept once here.
+const sortedKeyCache = new WeakMap();
 function keysOf(dataId) {
-  let k = sortedKeys.get(dataId);
-  if (k === undefined) sortedKeys.set(dataId, (k = Object.keys(dataId).sort()));
+  let k = sortedKeyCache.get(dataId);
+  if (k === undefined) sortedKeyCache.set(dataId, (k = sortedKeys(dataId)));
   return k;
 }
-function compareIds(a, b) {
-  const ka = keysOf(a);
-  const kb = keysOf(b);
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return compareDataIds(a, b);
-  for (const k of ka) {
-    const x = a[k];
-    const y = b[k];
-    if (x === y) continue;
-    if (typeof x === "number" && typeof y === "number") return x - y;
-    return String(x) < String(y) ? -1 : 1;
-  }
-  return 0;
-}
+const compareIds = (a, b) => compareSorted(a, keysOf(a), b, keysOf(b));
 
 export function compactExpand(spec, catalog) {
   // Dataset table: one row per catalog file the campaign sees and per planned output.
@@ -123,16 +111,7 @@ export function compactExpand(spec, catalog) {
     const found = [];
     // Quantum data ids all carry exactly the task's dimensions: compare on them in key order (compareDataIds' order).
     const sortedDims = [...dims].sort();
-    const byDims = (a, b) => {
-      for (const k of sortedDims) {
-        const x = a[k];
-        const y = b[k];
-        if (x === y) continue;
-        if (typeof x === "number" && typeof y === "number") return x - y;
-        return String(x) < String(y) ? -1 : 1;
-      }
-      return 0;
-    };
+    const byDims = (a, b) => compareSorted(a, sortedDims, b, sortedDims);
     for (const q of [...ids.values()].sort(byDims)) {
       found.length = 0;
       let drop = false;

@@ -96,7 +96,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
         rows.push(row);
       }
       const ids = rows.map((row) => c.rows.id(row));
-      const [definitions, progress] = await Promise.all([resolvedDefinitions(store, c, ids), store.getProgress(c.name, ids)]);
+      const [definitions, progress] = await Promise.all([resolvedDefinitions(store, c, rows), store.getProgress(c.name, ids)]);
       return {
         quanta: definitions.map((q, i) => ({
           id: q.id,

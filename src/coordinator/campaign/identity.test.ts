@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { DataId } from "../../common/data-id.js";
 import { expandGraph, type CatalogFile } from "./graph.js";
-import { canonicalJson, graphIdentities, quantumIdentity, type IdentityParts } from "./identity.js";
+import { canonicalJson, graphIdentityBytes, identityHex, quantumIdentity, type IdentityParts } from "./identity.js";
 import { parseCampaign, type CampaignSpec } from "./spec.js";
+
+/** Identities of a planned graph as hex, in its order. */
+function graphIdentities(...args: Parameters<typeof graphIdentityBytes>): string[] {
+  const bytes = graphIdentityBytes(...args);
+  return args[1].quanta.map((_, i) => identityHex(bytes, i));
+}
 
 function campaign(overrides: string[] = [], isrCommand = "[node, isr.mjs]"): CampaignSpec {
   const yaml = `apiVersion: orrery/v1

@@ -83,6 +83,11 @@ function addInput(list: string, role: string, token: string): string {
 /** Bytes of an identity: the first 16 of the sha256 (32 hex characters). */
 export const IDENTITY_BYTES = 16;
 
+/** The `i`th identity of a column of IDENTITY_BYTES each, as hex. */
+export function identityHex(column: Uint8Array, i: number): string {
+  return Buffer.from(column.buffer, column.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex");
+}
+
 /**
  * Identities of every quantum of a planned graph, in its order, as
  * IDENTITY_BYTES raw bytes each (a million hex strings would be a hundred
@@ -95,7 +100,6 @@ export const IDENTITY_BYTES = 16;
 export function graphIdentityBytes(spec: CampaignSpec, graph: PlannedGraph, madeBy?: (did: string) => string | undefined): Uint8Array {
   const hashers = new Map(spec.tasks.map((t) => [t.name, new TaskHasher(t.name, t.config, t.command)]));
   const out = new Uint8Array(graph.quanta.length * IDENTITY_BYTES);
-  const hexOf = (i: number) => Buffer.from(out.buffer, out.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex");
   graph.quanta.forEach((q, index) => {
     let hasher = hashers.get(q.task);
     if (!hasher) hashers.set(q.task, (hasher = new TaskHasher(q.task, {}, [])));
@@ -106,7 +110,7 @@ export function graphIdentityBytes(spec: CampaignSpec, graph: PlannedGraph, made
       if (d.producer !== undefined) {
         // Graph order is topological: a producer always comes first.
         if (d.producer >= index) throw new Error(`quantum ${index} of the plan reads from quantum ${d.producer}, which comes after it`);
-        token = `q:${hexOf(d.producer)}/${d.datasetType}`;
+        token = `q:${identityHex(out, d.producer)}/${d.datasetType}`;
       } else {
         const maker = madeBy?.(d.did);
         token = maker !== undefined ? `q:${maker}/${d.datasetType}` : `md5:${d.file?.md5 ?? ""}`;
@@ -116,10 +120,4 @@ export function graphIdentityBytes(spec: CampaignSpec, graph: PlannedGraph, made
     hasher.digest(q.dataId, list).copy(out, index * IDENTITY_BYTES, 0, IDENTITY_BYTES);
   });
   return out;
-}
-
-/** graphIdentityBytes as hex strings. */
-export function graphIdentities(spec: CampaignSpec, graph: PlannedGraph, madeBy?: (did: string) => string | undefined): string[] {
-  const bytes = graphIdentityBytes(spec, graph, madeBy);
-  return graph.quanta.map((_, i) => Buffer.from(bytes.buffer, bytes.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex"));
 }

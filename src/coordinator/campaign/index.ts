@@ -3,5 +3,5 @@ export { expandGraph, whereMatches, type CatalogFile, type PlannedGraph, type Pl
 export { fetchCatalog, catalogTypes } from "./catalog.js";
 export { formatProblem, type SpecProblem } from "./spec-errors.js";
 export { CampaignFileSchema } from "./spec-schema.js";
-export { quantumIdentity, graphIdentities, canonicalJson, type IdentityParts, type InputToken } from "./identity.js";
+export { quantumIdentity, graphIdentityBytes, identityHex, canonicalJson, type IdentityParts, type InputToken } from "./identity.js";
 export { deferredClosure, tasksToExpand, expansionSpec, producedInputTypes } from "./deferred.js";

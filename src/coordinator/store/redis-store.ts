@@ -95,10 +95,7 @@ export class CoordinatorStore {
     return Object.entries(stored)
       .map(([first, value]) => ({ first: Number(first), value }))
       .sort((a, b) => a.first - b.first)
-      .map(({ first, value }) => {
-        const count = value.readUInt32LE(0);
-        return decodeRowBatch(value, ranges.filter((r) => r.start >= first && r.start < first + count));
-      });
+      .map(({ first, value }) => decodeRowBatch(value, first, ranges));
   }
 
   /**

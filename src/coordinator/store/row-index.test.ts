@@ -12,13 +12,14 @@ describe("row index", () => {
       upstream: { start: Int32Array.of(0, 2, 2, 5), rows: Int32Array.of(0, 9, 1, 2, 11) },
       identities,
     };
-    const back = decodeRowBatch(encodeRowBatch(batch), batch.ranges);
+    // Its part of the campaign's ranges: the coadd's, not the rows before it.
+    const back = decodeRowBatch(encodeRowBatch(batch), 10, [{ task: "isr", start: 0, count: 10 }, ...batch.ranges]);
     expect(back).toEqual(batch);
     expect(back.ranges).not.toBe(batch.ranges);
   });
 
   it("refuses a value whose length does not match its counts", () => {
     const value = encodeRowBatch({ ranges: [], count: 1, upstream: { start: Int32Array.of(0, 1), rows: Int32Array.of(4) }, identities: new Uint8Array(IDENTITY_BYTES) });
-    expect(() => decodeRowBatch(value.subarray(0, value.length - 1), [])).toThrow(/1 rows and 1 links has/);
+    expect(() => decodeRowBatch(value.subarray(0, value.length - 1), 0, [])).toThrow(/1 rows and 1 links has/);
   });
 });

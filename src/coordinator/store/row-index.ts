@@ -18,9 +18,10 @@ export function encodeRowBatch(batch: RowBatch): Buffer {
   return out;
 }
 
-/** The batch back; `ranges` are its task ranges (its rows' part of the campaign's). */
-export function decodeRowBatch(value: Buffer, ranges: readonly TaskRange[]): RowBatch {
+/** The batch stored for rows from `first`, with its part of the campaign's task ranges. */
+export function decodeRowBatch(value: Buffer, first: number, campaignRanges: readonly TaskRange[]): RowBatch {
   const count = value.readUInt32LE(0);
+  const ranges = campaignRanges.filter((r) => r.start >= first && r.start < first + count);
   const edges = value.readUInt32LE(4);
   if (value.length !== 8 + 4 * (count + 1) + 4 * edges + IDENTITY_BYTES * count) throw new Error(`a row index of ${count} rows and ${edges} links has ${value.length} bytes`);
   let at = 8;

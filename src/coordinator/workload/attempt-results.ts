@@ -4,9 +4,9 @@
 import type { Logger } from "../../common/logger.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { ProducedReplica } from "./model.js";
-import { campaignStateFor, type CampaignState, type QuantumState } from "./quantum-state.js";
+import { campaignStateFor, isDone, type CampaignState, type QuantumState } from "./quantum-state.js";
 import { decideRetry } from "./retry-policy.js";
-import { isDone, makersDone } from "./quantum-links.js";
+import { makersDone } from "./quantum-links.js";
 import type { ProgressJournal } from "./progress-journal.js";
 import { tasksToExpand } from "../campaign/deferred.js";
 

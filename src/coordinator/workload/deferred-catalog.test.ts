@@ -7,7 +7,8 @@ import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
 import type { CampaignRecord } from "./model.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
-import { doneMakers, isDone, resolveInputs, settleRows } from "./quantum-links.js";
+import { doneMakers, resolveInputs, settleRows } from "./quantum-links.js";
+import { isDone } from "./quantum-state.js";
 
 function campaign(deferCoadd: boolean): CampaignSpec {
   return parseCampaign({
@@ -124,7 +125,7 @@ describe("deferred expansion from produced outputs", () => {
       expect([...live.rows.upstream(row)].map((u) => live.rows.id(u)).sort()).toEqual(makers);
       for (const input of c.inputs) expect(input).toMatchObject({ producer: calibrates.get(input.did), md5: `made-${calibrates.get(input.did)!}`, rses: ["site-b-disk"] });
       // A lease of it reads the same files (the makers' replicas, as their stored progress has them).
-      const produced = new Map(doneMakers(live, c.inputs).map((id) => [id, live.rows.run(live.rows.rowOf(id)!)!.produced]));
+      const produced = new Map(doneMakers(live.rows, row).map((id) => [id, live.rows.run(live.rows.rowOf(id)!)!.produced]));
       expect(produced.size).toBe(4);
       expect(resolveInputs(live, c.inputs, produced).map((input) => [input.did, input.md5, input.rses])).toEqual(c.inputs.map((input) => [input.did, input.md5, input.rses]));
     });

@@ -15,7 +15,8 @@ import type { ProducedReplica } from "./model.js";
 import { campaignStateOf, taskDone } from "./attempt-results.js";
 import { addProduced, makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
-import { isDone, settleRows } from "./quantum-links.js";
+import { settleRows } from "./quantum-links.js";
+import { isDone } from "./quantum-state.js";
 import { progressToStore } from "./initial-progress.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 
@@ -129,10 +130,8 @@ export class DeferredExpander {
     const expansion = buildExpansion(prep.spec, graph, { firstRow: prep.firstRow, madeBy: produced.madeBy });
     // Written here, outside the mailbox; invisible until apply commits the ranges that name them.
     await store.writeDefinitions(prep.c, expansion);
-    const outputRoles = new Map(prep.spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
-    const reused = prep.c.spec.reuse
-      ? await findReusable(this.deps.store, this.deps.catalog, expansion.count, (i) => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] }))
-      : new Map<number, ProducedReplica[]>();
+    // expansionSpec keeps the campaign's `reuse`.
+    const reused = await findReusable(this.deps.store, this.deps.catalog, prep.spec, expansion);
     return { expansion, reused };
   }
 

@@ -17,7 +17,7 @@ import { ProgressJournal } from "./progress-journal.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
-import type { ProducedReplica, QuantumDefinition } from "./model.js";
+import type { QuantumDefinition } from "./model.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -98,10 +98,7 @@ export class WorkloadManager {
   }
 
   private async submitExpansion(spec: CampaignSpec, expansion: Expansion): Promise<{ campaign: string; quanta: number }> {
-    const outputRoles = new Map(spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
-    const reused = spec.reuse
-      ? await findReusable(this.store, this.catalog, expansion.count, (i) => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] }))
-      : new Map<number, ProducedReplica[]>();
+    const reused = await findReusable(this.store, this.catalog, spec, expansion);
     // The definitions go to Redis outside the mailbox: leases and results go on meanwhile.
     // They are the new generation's, invisible until the commit names them.
     const record = newCampaignRecord(spec, Date.now());
@@ -153,7 +150,7 @@ export class WorkloadManager {
       const picked = selectQuanta(this.table, agent, Date.now());
       const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
       for (const [c, rows] of groupByCampaign(picked)) {
-        const list = await resolvedDefinitions(this.store, c, rows.map((r) => c.rows.id(r)));
+        const list = await resolvedDefinitions(this.store, c, rows);
         definitions.set(c, new Map(rows.map((r, i) => [r, list[i]!])));
       }
       const now = Date.now();

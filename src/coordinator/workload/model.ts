@@ -76,6 +76,13 @@ export interface IdentityRecord {
   outputs: IdentityOutput[];
 }
 
+/** The agent holding a quantum, until when. */
+export interface LeaseRecord {
+  id: string;
+  agent: string;
+  deadlineMs: number;
+}
+
 /** What happens to a quantum: persisted on every change (in memory: QuantumRows). */
 export interface QuantumProgress {
   state: QuantumState;
@@ -85,7 +92,7 @@ export interface QuantumProgress {
   infraErrors: number;
   memoryMB: number;
   readyAtMs: number;
-  lease?: { id: string; agent: string; deadlineMs: number };
+  lease?: LeaseRecord;
   produced: ProducedReplica[];
 }
 

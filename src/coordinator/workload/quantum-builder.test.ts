@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DataId } from "../../common/data-id.js";
 import { expansionSpec } from "../campaign/deferred.js";
 import { expandGraph, type CatalogFile } from "../campaign/graph.js";
-import { graphIdentities, IDENTITY_BYTES } from "../campaign/identity.js";
+import { graphIdentityBytes, IDENTITY_BYTES, identityHex } from "../campaign/identity.js";
 import { parseCampaign } from "../campaign/spec.js";
 import { taskMemoryOf } from "./campaign-table.js";
 import { producedCatalog } from "./deferred-catalog.js";
@@ -10,7 +10,14 @@ import { setFirstStates } from "./initial-progress.js";
 import type { ProducedReplica } from "./model.js";
 import { buildExpansion } from "./quantum-builder.js";
 import { settleRows } from "./quantum-links.js";
+
 import { QuantumRows } from "./quantum-rows.js";
+
+/** Identities of a planned graph as hex, in its order. */
+function graphIdentities(...args: Parameters<typeof graphIdentityBytes>): string[] {
+  const bytes = graphIdentityBytes(...args);
+  return args[1].quanta.map((_, i) => identityHex(bytes, i));
+}
 
 const spec = parseCampaign({
   sourceName: "campaign.yaml",

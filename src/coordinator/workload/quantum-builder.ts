@@ -4,7 +4,7 @@
 // kept: at a million quanta those were a gigabyte of heap.
 import type { CampaignSpec } from "../campaign/spec.js";
 import type { PlannedDataset, PlannedGraph } from "../campaign/graph.js";
-import { graphIdentityBytes, IDENTITY_BYTES } from "../campaign/identity.js";
+import { graphIdentityBytes, identityHex } from "../campaign/identity.js";
 import type { QuantumDefinition, QuantumInput } from "./model.js";
 import type { RowBatch, TaskRange } from "./quantum-rows.js";
 
@@ -51,7 +51,7 @@ export function buildExpansion(spec: CampaignSpec, graph: PlannedGraph, opts: Bu
   }
   const identities = graphIdentityBytes(spec, graph, madeBy ? (did) => madeBy.get(did)?.identity : undefined);
   const id = (i: number) => `${spec.name}.${quanta[i]!.task}.${seq[i]!}`;
-  const hex = (i: number) => Buffer.from(identities.buffer, identities.byteOffset + i * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex");
+  const hex = (i: number) => identityHex(identities, i);
 
   // Upstream rows: makers in this graph, then makers from before (deferred inputs), each once.
   const start = new Int32Array(quanta.length + 1);

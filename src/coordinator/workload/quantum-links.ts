@@ -3,12 +3,7 @@
 import type { LiveCampaign } from "./campaign-table.js";
 import type { ProducedReplica, QuantumInput } from "./model.js";
 import type { QuantumRows } from "./quantum-rows.js";
-import type { QuantumState } from "./quantum-state.js";
-
-/** Done for downstream readiness and campaign success. */
-export function isDone(state: QuantumState | undefined): boolean {
-  return state === "SUCCEEDED" || state === "SKIPPED";
-}
+import { isDone } from "./quantum-state.js";
 
 /** Every maker of the row is done. */
 export function makersDone(rows: QuantumRows, row: number): boolean {
@@ -33,15 +28,11 @@ export function settleRows(rows: QuantumRows, from: number, to: number, reused: 
   }
 }
 
-/** The makers of the inputs that are done: those whose produced replicas an input is pointed at. */
-export function doneMakers(c: LiveCampaign, inputs: readonly QuantumInput[]): string[] {
-  const out = new Set<string>();
-  for (const input of inputs) {
-    if (input.producer === undefined) continue;
-    const row = c.rows.rowOf(input.producer);
-    if (row !== undefined && isDone(c.rows.state(row))) out.add(input.producer);
-  }
-  return [...out];
+/** Ids of the row's makers that are done: those whose produced replicas its inputs are pointed at. */
+export function doneMakers(rows: QuantumRows, row: number): string[] {
+  const out: string[] = [];
+  for (const u of rows.upstream(row)) if (isDone(rows.state(u))) out.push(rows.id(u));
+  return out;
 }
 
 /**

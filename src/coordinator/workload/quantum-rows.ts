@@ -9,21 +9,15 @@
 // definition) stays in Redis and is read when a lease is made.
 // A task's quanta are contiguous rows (a task is expanded once), so an id
 // `<campaign>.<task>.<seq>` and a row convert into each other without a map.
-import { IDENTITY_BYTES } from "../campaign/identity.js";
-import type { AttemptRecord, ProducedReplica, QuantumProgress } from "./model.js";
-import { QuantumStates, type QuantumState } from "./quantum-state.js";
+import { IDENTITY_BYTES, identityHex } from "../campaign/identity.js";
+import type { AttemptRecord, LeaseRecord, ProducedReplica, QuantumProgress } from "./model.js";
+import { isDone, QuantumStates, type QuantumState } from "./quantum-state.js";
 
 export interface TaskRange {
   task: string;
   /** First row. */
   start: number;
   count: number;
-}
-
-export interface LeaseRecord {
-  id: string;
-  agent: string;
-  deadlineMs: number;
 }
 
 /** What a quantum that has run (or was reused) holds beyond its columns. */
@@ -155,7 +149,7 @@ export class QuantumRows {
   }
 
   identity(row: number): string {
-    return Buffer.from(this.identityCol.buffer, this.identityCol.byteOffset + row * IDENTITY_BYTES, IDENTITY_BYTES).toString("hex");
+    return identityHex(this.identityCol, row);
   }
 
   upstream(row: number): Int32Array {
@@ -199,7 +193,7 @@ export class QuantumRows {
    * from then on.
    */
   dropFinishedRun(row: number): void {
-    if (isFinal(this.state(row))) this.runs.delete(row);
+    if (isDone(this.state(row))) this.runs.delete(row);
   }
 
   /** The progress record of a row, as Redis stores it (for a finished row whose run was dropped, without attempts and replicas). */
@@ -227,7 +221,7 @@ export class QuantumRows {
     this.infraCol[row] = p.infraErrors;
     this.memoryCol[row] = p.memoryMB;
     this.readyAtCol[row] = p.readyAtMs;
-    if (isFinal(p.state)) return;
+    if (isDone(p.state)) return;
     if (p.attempts.length > 0 || p.produced.length > 0 || p.lease) this.runs.set(row, { attempts: p.attempts, produced: p.produced });
     if (p.lease) this.setLease(row, p.lease);
   }
@@ -244,11 +238,6 @@ export class QuantumRows {
       this.readyAtCol[row] === 0
     );
   }
-}
-
-/** SUCCEEDED and SKIPPED have no way out (quantum-state.ts): their progress is final. */
-function isFinal(s: QuantumState): boolean {
-  return s === "SUCCEEDED" || s === "SKIPPED";
 }
 
 /** The row of quantum `id` (`<campaign>.<task>.<seq>`) among a campaign's task ranges, if it names one. */

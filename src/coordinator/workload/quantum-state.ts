@@ -38,6 +38,14 @@ export function canTransition(state: QuantumState, event: QuantumEvent): boolean
   return TRANSITIONS[state][event] !== undefined;
 }
 
+/**
+ * Done for downstream readiness and campaign success. Both states have no
+ * way out (TRANSITIONS), so a done quantum's progress is final.
+ */
+export function isDone(state: QuantumState | undefined): boolean {
+  return state === "SUCCEEDED" || state === "SKIPPED";
+}
+
 export const TERMINAL: ReadonlySet<QuantumState> = new Set(["SUCCEEDED", "FAILED", "BLOCKED", "CANCELLED", "SKIPPED"]);
 
 export type CampaignState = "RUNNING" | "PAUSED" | "SUCCEEDED" | "FAILED" | "CANCELLED";

@@ -2,7 +2,9 @@
 // per output scope to see whether the recorded outputs are still AVAILABLE.
 import type { FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
+import type { CampaignSpec } from "../campaign/spec.js";
 import type { IdentityRecord, ProducedReplica } from "./model.js";
+import type { Expansion } from "./quantum-builder.js";
 import { catalogContent, decideReuse, reuseQueries, type ReuseCandidate } from "./reuse.js";
 
 /** The catalog as the manager sees it: files of a scope and dataset types, with their replicas. */
@@ -13,8 +15,12 @@ export interface CatalogSource {
 /** Identities looked up per Redis round. */
 const BATCH = 5000;
 
-/** Of `count` candidates, those that can be SKIPPED (by index), each with the replicas it reuses. */
-export async function findReusable(store: CoordinatorStore, catalog: CatalogSource, count: number, candidate: (i: number) => ReuseCandidate): Promise<Map<number, ProducedReplica[]>> {
+/** The quanta of an expansion that can be SKIPPED (by index in it), each with the replicas it reuses; none unless the spec asks for reuse. */
+export async function findReusable(store: CoordinatorStore, catalog: CatalogSource, spec: CampaignSpec, expansion: Pick<Expansion, "count" | "identity" | "task">): Promise<Map<number, ProducedReplica[]>> {
+  if (!spec.reuse) return new Map();
+  const outputRoles = new Map(spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
+  const candidate = (i: number): ReuseCandidate => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] });
+  const count = expansion.count;
   const found = new Map<number, IdentityRecord>();
   for (let i = 0; i < count; i += BATCH) {
     const end = Math.min(count, i + BATCH);

@@ -142,7 +142,7 @@ describe("reuse decisions", () => {
     expect(again.c.rows.task(coaddRow)).toBe("coadd");
     const inputs = again.expansion.definition(coaddRow).inputs;
     // What the skipped makers' stored progress holds: the files they reuse.
-    const produced = new Map(doneMakers(again.c, inputs).map((id) => [id, again.c.rows.run(again.c.rows.rowOf(id)!)!.produced]));
+    const produced = new Map(doneMakers(again.c.rows, coaddRow).map((id) => [id, again.c.rows.run(again.c.rows.rowOf(id)!)!.produced]));
     expect([...produced.keys()]).toEqual([isr0, isr1]);
     expect(resolveInputs(again.c, inputs, produced).map((i) => ({ did: i.did, md5: i.md5, rses: i.rses }))).toEqual([
       { did: `out:old/${isr0!}.fits`, md5: `md5-${isr0!}`, rses: ["site-a-disk", "site-b-disk"] },
