@@ -162,7 +162,7 @@ describe("quantum store: one definition field per quantum", () => {
     const before = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
     await before.submit(spec, expandGraph(spec, catalog()));
     // One quantum succeeds (its consumer becomes READY), one is left running, one fails (and waits to be retried).
-    const grants = await before.lease({ id: "agent-1", site: "site-a", kind: "hpc", freeCores: 3, freeMemoryMB: 100_000 });
+    const grants = await before.lease({ id: "agent-1", site: "site-a", kind: "hpc", freeCores: 3, freeMemoryMB: 100_000, freeDiskMB: 100_000 });
     expect(grants.length).toBe(3);
     const [done, running, failed] = grants;
     const report = (g: typeof done, outcome: string, exitCode: number) =>
@@ -208,7 +208,7 @@ describe("quantum store: one definition field per quantum", () => {
     // other campaign in this Redis): lease until it comes, at most every ready quantum of both.
     let grant: Awaited<ReturnType<typeof after.lease>>[number] | undefined;
     for (let round = 0; round < (4 * RAWS) / 64 + 10 && !grant; round++) {
-      const batch = await after.lease({ id: "agent-2", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000 });
+      const batch = await after.lease({ id: "agent-2", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000, freeDiskMB: 1_000_000 });
       if (batch.length === 0) break;
       grant = batch.find((g) => g.quantum.id === consumer);
     }
@@ -250,7 +250,7 @@ priority: 900
     few.set("raw", few.get("raw")!.slice(0, 3));
     await before.submit(spec, expandGraph(spec, few));
     const c = before.table.campaigns.get(spec.name)!;
-    const agent = { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000 };
+    const agent = { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000, freeDiskMB: 1_000_000 };
     // isr, then calibrate: each quantum succeeds with one file.
     for (let round = 0; round < 2; round++) {
       for (const g of await before.lease(agent)) {

@@ -41,6 +41,8 @@ export interface AgentHandle {
 
 const DEFAULT_HEARTBEAT_MS = 5000;
 const ACK_WAIT_MS = 2000;
+/** Cached DIDs a hello names at most, the most recently used (a gRPC message stays small). */
+const CACHE_SUMMARY_MAX = 20_000;
 
 export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const log = createLogger("agent", { agentId: opts.agentId, site: opts.site });
@@ -132,9 +134,16 @@ class Agent {
           cacheBytes: BigInt(cache.bytes),
           cacheFiles: cache.files,
           host: this.ctx.host,
+          cachedDids: this.cacheSummary(),
         },
       },
     };
+  }
+
+  /** The cache as hello reports it: the whole coordinator view starts again, so pending deltas are dropped. */
+  private cacheSummary(): string[] {
+    this.store.cache.drainChanges();
+    return this.store.cache.recentDids(CACHE_SUMMARY_MAX);
   }
 
   private onWelcome(welcome: Welcome): void {
@@ -153,7 +162,8 @@ class Agent {
   private async heartbeat(): Promise<void> {
     // Waiting leases are held here too: their deadlines need renewing as well.
     const running = [...this.running.keys(), ...this.pool.waitingIds()];
-    await this.link.send({ msg: { case: "heartbeat", value: { running, cacheBytes: BigInt(this.store.cache.stats().bytes) } } });
+    const { added, removed } = this.store.cache.drainChanges();
+    await this.link.send({ msg: { case: "heartbeat", value: { running, cacheBytes: BigInt(this.store.cache.stats().bytes), cacheAdded: added, cacheRemoved: removed } } });
   }
 
   private sendCredit(): Promise<boolean> {

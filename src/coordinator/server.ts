@@ -10,6 +10,19 @@ import { CoordinatorStore } from "./store/redis-store.js";
 import { WorkloadManager } from "./workload/manager.js";
 import { AgentLink } from "./dispatch/agent-link.js";
 import { campaignApi } from "./api/campaign-api.js";
+import { Subjects } from "../common/subjects.js";
+import type { ReplicaEvent } from "./workload/locality-feed.js";
+
+/** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
+function parseReplicaEvent(text: string): ReplicaEvent | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<ReplicaEvent>;
+    if (typeof v.did === "string" && typeof v.rse === "string" && typeof v.state === "string" && v.did.length < 2048 && v.rse.length < 256) return { did: v.did, rse: v.rse, state: v.state };
+  } catch {
+    // Not JSON: ignored.
+  }
+  return undefined;
+}
 
 export interface CoordinatorOptions {
   listen: string; // host:port; port 0 picks one
@@ -17,6 +30,8 @@ export interface CoordinatorOptions {
   natsUrl: string;
   heartbeatIntervalMs?: number;
   leaseTtlMs?: number;
+  /** How long a quantum waits for an agent at its data's site before it runs anywhere. */
+  localityDelayMs?: number;
 }
 
 export interface CoordinatorHandle {
@@ -38,7 +53,15 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   let link: AgentLink | undefined;
   const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB());
   await manager.load();
-  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs });
+  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
+  // Replicas that appear or go (transfers, new outputs, bad copies) move quanta to where their data is.
+  const replicaEvents = nc.subscribe(Subjects.replicaEvents, {
+    callback: (err, msg) => {
+      if (err) return;
+      const event = parseReplicaEvent(msg.string());
+      if (event) manager.replicaEvents([event]).catch((e: unknown) => log.warn({ err: e }, "could not apply a replica event"));
+    },
+  });
 
   const server = new grpc.Server({ "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_permit_without_calls": 1 });
   server.addService(grpcServiceDefinition(CampaignService), unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })));
@@ -62,6 +85,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     address,
     async close() {
       clearInterval(ticker);
+      replicaEvents.unsubscribe();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
       await nc.close();

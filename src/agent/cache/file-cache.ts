@@ -30,6 +30,9 @@ export class FileCache {
   private readonly pins = new Map<string, number>();
   private used = 0;
   private count = 0;
+  /** DIDs that entered or left the cache since the last drainChanges (for the coordinator's locality index). */
+  private added = new Set<string>();
+  private removed = new Set<string>();
 
   constructor(
     private readonly root: RootDatabase,
@@ -108,25 +111,46 @@ export class FileCache {
         this.meta.removeSync(v.key);
         this.used -= v.bytes;
         this.count--;
+        this.changed(v.did, false);
       }
       this.blobs.putSync(key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       this.meta.putSync(key, { did, md5, bytes: bytes.length, lastUsed: Date.now() });
       this.used += bytes.length;
       this.count++;
+      this.changed(did, true);
       return true;
     });
   }
 
   /** Oldest unpinned entries whose removal makes room for `needed` bytes; undefined if pins forbid it. */
-  private victimsFor(needed: number): { key: string; bytes: number }[] | undefined {
+  private changed(did: string, present: boolean): void {
+    (present ? this.removed : this.added).delete(did);
+    (present ? this.added : this.removed).add(did);
+  }
+
+  /** What entered and left the cache since the last call. */
+  drainChanges(): { added: string[]; removed: string[] } {
+    const out = { added: [...this.added], removed: [...this.removed] };
+    this.added = new Set();
+    this.removed = new Set();
+    return out;
+  }
+
+  /** DIDs of cached files, the most recently used first, at most `limit`. */
+  recentDids(limit: number): string[] {
+    const all = [...this.meta.getRange()].map((e) => e.value).sort((a, b) => b.lastUsed - a.lastUsed);
+    return [...new Set(all.map((m) => m.did))].slice(0, limit);
+  }
+
+  private victimsFor(needed: number): { key: string; did: string; bytes: number }[] | undefined {
     let free = this.budgetBytes - this.used;
     if (free >= needed) return [];
-    const candidates: { key: string; bytes: number; lastUsed: number }[] = [];
+    const candidates: { key: string; did: string; bytes: number; lastUsed: number }[] = [];
     for (const { key, value } of this.meta.getRange()) {
-      if (!this.pins.has(key)) candidates.push({ key, bytes: value.bytes, lastUsed: value.lastUsed });
+      if (!this.pins.has(key)) candidates.push({ key, did: value.did, bytes: value.bytes, lastUsed: value.lastUsed });
     }
     candidates.sort((a, b) => a.lastUsed - b.lastUsed);
-    const victims: { key: string; bytes: number }[] = [];
+    const victims: { key: string; did: string; bytes: number }[] = [];
     for (const c of candidates) {
       if (free >= needed) break;
       victims.push(c);

@@ -92,6 +92,8 @@ export const CampaignFileSchema = z
     sites: z.object({ allow: z.array(z.string().regex(NAME)).min(1).optional() }).strict().default({}),
     output: z.object({ scope: z.string().regex(SCOPE, "must be a scope name"), run: z.string().regex(/^[A-Za-z0-9_.\/-]+$/, "must be a path like mini-drp/run1") }).strict(),
     reuse: z.boolean().default(false),
+    /** How long a quantum waits for an agent at its data's site before it runs anywhere (overrides the coordinator's setting). */
+    localityWait: duration.optional(),
   })
   .strict();
 

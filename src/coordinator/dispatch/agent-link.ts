@@ -11,6 +11,8 @@ import { leaseMessage } from "./lease-message.js";
 export interface AgentLinkOptions {
   heartbeatIntervalMs: number;
   leaseTtlMs: number;
+  /** How long a quantum waits for an agent at its data's site (default: the scheduler's). */
+  localityDelayMs?: number;
 }
 
 export class AgentLink {
@@ -35,6 +37,7 @@ export class AgentLink {
         }
         session = new AgentSession(m.value, call);
         this.sessions.set(session.id, session);
+        this.track(this.manager.agentCache(session.id, { all: m.value.cachedDids, added: [], removed: [] }));
         this.log.info({ agent: session.id, site: session.site, kind: session.kind, cores: session.cores }, "agent connected");
         session.send(create(CoordinatorMessageSchema, { msg: { case: "welcome", value: { heartbeatIntervalMs: this.opts.heartbeatIntervalMs, leaseTtlMs: this.opts.leaseTtlMs } } }));
         return;
@@ -46,11 +49,12 @@ export class AgentLink {
       const s = session;
       switch (m.case) {
         case "credit":
-          s.credit(m.value.freeCores, m.value.freeMemoryMb);
+          s.credit(m.value.freeCores, m.value.freeMemoryMb, m.value.freeDiskMb);
           this.schedule(s);
           break;
         case "heartbeat":
           s.cacheBytes = m.value.cacheBytes;
+          if (m.value.cacheAdded.length + m.value.cacheRemoved.length > 0) this.track(this.manager.agentCache(s.id, { added: m.value.cacheAdded, removed: m.value.cacheRemoved }));
           s.reconcile(m.value.running, this.opts.heartbeatIntervalMs * 2);
           this.manager.renew(s.id, m.value.running);
           break;
@@ -65,6 +69,7 @@ export class AgentLink {
       if (session && this.sessions.get(session.id) === session) {
         session.closed = true;
         this.sessions.delete(session.id);
+        this.track(this.manager.agentGone(session.id));
         this.log.info({ agent: session.id }, "agent disconnected; its leases run until their deadline");
       }
     };
@@ -75,6 +80,15 @@ export class AgentLink {
     call.on("error", gone);
     call.on("cancelled", gone);
   };
+
+  private track(work: Promise<void>): void {
+    work.catch((err: unknown) => this.log.error({ err }, "could not update the locality index"));
+  }
+
+  /** Sites with a connected agent. */
+  private activeSites(): Set<string> {
+    return new Set([...this.sessions.values()].filter((s) => !s.closed).map((s) => s.site));
+  }
 
   /** Memory of the largest connected agent; undefined when none is connected. */
   largestMemoryMB(): number | undefined {
@@ -119,11 +133,11 @@ export class AgentLink {
     if (slot.freeCores <= 0 || slot.freeMemoryMB <= 0) return;
     s.scheduling = true;
     this.manager
-      .lease(slot)
+      .lease(slot, { activeSites: this.activeSites(), ...(this.opts.localityDelayMs !== undefined ? { localityDelayMs: this.opts.localityDelayMs } : {}) })
       .then((grants) => {
         for (const g of grants) {
           const lease = leaseMessage(g);
-          s.hold(lease.leaseId, lease.resources?.cores ?? 1, lease.resources?.memoryMb ?? 0);
+          s.hold(lease.leaseId, lease.resources?.cores ?? 1, lease.resources?.memoryMb ?? 0, lease.resources?.diskMb ?? 0);
           s.send(create(CoordinatorMessageSchema, { msg: { case: "lease", value: lease } }));
         }
         s.scheduling = false;

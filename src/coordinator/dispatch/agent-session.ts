@@ -5,6 +5,7 @@ import type { AgentSlot } from "../workload/scheduler.js";
 interface Held {
   cores: number;
   memoryMB: number;
+  diskMB: number;
   sentMs: number;
 }
 
@@ -24,8 +25,11 @@ export class AgentSession {
   readonly connectedMs = Date.now();
   private reportedCores = 0;
   private reportedMemoryMB = 0;
+  private reportedDiskMB = 0;
   private sentCores = 0;
   private sentMemoryMB = 0;
+  private sentDiskMB = 0;
+  readonly diskMB: number;
   private readonly held = new Map<string, Held>();
   scheduling = false;
   closed = false;
@@ -39,22 +43,27 @@ export class AgentSession {
     this.kind = hello.kind;
     this.cores = hello.cores;
     this.memoryMB = hello.memoryMb;
+    this.diskMB = hello.diskMb;
     this.cacheBytes = hello.cacheBytes;
   }
 
-  credit(freeCores: number, freeMemoryMB: number): void {
+  credit(freeCores: number, freeMemoryMB: number, freeDiskMB: number): void {
     this.reportedCores = freeCores;
     this.reportedMemoryMB = freeMemoryMB;
+    this.reportedDiskMB = freeDiskMB;
     this.sentCores = 0;
     this.sentMemoryMB = 0;
+    this.sentDiskMB = 0;
   }
 
   slot(): AgentSlot {
     let heldCores = 0;
     let heldMemory = 0;
+    let heldDisk = 0;
     for (const h of this.held.values()) {
       heldCores += h.cores;
       heldMemory += h.memoryMB;
+      heldDisk += h.diskMB;
     }
     return {
       id: this.id,
@@ -62,13 +71,15 @@ export class AgentSession {
       kind: this.kind,
       freeCores: Math.min(this.reportedCores - this.sentCores, this.cores - heldCores),
       freeMemoryMB: Math.min(this.reportedMemoryMB - this.sentMemoryMB, this.memoryMB - heldMemory),
+      freeDiskMB: Math.min(this.reportedDiskMB - this.sentDiskMB, this.diskMB - heldDisk),
     };
   }
 
-  hold(leaseId: string, cores: number, memoryMB: number): void {
-    this.held.set(leaseId, { cores, memoryMB, sentMs: Date.now() });
+  hold(leaseId: string, cores: number, memoryMB: number, diskMB: number): void {
+    this.held.set(leaseId, { cores, memoryMB, diskMB, sentMs: Date.now() });
     this.sentCores += cores;
     this.sentMemoryMB += memoryMB;
+    this.sentDiskMB += diskMB;
   }
 
   release(leaseId: string): void {

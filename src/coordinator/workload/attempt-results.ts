@@ -44,6 +44,9 @@ export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, 
   c.rows.setLease(row, undefined);
   if (r.outcome === "succeeded") {
     run.produced = r.outputs;
+    // Its consumers prefer the site that now holds its outputs.
+    const site = ctx.table.replicas.site(attempt?.site ?? "");
+    if (site !== undefined) c.rows.locality.setProduced(row, site, r.outputs.reduce((sum, o) => sum + o.bytes, 0));
     ctx.table.transition(c, row, "succeeded");
     ctx.journal.succeeded(c, row);
     release(ctx, c, row);

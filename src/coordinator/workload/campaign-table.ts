@@ -2,7 +2,9 @@
 // ready sets, state counts. Rebuilt from Redis at start-up; no I/O here.
 import type { CampaignSpec, TaskDefinition } from "../campaign/spec.js";
 import type { CampaignRecord } from "./model.js";
-import { QuantumRows } from "./quantum-rows.js";
+import { QuantumRows, type Links, type RowBatch } from "./quantum-rows.js";
+import { ReadyQueue } from "./ready-queue.js";
+import { ReplicaIndex } from "./replica-index.js";
 import { nextState, QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 
 export interface LiveCampaign extends CampaignRecord {
@@ -11,8 +13,8 @@ export interface LiveCampaign extends CampaignRecord {
   rows: QuantumRows;
   counts: Record<QuantumState, number>;
   taskCounts: Map<string, Record<QuantumState, number>>;
-  /** READY rows in the order they became ready. */
-  ready: Set<number>;
+  /** READY rows, arranged for locality (iterates in the order they became ready). */
+  ready: ReadyQueue;
   failures: number;
   kills: number;
 }
@@ -36,6 +38,12 @@ export function taskMemoryOf(spec: Pick<CampaignSpec, "tasks">): (task: string) 
 export class CampaignTable {
   readonly campaigns = new Map<string, LiveCampaign>();
 
+  constructor(
+    /** Where input files are: shared by every campaign (and a submit's scratch table). */
+    readonly replicas = new ReplicaIndex(),
+    readonly clock: () => number = Date.now,
+  ) {}
+
   /** A campaign with no quanta yet (or those of `rows`, counted with addRows). */
   addCampaign(record: CampaignRecord, spec: CampaignSpec, rows = new QuantumRows(record.name, taskMemoryOf(spec))): LiveCampaign {
     const live: LiveCampaign = {
@@ -45,7 +53,7 @@ export class CampaignTable {
       rows,
       counts: emptyCounts(),
       taskCounts: new Map(spec.tasks.map((t) => [t.name, emptyCounts()])),
-      ready: new Set(),
+      ready: new ReadyQueue(rows, this.replicas, this.clock),
       failures: 0,
       kills: 0,
     };
@@ -55,6 +63,11 @@ export class CampaignTable {
 
   removeCampaign(name: string): void {
     this.campaigns.delete(name);
+  }
+
+  /** Appends a batch of rows to a campaign, its input files numbered in the replica index; returns the first new row. */
+  appendRows(c: Pick<LiveCampaign, "rows">, batch: RowBatch): number {
+    return c.rows.append(batch, batch.inputs && fileLinks(this.replicas, batch.inputs));
   }
 
   /** The quantum of an id (`<campaign>.<task>.<seq>`), if there is one. */
@@ -98,4 +111,18 @@ export class CampaignTable {
     const t = c.taskCounts.get(c.rows.task(row));
     if (t) t[state] += delta;
   }
+}
+
+/**
+ * A batch's input links with its local file indexes turned into ReplicaIndex
+ * file numbers; the RSEs the expansion saw become the files' replicas.
+ */
+function fileLinks(replicas: ReplicaIndex, inputs: NonNullable<RowBatch["inputs"]>): Links {
+  const numbers = inputs.dids.map((did, i) => {
+    const f = replicas.file(did, inputs.bytes[i]);
+    const rses = inputs.rses?.[i];
+    if (rses) replicas.setReplicas(f, rses);
+    return f;
+  });
+  return { start: inputs.links.start, rows: inputs.links.rows.map((k) => numbers[k]!) };
 }

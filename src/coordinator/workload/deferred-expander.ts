@@ -154,7 +154,7 @@ export class DeferredExpander {
       return false;
     }
     const { expansion, reused } = planned;
-    const first = c.rows.append(expansion);
+    const first = table.appendRows(c, expansion);
     const end = c.rows.length;
     settleRows(c.rows, first, end, new Map([...reused].map(([i, p]) => [first + i, p])));
     table.addRows(c, first, end);

@@ -8,7 +8,8 @@ import type { CampaignSpec } from "../campaign/spec.js";
 import type { PlannedGraph } from "../campaign/graph.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
-import { selectQuanta, type AgentSlot } from "./scheduler.js";
+import { selectQuanta, type AgentSlot, type SchedulingOptions } from "./scheduler.js";
+import { LocalityFeed, type CacheReport, type ReplicaEvent } from "./locality-feed.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
 import { settleRows } from "./quantum-links.js";
 import { resolvedDefinitions } from "./definition-lookup.js";
@@ -38,6 +39,7 @@ export class WorkloadManager {
   private readonly journal: ProgressJournal;
   private readonly expander: DeferredExpander;
   private readonly results: ResultContext;
+  private readonly locality: LocalityFeed;
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -51,19 +53,21 @@ export class WorkloadManager {
     largestAgentMemoryMB: () => number | undefined = () => undefined,
   ) {
     this.journal = new ProgressJournal(store, this.table);
+    this.locality = new LocalityFeed(this.table, catalog, log);
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
   }
 
   async load(): Promise<void> {
     const now = Date.now();
+    const rsesKnown = await this.locality.loadRses();
     let quanta = 0;
     const unreadable = (campaign: string, why: string) => this.log.error({ campaign }, `campaign not loaded: ${why}`);
     for (const stored of await this.store.loadAll(unreadable)) {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
       const live = this.table.addCampaign(stored.record, spec);
       const rows = live.rows;
-      for (const batch of stored.batches) rows.append(batch);
+      for (const batch of stored.batches) this.table.appendRows(live, batch);
       // No record: still in its first state.
       setFirstStates(rows, 0);
       await this.store.scanProgress(live.name, (id, progress) => {
@@ -72,6 +76,7 @@ export class WorkloadManager {
         // Leases survive a restart: their agents get one TTL to reconnect and report.
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
         rows.restore(row, progress);
+        this.locality.restoreProduced(live, row, progress.produced, progress.attempts[progress.attempts.length - 1]?.site);
       });
       this.table.addRows(live, 0);
       quanta += rows.length;
@@ -79,6 +84,39 @@ export class WorkloadManager {
       this.expander.wake(live.name);
     }
     this.log.info({ campaigns: this.table.campaigns.size, quanta }, "state loaded");
+    // Where the inputs of live campaigns are: asked of the DBB after start-up, not before it.
+    void this.refreshLocality(rsesKnown);
+  }
+
+  /** Reads the replicas of every live campaign's inputs from the DBB (start-up, or after it was unreachable). */
+  private async refreshLocality(rsesKnown: boolean): Promise<void> {
+    if (!rsesKnown && !(await this.locality.loadRses())) return;
+    for (const c of [...this.table.campaigns.values()]) {
+      if (c.state !== "RUNNING" && c.state !== "PAUSED") continue;
+      await this.locality.refreshCampaign(c, (apply) => this.mailbox.send(async () => apply())).catch((err: unknown) =>
+        this.log.warn({ err, campaign: c.name }, "could not read the replicas of a campaign's inputs; it is scheduled without locality"),
+      );
+    }
+    this.onWork();
+  }
+
+  /** Replica events from the DBB: inputs that became AVAILABLE somewhere (or stopped being). */
+  replicaEvents(events: readonly ReplicaEvent[]): Promise<void> {
+    return this.mailbox.send(async () => {
+      if (!this.locality.replicaEvents(events)) return;
+      // An RSE added since start-up: learn its site, then apply the events again.
+      if (await this.locality.loadRses()) this.locality.replicaEvents(events);
+    });
+  }
+
+  /** What an agent said of its LMDB cache. */
+  agentCache(agent: string, report: CacheReport): Promise<void> {
+    return this.mailbox.send(async () => this.locality.agentCache(agent, report));
+  }
+
+  /** An agent disconnected: its cache no longer attracts work. */
+  agentGone(agent: string): Promise<void> {
+    return this.mailbox.send(async () => this.locality.agentGone(agent));
   }
 
   /**
@@ -99,6 +137,8 @@ export class WorkloadManager {
 
   private async submitExpansion(spec: CampaignSpec, expansion: Expansion): Promise<{ campaign: string; quanta: number }> {
     const reused = await findReusable(this.store, this.catalog, spec, expansion);
+    // RSEs may have been added since start-up: the expansion's replicas are placed by their sites.
+    await this.locality.loadRses();
     // The definitions go to Redis outside the mailbox: leases and results go on meanwhile.
     // They are the new generation's, invisible until the commit names them.
     const record = newCampaignRecord(spec, Date.now());
@@ -108,9 +148,9 @@ export class WorkloadManager {
       return await this.mailbox.send(async () => {
         this.refuseLive(spec.name);
         // Its rows and state, worked out on a scratch table before anything is stored.
-        const scratch = new CampaignTable();
+        const scratch = new CampaignTable(this.table.replicas, this.table.clock);
         const view = scratch.addCampaign(record, spec);
-        view.rows.append(expansion);
+        scratch.appendRows(view, expansion);
         settleRows(view.rows, 0, expansion.count, reused);
         scratch.addRows(view, 0);
         record.state = campaignStateOf(view);
@@ -145,9 +185,9 @@ export class WorkloadManager {
    * before the leases go out). Their definitions are read first: if Redis
    * cannot give them, nothing changes.
    */
-  lease(agent: AgentSlot): Promise<LeaseGrant[]> {
+  lease(agent: AgentSlot, opts: Partial<SchedulingOptions> = {}): Promise<LeaseGrant[]> {
     return this.mailbox.send(async () => {
-      const picked = selectQuanta(this.table, agent, Date.now());
+      const picked = selectQuanta(this.table, agent, Date.now(), opts);
       const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
       for (const [c, rows] of groupByCampaign(picked)) {
         const list = await resolvedDefinitions(this.store, c, rows);

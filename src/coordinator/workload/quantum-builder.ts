@@ -6,7 +6,7 @@ import type { CampaignSpec } from "../campaign/spec.js";
 import type { PlannedDataset, PlannedGraph } from "../campaign/graph.js";
 import { graphIdentityBytes, identityHex } from "../campaign/identity.js";
 import type { QuantumDefinition, QuantumInput } from "./model.js";
-import type { RowBatch, TaskRange } from "./quantum-rows.js";
+import type { BatchInputs, RowBatch, TaskRange } from "./quantum-rows.js";
 
 /** A catalog file made by a quantum of this campaign (a deferred task's input). */
 export interface Maker {
@@ -70,6 +70,7 @@ export function buildExpansion(spec: CampaignSpec, graph: PlannedGraph, opts: Bu
     for (const m of outsideOf(i)) rows.push(m.row);
     start[i + 1] = rows.length;
   }
+  const inputs = catalogInputs(graph, (did) => madeBy?.has(did) ?? false);
 
   const definition = (i: number): QuantumDefinition => {
     const p = quanta[i]!;
@@ -97,6 +98,7 @@ export function buildExpansion(spec: CampaignSpec, graph: PlannedGraph, opts: Bu
     count: quanta.length,
     upstream: { start, rows: Int32Array.from(rows) },
     identities,
+    inputs,
     id,
     task: (i) => quanta[i]!.task,
     identity: hex,
@@ -113,4 +115,27 @@ function withFile(input: QuantumInput, d: PlannedDataset): QuantumInput {
     input.rses = d.file.rses;
   }
   return input;
+}
+
+/** The catalog files each quantum reads (not those quanta of the campaign make), numbered in order of first use. */
+function catalogInputs(graph: PlannedGraph, madeHere: (did: string) => boolean): BatchInputs {
+  const index = new Map<string, number>();
+  const bytes: number[] = [];
+  const rses: string[][] = [];
+  const start = new Int32Array(graph.quanta.length + 1);
+  const rows: number[] = [];
+  graph.quanta.forEach((q, i) => {
+    for (const { dataset: d } of q.inputs) {
+      if (d.producer !== undefined || madeHere(d.did)) continue;
+      let k = index.get(d.did);
+      if (k === undefined) {
+        index.set(d.did, (k = bytes.length));
+        bytes.push(d.file?.bytes ?? 0);
+        rses.push(d.file?.rses ?? []);
+      }
+      rows.push(k);
+    }
+    start[i + 1] = rows.length;
+  });
+  return { dids: [...index.keys()], bytes: Float64Array.from(bytes), links: { start, rows: Int32Array.from(rows) }, rses };
 }

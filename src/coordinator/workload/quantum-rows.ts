@@ -12,6 +12,7 @@
 import { IDENTITY_BYTES, identityHex } from "../campaign/identity.js";
 import type { AttemptRecord, LeaseRecord, ProducedReplica, QuantumProgress } from "./model.js";
 import { isDone, QuantumStates, type QuantumState } from "./quantum-state.js";
+import { RowLocality } from "./row-locality.js";
 
 export interface TaskRange {
   task: string;
@@ -41,6 +42,17 @@ export interface RowBatch {
   upstream: Links;
   /** IDENTITY_BYTES per row. */
   identities: Uint8Array;
+  /** The catalog files the new rows read (absent in batches stored by older builds). */
+  inputs?: BatchInputs;
+}
+
+/** Catalog files of a batch: their DIDs and sizes, and each new row's as indexes into them. */
+export interface BatchInputs {
+  dids: string[];
+  bytes: Float64Array;
+  links: Links;
+  /** The RSEs holding each file when the graph was expanded (not stored: a restart asks the DBB again). */
+  rses?: string[][];
 }
 
 const STATE_CODE: ReadonlyMap<QuantumState, number> = new Map(QuantumStates.map((s, i) => [s, i]));
@@ -63,6 +75,8 @@ export class QuantumRows {
   readonly runs = new Map<number, RunRecord>();
   /** Rows holding a lease. */
   private readonly leasedRows = new Set<number>();
+  /** Input files, where outputs went, critical paths: what the scheduler places rows by. */
+  readonly locality = new RowLocality();
 
   constructor(
     readonly campaign: string,
@@ -70,8 +84,12 @@ export class QuantumRows {
     private readonly taskMemoryMB: (task: string) => number,
   ) {}
 
-  /** Appends a batch; the new rows start PENDING with their task's memory. Returns the first new row. */
-  append(batch: RowBatch): number {
+  /**
+   * Appends a batch; the new rows start PENDING with their task's memory.
+   * `files` gives each new row's input file numbers (ReplicaIndex), as
+   * CSR over the new rows. Returns the first new row.
+   */
+  append(batch: RowBatch, files?: Links): number {
     const first = this.length;
     const n = first + batch.count;
     this.stateCol = grow(this.stateCol, n);
@@ -89,6 +107,7 @@ export class QuantumRows {
     this.up = concatLinks(this.up, first, batch.upstream, batch.count);
     this.length = n;
     this.down = invert(this.up, n);
+    this.locality.append(first, batch.count, files, (row) => this.downstream(row));
     return first;
   }
 

@@ -10,6 +10,8 @@ import { catalogContent, decideReuse, reuseQueries, type ReuseCandidate } from "
 /** The catalog as the manager sees it: files of a scope and dataset types, with their replicas. */
 export interface CatalogSource {
   files(scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]>;
+  /** Storage elements and their sites (for locality); absent: locality knows no sites. */
+  rseList?(): Promise<{ name: string; site: string }[]>;
 }
 
 /** Identities looked up per Redis round. */

@@ -78,7 +78,7 @@ function table(campaigns: { name: string; priority?: number; share?: number; cre
 }
 
 function agent(a: Partial<AgentSlot> = {}): AgentSlot {
-  return { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 4, freeMemoryMB: 8000, ...a };
+  return { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 4, freeMemoryMB: 8000, freeDiskMB: 100_000, ...a };
 }
 
 /** Labels of picked quanta. */

@@ -1,8 +1,11 @@
 // Which ready quanta an agent gets: campaigns by priority band (higher first,
 // strictly); within a band by weighted fair share — the campaign running the
 // fewest quanta per unit of `share` goes next, ties by submission; within a
-// campaign in the order quanta became ready. Only quanta that fit the agent's
-// free slot, site and node kind.
+// campaign by locality (ready-queue.ts: the agent's cache, its site, then
+// rows local nowhere, then rows that waited out their locality delay),
+// deeper critical path first. Only quanta that fit the agent's free cores,
+// memory and disk, its site and its node kind. A campaign with nothing it
+// may give this agent now is skipped for the next one (delay scheduling).
 import type { CampaignTable, LiveCampaign, QuantumRef } from "./campaign-table.js";
 
 export interface AgentSlot {
@@ -11,10 +14,20 @@ export interface AgentSlot {
   kind: string; // hpc | spot | static
   freeCores: number;
   freeMemoryMB: number;
+  freeDiskMB: number;
+}
+
+export interface SchedulingOptions {
+  /** How long a quantum waits for an agent at its data's site (a campaign's `localityWait` overrides it). */
+  localityDelayMs: number;
+  /** Sites with a connected agent: a quantum whose data sits only where no agent is does not wait. */
+  activeSites: Iterable<string>;
 }
 
 /** How many quanta one decision may hand out, to keep each mailbox turn short. */
 const MAX_PER_DECISION = 64;
+
+export const DEFAULT_LOCALITY_DELAY_MS = 3000;
 
 /** Campaigns that may get work, highest priority band first, then by submission. */
 export function campaignOrder(campaigns: Iterable<LiveCampaign>): LiveCampaign[] {
@@ -25,52 +38,74 @@ export function campaignOrder(campaigns: Iterable<LiveCampaign>): LiveCampaign[]
 
 interface Cursor {
   campaign: LiveCampaign;
-  ready: Iterator<number>;
+  taken: Set<number>;
   /** Quanta running plus those handed out in this decision, per unit of share. */
   load: number;
 }
 
-export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: number): QuantumRef[] {
-  const slot = { cores: agent.freeCores, memory: agent.freeMemoryMB };
+interface Slot {
+  cores: number;
+  memory: number;
+  disk: number;
+}
+
+export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: number, opts: Partial<SchedulingOptions> = {}): QuantumRef[] {
+  const slot: Slot = { cores: agent.freeCores, memory: agent.freeMemoryMB, disk: agent.freeDiskMB };
   const picked: QuantumRef[] = [];
+  const replicas = table.replicas;
+  const site = replicas.site(agent.site);
+  let activeSites = 0;
+  for (const s of opts.activeSites ?? [agent.site]) {
+    const n = replicas.site(s);
+    if (n !== undefined) activeSites |= 1 << n;
+  }
   const eligible = campaignOrder(table.campaigns.values()).filter((c) => c.spec.sites.allow?.includes(agent.site) ?? true);
   for (let i = 0; i < eligible.length; ) {
     const band = eligible.filter((c) => c.priority === eligible[i]!.priority);
     i += band.length;
-    const cursors: Cursor[] = band.map((c) => ({ campaign: c, ready: c.ready.values(), load: c.counts.RUNNING / c.share }));
+    const cursors: Cursor[] = band.map((c) => ({ campaign: c, taken: new Set(), load: c.counts.RUNNING / c.share }));
     while (cursors.length > 0) {
       if (slot.cores <= 0 || picked.length >= MAX_PER_DECISION) return picked;
       // Stable: among equal loads the earlier-submitted campaign (earlier in `cursors`) wins.
       let next = 0;
       for (let k = 1; k < cursors.length; k++) if (cursors[k]!.load < cursors[next]!.load) next = k;
       const cursor = cursors[next]!;
-      const row = nextFitting(cursor, agent, slot, nowMs);
+      const c = cursor.campaign;
+      const row = c.ready.pick({
+        agent: agent.id,
+        site,
+        nowMs,
+        delayMs: c.spec.localityWait !== undefined ? c.spec.localityWait * 1000 : (opts.localityDelayMs ?? DEFAULT_LOCALITY_DELAY_MS),
+        activeSites,
+        taken: cursor.taken,
+        fits: (r) => fits(c, r, agent, slot, nowMs),
+      });
       if (row === undefined) {
         cursors.splice(next, 1);
         continue;
       }
-      picked.push({ c: cursor.campaign, row });
-      cursor.load += 1 / cursor.campaign.share;
+      take(c, row, slot);
+      cursor.taken.add(row);
+      picked.push({ c, row });
+      cursor.load += 1 / c.share;
     }
   }
   return picked;
 }
 
-/** The campaign's next ready quantum that fits what is left of the slot; takes its resources. */
-function nextFitting(cursor: Cursor, agent: AgentSlot, slot: { cores: number; memory: number }, nowMs: number): number | undefined {
-  const c = cursor.campaign;
+/** The quantum may start now on this agent within what is left of its slot. */
+function fits(c: LiveCampaign, row: number, agent: AgentSlot, slot: Slot, nowMs: number): boolean {
   const rows = c.rows;
-  for (let r = cursor.ready.next(); !r.done; r = cursor.ready.next()) {
-    const row = r.value;
-    if (rows.readyAtMs(row) > nowMs) continue;
-    const task = c.taskByName.get(rows.task(row));
-    if (!task) continue;
-    if (agent.kind === "spot" && !task.preemptible) continue;
-    const memory = rows.memoryMB(row);
-    if (task.resources.cores > slot.cores || memory > slot.memory) continue;
-    slot.cores -= task.resources.cores;
-    slot.memory -= memory;
-    return row;
-  }
-  return undefined;
+  if (rows.readyAtMs(row) > nowMs) return false;
+  const task = c.taskByName.get(rows.task(row));
+  if (!task) return false;
+  if (agent.kind === "spot" && !task.preemptible) return false;
+  return task.resources.cores <= slot.cores && rows.memoryMB(row) <= slot.memory && task.resources.diskMB <= slot.disk;
+}
+
+function take(c: LiveCampaign, row: number, slot: Slot): void {
+  const task = c.taskByName.get(c.rows.task(row))!;
+  slot.cores -= task.resources.cores;
+  slot.memory -= c.rows.memoryMB(row);
+  slot.disk -= task.resources.diskMB;
 }

@@ -1,0 +1,233 @@
+// A campaign's READY quanta, arranged for locality. Each ready row sits in
+// the bucket of every site holding the most of its input bytes (or in
+// `anywhere` when no site holds any), ordered within a bucket by critical
+// path (deeper first), then by when it became ready; an agent caching a
+// row's input has it in its own affinity set. An agent takes, in order:
+// rows of its affinity set, rows local to its site, rows local nowhere, and
+// then rows local elsewhere only once they have waited the campaign's
+// locality delay, or when no agent is connected at their sites (delay
+// scheduling, Zaharia et al., EuroSys 2010). No I/O: columns only.
+import type { QuantumRows } from "./quantum-rows.js";
+import { NO_SITE } from "./row-locality.js";
+import type { ReplicaIndex } from "./replica-index.js";
+
+/** What one pick needs to know of the agent asking and of the moment. */
+export interface PickContext {
+  agent: string;
+  /** The agent's site number (ReplicaIndex.site), undefined when it has none. */
+  site: number | undefined;
+  nowMs: number;
+  /** How long a row waits for an agent at its data's site. */
+  delayMs: number;
+  /** Sites with a connected agent, as a bit mask. */
+  activeSites: number;
+  /** Rows already picked in this decision. */
+  taken: ReadonlySet<number>;
+  /** Whether the row fits what is left of the agent's slot. */
+  fits(row: number): boolean;
+}
+
+/** Rows scanned per bucket and pick at most: rows that fit no slot must not make a pick cost the whole queue. */
+const SCAN_LIMIT = 4096;
+
+/** Rows by critical path, deepest first; within one depth in insertion order. */
+class DepthQueue {
+  private readonly byDepth = new Map<number, Set<number>>();
+  private depths: number[] = [];
+
+  add(row: number, depth: number): void {
+    let set = this.byDepth.get(depth);
+    if (!set) {
+      this.byDepth.set(depth, (set = new Set()));
+      this.depths.push(depth);
+      this.depths.sort((a, b) => b - a);
+    }
+    set.add(row);
+  }
+
+  delete(row: number, depth: number): void {
+    const set = this.byDepth.get(depth);
+    if (!set) return;
+    set.delete(row);
+    if (set.size === 0) {
+      this.byDepth.delete(depth);
+      this.depths = this.depths.filter((d) => d !== depth);
+    }
+  }
+
+  /** The first row `take` accepts, scanning each depth until `stop` says the rest of that depth is too young. */
+  find(take: (row: number) => boolean, stop?: (row: number) => boolean): number | undefined {
+    for (const d of this.depths) {
+      let scanned = 0;
+      for (const row of this.byDepth.get(d)!) {
+        if (stop?.(row)) break;
+        if (take(row)) return row;
+        if (++scanned >= SCAN_LIMIT) break;
+      }
+    }
+    return undefined;
+  }
+}
+
+export class ReadyQueue {
+  private readonly all = new Set<number>();
+  private readonly bySite = new Map<number, DepthQueue>();
+  private readonly anywhere = new DepthQueue();
+  /** Site mask of the buckets each ready row is in (0: anywhere). */
+  private readonly bucketOf = new Map<number, number>();
+  /** When each row became ready (kept while it is). */
+  private readonly since = new Map<number, number>();
+  private readonly affinity = new Map<string, Set<number>>();
+
+  constructor(
+    private readonly rows: QuantumRows,
+    private readonly replicas: ReplicaIndex,
+    private readonly clock: () => number,
+  ) {}
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  has(row: number): boolean {
+    return this.all.has(row);
+  }
+
+  /** Ready rows in the order they became ready. */
+  [Symbol.iterator](): IterableIterator<number> {
+    return this.all.values();
+  }
+
+  add(row: number, sinceMs = this.clock()): void {
+    if (this.all.has(row)) return;
+    this.all.add(row);
+    this.since.set(row, sinceMs);
+    this.place(row);
+    const loc = this.rows.locality;
+    for (const f of loc.files(row)) {
+      const agents = this.replicas.cachedBy(f);
+      if (agents) for (const a of agents) this.affinityOf(a).add(row);
+    }
+  }
+
+  delete(row: number): void {
+    if (!this.all.delete(row)) return;
+    this.since.delete(row);
+    this.unplace(row);
+    for (const f of this.rows.locality.files(row)) {
+      const agents = this.replicas.cachedBy(f);
+      if (agents) for (const a of agents) this.affinity.get(a)?.delete(row);
+    }
+  }
+
+  /** Input bytes of the row held at each site (bit → bytes), and its total input bytes. */
+  siteBytes(row: number): { local: Map<number, number>; total: number } {
+    const local = new Map<number, number>();
+    let total = 0;
+    const loc = this.rows.locality;
+    for (const f of loc.files(row)) {
+      const bytes = this.replicas.bytes(f);
+      total += bytes;
+      for (let mask = this.replicas.sites(f); mask !== 0; mask &= mask - 1) {
+        const s = 31 - Math.clz32(mask & -mask);
+        local.set(s, (local.get(s) ?? 0) + bytes);
+      }
+    }
+    for (const u of this.rows.upstream(row)) {
+      const bytes = loc.producedBytes(u);
+      total += bytes;
+      const s = loc.producedSite(u);
+      if (s !== NO_SITE) local.set(s, (local.get(s) ?? 0) + bytes);
+    }
+    return { local, total };
+  }
+
+  /** Sites holding the most of the row's input bytes, as a mask; 0 when no site holds any. */
+  private bestSites(row: number): number {
+    const { local } = this.siteBytes(row);
+    let best = 0;
+    for (const b of local.values()) if (b > best) best = b;
+    if (best === 0) return 0;
+    let mask = 0;
+    for (const [s, b] of local) if (b >= best) mask |= 1 << s;
+    return mask >>> 0;
+  }
+
+  private place(row: number): void {
+    const mask = this.bestSites(row);
+    const depth = this.rows.locality.depth(row);
+    this.bucketOf.set(row, mask);
+    if (mask === 0) this.anywhere.add(row, depth);
+    for (let m = mask; m !== 0; m &= m - 1) {
+      const s = 31 - Math.clz32(m & -m);
+      (this.bySite.get(s) ?? this.bySite.set(s, new DepthQueue()).get(s)!).add(row, depth);
+    }
+  }
+
+  private unplace(row: number): void {
+    const mask = this.bucketOf.get(row) ?? 0;
+    const depth = this.rows.locality.depth(row);
+    this.bucketOf.delete(row);
+    if (mask === 0) this.anywhere.delete(row, depth);
+    for (let m = mask; m !== 0; m &= m - 1) this.bySite.get(31 - Math.clz32(m & -m))?.delete(row, depth);
+  }
+
+  /** The replicas of these files changed: their ready readers move to their new best sites. */
+  replicasChanged(files: Iterable<number>): void {
+    for (const f of files) {
+      for (const row of this.rows.locality.readers(f)) {
+        if (!this.all.has(row)) continue;
+        this.unplace(row);
+        this.place(row);
+      }
+    }
+  }
+
+  /** An agent now caches these files: their ready readers go to its affinity set. */
+  cached(agent: string, files: Iterable<number>): void {
+    for (const f of files) for (const row of this.rows.locality.readers(f)) if (this.all.has(row)) this.affinityOf(agent).add(row);
+  }
+
+  /** An agent left. */
+  dropAgent(agent: string): void {
+    this.affinity.delete(agent);
+  }
+
+  private affinityOf(agent: string): Set<number> {
+    return this.affinity.get(agent) ?? this.affinity.set(agent, new Set()).get(agent)!;
+  }
+
+  /** The row this agent should run next, by locality; undefined when nothing may go to it now. */
+  pick(ctx: PickContext): number | undefined {
+    const take = (row: number) => !ctx.taken.has(row) && ctx.fits(row);
+    const mine = this.affinity.get(ctx.agent);
+    if (mine) {
+      let scanned = 0;
+      for (const row of mine) {
+        if (!this.all.has(row)) {
+          mine.delete(row);
+          continue;
+        }
+        if (take(row)) return row;
+        if (++scanned >= SCAN_LIMIT) break;
+      }
+    }
+    const local = ctx.site === undefined ? undefined : this.bySite.get(ctx.site)?.find(take);
+    if (local !== undefined) return local;
+    const free = this.anywhere.find(take);
+    if (free !== undefined) return free;
+    // Rows local elsewhere: only those that waited long enough, or whose sites have no agent.
+    const ripe = ctx.nowMs - ctx.delayMs;
+    for (const [s, queue] of this.bySite) {
+      if (s === ctx.site) continue;
+      const unattended = (row: number) => ((this.bucketOf.get(row) ?? 0) & ctx.activeSites) === 0;
+      const row = queue.find(
+        (r) => take(r) && ((this.since.get(r) ?? 0) <= ripe || unattended(r)),
+        // Rows of a depth are in ready order: once one is too young, so are the rest (unless unattended).
+        (r) => (this.since.get(r) ?? 0) > ripe && !unattended(r),
+      );
+      if (row !== undefined) return row;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,177 @@
+// Where the input files of live quanta are: one dense file number per DID,
+// its size, and a bit mask of the sites holding an AVAILABLE replica; which
+// agents hold it in their LMDB cache. The scheduler scores a (quantum, agent)
+// pair from these columns without any I/O. Loaded from the DBB at submit and
+// start-up, kept current from its replica events and the agents' cache
+// reports. Sites are bits of a u32: locality covers the first 32 sites named.
+export const MAX_SITES = 32;
+
+export class ReplicaIndex {
+  private readonly fileOf = new Map<string, number>();
+  private bytesCol = new Float64Array(1024);
+  private sitesCol = new Uint32Array(1024);
+  /** AVAILABLE RSEs per file, only while a file has replicas at several RSEs of one site. */
+  private readonly rsesOf = new Map<number, Set<string>>();
+  private readonly siteNumbers = new Map<string, number>();
+  private readonly rseSites = new Map<string, number>();
+  /** Agents caching a file, by file. */
+  private readonly cachers = new Map<number, Set<string>>();
+  /** Files an agent caches, by agent. */
+  private readonly caches = new Map<string, Set<number>>();
+
+  get files(): number {
+    return this.fileOf.size;
+  }
+
+  /** The site's bit number; undefined past MAX_SITES. */
+  site(name: string): number | undefined {
+    let n = this.siteNumbers.get(name);
+    if (n === undefined && this.siteNumbers.size < MAX_SITES) this.siteNumbers.set(name, (n = this.siteNumbers.size));
+    return n;
+  }
+
+  /** Teaches which site an RSE belongs to (from the DBB's RSE list). */
+  setRseSite(rse: string, site: string): void {
+    const n = this.site(site);
+    if (n !== undefined) this.rseSites.set(rse, n);
+  }
+
+  knowsRse(rse: string): boolean {
+    return this.rseSites.has(rse);
+  }
+
+  /** The site number of an RSE, if known. */
+  siteOfRse(rse: string): number | undefined {
+    return this.rseSites.get(rse);
+  }
+
+  /** The file number of a DID, made on first sight; `bytes` updates its size when known. */
+  file(did: string, bytes?: number): number {
+    let f = this.fileOf.get(did);
+    if (f === undefined) {
+      f = this.fileOf.size;
+      this.fileOf.set(did, f);
+      if (f >= this.bytesCol.length) {
+        this.bytesCol = grow(this.bytesCol, f + 1);
+        this.sitesCol = grow(this.sitesCol, f + 1);
+      }
+    }
+    if (bytes !== undefined && bytes > 0) this.bytesCol[f] = bytes;
+    return f;
+  }
+
+  /** The file number of a DID, if it has one. */
+  lookup(did: string): number | undefined {
+    return this.fileOf.get(did);
+  }
+
+  bytes(file: number): number {
+    return this.bytesCol[file]!;
+  }
+
+  /** Sites holding an AVAILABLE replica, as a bit mask. */
+  sites(file: number): number {
+    return this.sitesCol[file]!;
+  }
+
+  /**
+   * A replica of a known file became AVAILABLE (or stopped being so) at an
+   * RSE. Returns whether the file's site mask changed; an RSE whose site is
+   * not known yet changes nothing (the caller refreshes the RSE list).
+   */
+  setReplica(file: number, rse: string, available: boolean): boolean {
+    const site = this.rseSites.get(rse);
+    if (site === undefined) return false;
+    const before = this.sitesCol[file]!;
+    const rses = this.rsesOf.get(file) ?? new Set<string>();
+    if (available) rses.add(rse);
+    else rses.delete(rse);
+    let mask = 0;
+    for (const r of rses) {
+      const s = this.rseSites.get(r);
+      if (s !== undefined) mask |= 1 << s;
+    }
+    if (rses.size > 0) this.rsesOf.set(file, rses);
+    else this.rsesOf.delete(file);
+    this.sitesCol[file] = mask >>> 0;
+    return this.sitesCol[file] !== before;
+  }
+
+  /** The AVAILABLE RSEs of a file, all at once (a catalog snapshot); returns whether its mask changed. */
+  setReplicas(file: number, rses: readonly string[]): boolean {
+    const before = this.sitesCol[file]!;
+    this.rsesOf.delete(file);
+    this.sitesCol[file] = 0;
+    for (const r of rses) this.setReplica(file, r, true);
+    return this.sitesCol[file] !== before;
+  }
+
+  /** An agent's whole cache (its hello); returns the files it did not cache before. */
+  setCache(agent: string, dids: readonly string[]): number[] {
+    this.dropAgent(agent);
+    return this.addCached(agent, dids);
+  }
+
+  /** Files an agent cached since its last report; returns their numbers. */
+  addCached(agent: string, dids: readonly string[]): number[] {
+    const mine = this.caches.get(agent) ?? this.caches.set(agent, new Set()).get(agent)!;
+    const added: number[] = [];
+    for (const did of dids) {
+      const f = this.file(did);
+      if (mine.has(f)) continue;
+      mine.add(f);
+      (this.cachers.get(f) ?? this.cachers.set(f, new Set()).get(f)!).add(agent);
+      added.push(f);
+    }
+    return added;
+  }
+
+  /** Files an agent evicted. */
+  removeCached(agent: string, dids: readonly string[]): void {
+    const mine = this.caches.get(agent);
+    if (!mine) return;
+    for (const did of dids) {
+      const f = this.fileOf.get(did);
+      if (f === undefined) continue;
+      mine.delete(f);
+      const who = this.cachers.get(f);
+      who?.delete(agent);
+      if (who?.size === 0) this.cachers.delete(f);
+    }
+  }
+
+  /** An agent left: its cache no longer counts. */
+  dropAgent(agent: string): void {
+    const mine = this.caches.get(agent);
+    if (!mine) return;
+    for (const f of mine) {
+      const who = this.cachers.get(f);
+      who?.delete(agent);
+      if (who?.size === 0) this.cachers.delete(f);
+    }
+    this.caches.delete(agent);
+  }
+
+  cachedBy(file: number): ReadonlySet<string> | undefined {
+    return this.cachers.get(file);
+  }
+
+  isCachedBy(agent: string, file: number): boolean {
+    return this.caches.get(agent)?.has(file) ?? false;
+  }
+
+  /** Files an agent caches. */
+  cacheOf(agent: string): ReadonlySet<number> {
+    return this.caches.get(agent) ?? EMPTY;
+  }
+}
+
+const EMPTY: ReadonlySet<number> = new Set();
+
+function grow<T extends Float64Array | Uint32Array>(col: T, n: number): T {
+  let size = col.length;
+  while (size < n) size *= 2;
+  const next = new (col.constructor as new (n: number) => T)(size);
+  next.set(col);
+  return next;
+}
