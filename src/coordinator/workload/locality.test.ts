@@ -95,6 +95,15 @@ describe("locality: where a quantum's input bytes are", () => {
     expect(seqs(c, selectQuanta(t, agent("site-b"), NOW + 5000, both))).toEqual([1]);
   });
 
+  it("keeps work at a site that goes on starting it: the wait restarts with each local start", () => {
+    const { t, c } = campaignOf([1, 2, 3].map((n) => ({ files: [[`hsc:r${n}`, 1000, ["site-a-disk"]]] })));
+    expect(seqs(c, selectQuanta(t, agent("site-a"), NOW + 4000, both))).toEqual([1]);
+    t.transition(c, 0, "leased");
+    // 5 s after the rows became ready, but site-a started one 1 s ago: site-b still waits.
+    expect(selectQuanta(t, agent("site-b"), NOW + 5000, { ...both, localityDelayMs: 5000 })).toEqual([]);
+    expect(seqs(c, selectQuanta(t, agent("site-b"), NOW + 9000, both))).toEqual([2]);
+  });
+
   it("a campaign's localityWait overrides the coordinator's delay", () => {
     const { t, c } = campaignOf(rows.slice(0, 1), { extra: "localityWait: 60s" });
     expect(selectQuanta(t, agent("site-b"), NOW + 5000, both)).toEqual([]);

@@ -1,12 +1,17 @@
 // A campaign's READY quanta, arranged for locality. Each ready row sits in
 // the bucket of every site holding the most of its input bytes (or in
 // `anywhere` when no site holds any), ordered within a bucket by critical
-// path (deeper first), then by when it became ready; an agent caching a
+// path (deeper first), then by how few sites could take it (a row only this
+// site can run goes before one another site could run too), then by when it
+// became ready; an agent caching a
 // row's input has it in its own affinity set. An agent takes, in order:
 // rows of its affinity set, rows local to its site, rows local nowhere, and
-// then rows local elsewhere only once they have waited the campaign's
-// locality delay, or when no agent is connected at their sites (delay
-// scheduling, Zaharia et al., EuroSys 2010). No I/O: columns only.
+// then rows local elsewhere only once their sites have started none of the
+// campaign's quanta for the locality delay (and the row waited that long),
+// or when no agent is connected at their sites. That is delay scheduling as
+// Zaharia et al. (EuroSys 2010) define it: the wait restarts whenever a
+// local slot is used, so a busy site keeps its work and only a site whose
+// slots stopped freeing up loses it. No I/O: columns only.
 import type { QuantumRows } from "./quantum-rows.js";
 import { NO_SITE } from "./row-locality.js";
 import type { ReplicaIndex } from "./replica-index.js";
@@ -30,7 +35,14 @@ export interface PickContext {
 /** Rows scanned per bucket and pick at most: rows that fit no slot must not make a pick cost the whole queue. */
 const SCAN_LIMIT = 4096;
 
-/** Rows by critical path, deepest first; within one depth in insertion order. */
+/** A bucket's order: deeper critical path first, then fewer sites holding the data. */
+function rankOf(depth: number, mask: number): number {
+  let sites = 0;
+  for (let m = mask; m !== 0; m &= m - 1) sites++;
+  return depth * 64 + (32 - sites);
+}
+
+/** Rows by rank (rankOf), highest first; within one rank in insertion order. */
 class DepthQueue {
   private readonly byDepth = new Map<number, Set<number>>();
   private depths: number[] = [];
@@ -78,6 +90,8 @@ export class ReadyQueue {
   /** When each row became ready (kept while it is). */
   private readonly since = new Map<number, number>();
   private readonly affinity = new Map<string, Set<number>>();
+  /** When an agent of each site last took one of these rows as local work. */
+  private readonly lastLocalStart = new Map<number, number>();
 
   constructor(
     private readonly rows: QuantumRows,
@@ -155,7 +169,7 @@ export class ReadyQueue {
 
   private place(row: number): void {
     const mask = this.bestSites(row);
-    const depth = this.rows.locality.depth(row);
+    const depth = rankOf(this.rows.locality.depth(row), mask);
     this.bucketOf.set(row, mask);
     if (mask === 0) this.anywhere.add(row, depth);
     for (let m = mask; m !== 0; m &= m - 1) {
@@ -166,7 +180,7 @@ export class ReadyQueue {
 
   private unplace(row: number): void {
     const mask = this.bucketOf.get(row) ?? 0;
-    const depth = this.rows.locality.depth(row);
+    const depth = rankOf(this.rows.locality.depth(row), mask);
     this.bucketOf.delete(row);
     if (mask === 0) this.anywhere.delete(row, depth);
     for (let m = mask; m !== 0; m &= m - 1) this.bySite.get(31 - Math.clz32(m & -m))?.delete(row, depth);
@@ -213,19 +227,25 @@ export class ReadyQueue {
       }
     }
     const local = ctx.site === undefined ? undefined : this.bySite.get(ctx.site)?.find(take);
-    if (local !== undefined) return local;
+    if (local !== undefined) {
+      this.lastLocalStart.set(ctx.site!, ctx.nowMs);
+      return local;
+    }
     const free = this.anywhere.find(take);
     if (free !== undefined) return free;
-    // Rows local elsewhere: only those that waited long enough, or whose sites have no agent.
+    // Rows local elsewhere: only those whose sites stopped taking work for the delay, or have no agent.
     const ripe = ctx.nowMs - ctx.delayMs;
+    const waited = (row: number): boolean => {
+      const mask = this.bucketOf.get(row) ?? 0;
+      if ((mask & ctx.activeSites) === 0) return true;
+      let since = this.since.get(row) ?? 0;
+      for (let m = mask; m !== 0; m &= m - 1) since = Math.max(since, this.lastLocalStart.get(31 - Math.clz32(m & -m)) ?? 0);
+      return since <= ripe;
+    };
     for (const [s, queue] of this.bySite) {
       if (s === ctx.site) continue;
-      const unattended = (row: number) => ((this.bucketOf.get(row) ?? 0) & ctx.activeSites) === 0;
-      const row = queue.find(
-        (r) => take(r) && ((this.since.get(r) ?? 0) <= ripe || unattended(r)),
-        // Rows of a depth are in ready order: once one is too young, so are the rest (unless unattended).
-        (r) => (this.since.get(r) ?? 0) > ripe && !unattended(r),
-      );
+      // Rows of a rank are in ready order: once one has not waited long enough, neither have the rest.
+      const row = queue.find((r) => take(r) && waited(r), (r) => !waited(r));
       if (row !== undefined) return row;
     }
     return undefined;
