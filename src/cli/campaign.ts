@@ -74,6 +74,7 @@ function printCampaignDetail(s: CampaignStatusJson): void {
   printLine(
     `${s.campaign}  ${s.state}  priority ${s.priority}  share ${s.share}  ${progress(s.counts)} done  failures ${s.failures}  kills ${s.kills}`,
   );
+  for (const u of s.unschedulable) printLine(`unschedulable: ${u.quanta} quanta of ${u.task}: ${u.reason}`);
   const rows = Object.entries(s.tasks).map(([task, counts]) => ({ task, counts }));
   if (rows.length === 0) return;
   const states = [

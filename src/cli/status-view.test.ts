@@ -40,7 +40,7 @@ describe("campaign status JSON", () => {
     const json = campaignStatusToJson(
       miniDrp("RUNNING", { isr: { SUCCEEDED: 8 }, calibrate: { SUCCEEDED: 4, RUNNING: 2, READY: 2 }, coadd: { PENDING: 4 } }),
     );
-    expect(Object.keys(json).sort()).toEqual(["campaign", "counts", "failures", "kills", "priority", "share", "state", "tasks"]);
+    expect(Object.keys(json).sort()).toEqual(["campaign", "counts", "failures", "kills", "priority", "share", "state", "tasks", "unschedulable"]);
     expect(json).toMatchObject({ campaign: "mini-drp", state: "RUNNING", priority: 100, share: 1, failures: 2, kills: 1 });
     expect(json.counts).toEqual({
       PENDING: 4,

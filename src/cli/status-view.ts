@@ -23,6 +23,8 @@ export interface CampaignStatusJson {
   tasks: Record<string, StateCounts>;
   failures: number;
   kills: number;
+  /** Tasks whose READY quanta no connected agent can run, and why. */
+  unschedulable: { task: string; quanta: number; reason: string }[];
 }
 
 export interface AttemptJson {
@@ -78,6 +80,7 @@ export function campaignStatusToJson(status: CampaignStatus): CampaignStatusJson
     tasks,
     failures: status.failures,
     kills: status.kills,
+    unschedulable: status.unschedulable.map((u) => ({ task: u.task, quanta: u.quanta, reason: u.reason })),
   };
 }
 

@@ -12,6 +12,7 @@ import type { AgentLink } from "../dispatch/agent-link.js";
 import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
+import { unschedulableTasks } from "../workload/unschedulable.js";
 
 /** The validated spec of a Submit or Plan request; throws SPEC_INVALID listing every problem. */
 function specOf(req: SubmitRequest): CampaignSpec {
@@ -50,6 +51,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
     kills: c.kills,
     createdMs: BigInt(c.createdMs),
     finishedMs: BigInt(c.finishedMs),
+    unschedulable: c.state === "RUNNING" ? unschedulableTasks(c, [...link.sessions.values()]) : [],
   });
 
   return {
