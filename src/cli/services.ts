@@ -1,8 +1,13 @@
 // `orrery coordinator`: the coordinator as its own process (one per deployment).
 import type { Command } from "commander";
-import { runCoordinator } from "../coordinator/index.js";
+import { DEFAULT_LOCALITY_DELAY_MS, runCoordinator } from "../coordinator/index.js";
 import { signalReady } from "../common/ready.js";
 import { printNotice } from "./output.js";
+import { parseDuration } from "../common/duration.js";
+
+function parseLocalityDelay(value: string): number {
+  return parseDuration(value, "--locality-delay") * 1000;
+}
 
 export function registerCoordinatorCommand(program: Command): void {
   program
@@ -13,8 +18,9 @@ export function registerCoordinatorCommand(program: Command): void {
     .option("--nats <url>", "NATS URL", process.env["ORRERY_NATS"] ?? "nats://127.0.0.1:4222")
     .option("--lease-ttl <ms>", "lease lifetime without a heartbeat", (v) => Number(v), 15_000)
     .option("--heartbeat <ms>", "agent heartbeat interval", (v) => Number(v), 2000)
-    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number }) => {
-      const handle = await runCoordinator({ listen: opts.listen, redisUrl: opts.redis, natsUrl: opts.nats, leaseTtlMs: opts.leaseTtl, heartbeatIntervalMs: opts.heartbeat });
+    .option("--locality-delay <duration>", "how long a quantum waits for an agent at its data's site before it runs anywhere (a campaign's localityWait overrides it)", parseLocalityDelay, DEFAULT_LOCALITY_DELAY_MS)
+    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number }) => {
+      const handle = await runCoordinator({ listen: opts.listen, redisUrl: opts.redis, natsUrl: opts.nats, leaseTtlMs: opts.leaseTtl, heartbeatIntervalMs: opts.heartbeat, localityDelayMs: opts.localityDelay });
       printNotice(`coordinator listening on ${handle.address}`);
       signalReady({ address: handle.address });
       await waitForSignal();

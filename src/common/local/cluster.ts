@@ -21,6 +21,9 @@ export interface ClusterOptions {
   softwareRoot?: string;
   agentCores?: number;
   agentMemoryMB?: number;
+  agentDiskMB?: number;
+  /** How long a quantum waits for an agent at its data's site (coordinator --locality-delay). */
+  localityDelayMs?: number;
   /** Coordinator lease TTL and heartbeat, shortened by tests of lost agents. */
   leaseTtlMs?: number;
   heartbeatMs?: number;
@@ -91,6 +94,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     const coordArgs = ["coordinator", "--listen", listen, "--nats", nats.url, "--redis", redis.url];
     if (opts.leaseTtlMs !== undefined) coordArgs.push("--lease-ttl", String(opts.leaseTtlMs));
     if (opts.heartbeatMs !== undefined) coordArgs.push("--heartbeat", String(opts.heartbeatMs));
+    if (opts.localityDelayMs !== undefined) coordArgs.push("--locality-delay", `${opts.localityDelayMs / 1000}s`);
     const coord = await startOrrery("coordinator", coordArgs, logDir, env);
     cluster.coordinator = listen;
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log") });
@@ -154,7 +158,7 @@ export async function stopCluster(dir: string): Promise<ClusterFile | undefined>
 
 async function startAgent(
   cluster: ClusterFile,
-  a: { site: string; spot: boolean; index: number; opts: Pick<ClusterOptions, "softwareRoot" | "agentCores" | "agentMemoryMB"> },
+  a: { site: string; spot: boolean; index: number; opts: Pick<ClusterOptions, "softwareRoot" | "agentCores" | "agentMemoryMB" | "agentDiskMB"> },
 ): Promise<ClusterProcess> {
   const id = `agent-${a.index}-${a.site}${a.spot ? "-spot" : ""}`;
   const home = join(cluster.dir, "agents", id);
@@ -163,6 +167,7 @@ async function startAgent(
   const args = [
     "agent", "--id", id, "--site", a.site, "--kind", a.spot ? "spot" : "hpc",
     "--cores", String(a.opts.agentCores ?? 2), "--memory", String(a.opts.agentMemoryMB ?? 2048),
+    ...(a.opts.agentDiskMB !== undefined ? ["--disk", String(a.opts.agentDiskMB)] : []),
     "--coordinator", cluster.coordinator, "--nats", cluster.nats,
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
