@@ -21,7 +21,8 @@ export interface CancelledLease {
 
 export interface ControlContext {
   table: CampaignTable;
-  journal: ProgressJournal;
+  /** Marks what changed; the manager flushes it before answering. */
+  journal: Pick<ProgressJournal, "touch" | "touchCampaign">;
   log: Logger;
 }
 
