@@ -24,7 +24,6 @@ import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, typ
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
 export type { CancelledLease } from "./campaign-control.js";
-export { MAX_PRIORITY, MIN_PRIORITY } from "./campaign-control.js";
 
 export interface LeaseGrant {
   campaign: LiveCampaign;
@@ -206,7 +205,7 @@ export class WorkloadManager {
         const ref = this.table.find(id.slice(0, id.lastIndexOf("#")));
         const lease = ref?.c.rows.run(ref.row)?.lease;
         if (lease?.id === id && lease.agent === agentId) lease.deadlineMs = deadline;
-        else if (ref && (lease === undefined || lease.id !== id)) stale.push(id);
+        else if (ref && lease?.id !== id) stale.push(id);
       }
       return stale;
     });
