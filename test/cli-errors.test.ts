@@ -102,6 +102,23 @@ describe("CLI errors", () => {
     expect(run.stderr).not.toMatch(STACK_LINE);
   });
 
+  it("campaign control: a priority out of range is exit 2 before contacting anything; an unreachable coordinator is exit 3", async () => {
+    for (const bad of ["1001", "-1", "high"]) {
+      const run = await orrery(["priority", "c", bad], dir);
+      expect(run.code, bad).toBe(2);
+      expect(run.stderr).toContain(`priority ${bad}: expected a whole number from 0 to 1000`);
+      expect(run.stderr).toContain("fix:");
+    }
+    const port = await freePort();
+    const env = { ORRERY_COORDINATOR: `127.0.0.1:${port}`, ORRERY_NATS: `nats://127.0.0.1:${port}` };
+    for (const args of [["cancel", "c"], ["priority", "c", "7"]]) {
+      const run = await orrery([...args, "--json"], dir, env);
+      expect(run.code, args.join(" ")).toBe(3);
+      expect(run.stderr).toContain(`coordinator at 127.0.0.1:${port}`);
+      expect(run.stdout).toBe("");
+    }
+  });
+
   it("asks for a campaign when watching without one: exit 2", async () => {
     const run = await orrery(["status", "--watch"], dir);
     expect(run.code).toBe(2);

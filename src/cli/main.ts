@@ -3,6 +3,7 @@ import { CommandFailed, ExitCode, reportError } from "./output.js";
 import type { GlobalOptions } from "./global-options.js";
 import { registerDbbCommands } from "./dbb.js";
 import { registerCampaignCommands } from "./campaign.js";
+import { registerCampaignControlCommands } from "./campaign-control.js";
 import { registerLocalCommands } from "./local.js";
 import { registerCoordinatorCommand } from "./services.js";
 import { registerAgentCommand } from "./agent.js";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerLocalCommands(program);
   registerPlanCommand(program);
   registerCampaignCommands(program);
+  registerCampaignControlCommands(program);
   registerConfigCommands(program);
   registerSchemaCommand(program);
   registerCoordinatorCommand(program);

@@ -48,6 +48,8 @@ export function exitCodeFor(err: OrreryError): ExitCode {
     case ErrorCode.INVALID_ARGUMENT:
     case ErrorCode.NOT_FOUND:
     case ErrorCode.ALREADY_EXISTS:
+    // A campaign asked to do what its state does not allow (resume a CANCELLED one).
+    case ErrorCode.ILLEGAL_TRANSITION:
       return ExitCode.USAGE;
     case ErrorCode.UNAVAILABLE:
     case ErrorCode.MISSING_BINARY:

@@ -56,12 +56,16 @@ const toGrpc: Record<ErrorCode, GrpcStatus> = {
 };
 
 const CODE_METADATA_KEY = "orrery-error-code";
+/** What a person can do about it (OrreryError.hint), so the CLI can print the fix the coordinator gave. */
+const HINT_METADATA_KEY = "orrery-error-hint";
 
 /** The gRPC edge: an error as a grpc-js ServiceError-like object carrying our code. */
 export function toGrpcError(err: unknown): { code: GrpcStatus; details: string; metadata: Metadata } {
   const e = OrreryError.from(err);
   const metadata = new Metadata();
   metadata.set(CODE_METADATA_KEY, e.code);
+  // Metadata values are ASCII header values: a hint that is not is left out.
+  if (e.hint !== undefined && /^[\x20-\x7e]*$/.test(e.hint)) metadata.set(HINT_METADATA_KEY, e.hint);
   return { code: toGrpc[e.code], details: e.message, metadata };
 }
 
@@ -70,7 +74,8 @@ export function fromGrpcError(err: unknown, where: string): OrreryError {
   const e = err as { code?: number; details?: string; metadata?: Metadata };
   const code = e.metadata?.get(CODE_METADATA_KEY)[0];
   if (typeof code === "string" && code in ErrorCode) {
-    return new OrreryError(code as ErrorCode, e.details ?? "error", { cause: err });
+    const hint = e.metadata?.get(HINT_METADATA_KEY)[0];
+    return new OrreryError(code as ErrorCode, e.details ?? "error", { cause: err, ...(typeof hint === "string" ? { hint } : {}) });
   }
   if (e.code === GrpcStatus.UNAVAILABLE || e.code === GrpcStatus.DEADLINE_EXCEEDED) {
     return new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach the coordinator at ${where}`, {

@@ -1,5 +1,5 @@
 // The CLI's API: gRPC CampaignService over the workload manager's indexes.
-import type { CampaignService } from "../../gen/orrery/v1/coordinator_pb.js";
+import { CampaignAction, type CampaignService } from "../../gen/orrery/v1/coordinator_pb.js";
 import type { MethodsOf, UnaryImplementation } from "../../common/grpc-service.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { dataIdKey } from "../../common/data-id.js";
@@ -119,6 +119,26 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
       const logs = await store.getLogs(req.quantum, attempt);
       if (!logs) throw new OrreryError(ErrorCode.NOT_FOUND, `no logs for attempt ${attempt} of ${req.quantum}`, { hint: "an attempt that is still running or was lost has none" });
       return { attempt, ...logs };
+    },
+    async controlCampaign(req) {
+      switch (req.action) {
+        case CampaignAction.PAUSE:
+          return manager.pause(req.campaign);
+        case CampaignAction.RESUME:
+          return manager.resume(req.campaign);
+        case CampaignAction.CANCEL: {
+          const { leases, ...res } = await manager.cancel(req.campaign);
+          link.cancelLeases(leases, `campaign ${req.campaign} was cancelled`);
+          return { ...res, cancelledLeases: leases.length };
+        }
+        case CampaignAction.UNSPECIFIED:
+          throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "action: expected pause, resume or cancel", { hint: "update the CLI to match the coordinator" });
+        default:
+          throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `action ${String(req.action)}: not one this coordinator knows`, { hint: "update the coordinator to match the CLI" });
+      }
+    },
+    async setPriority(req) {
+      return manager.setPriority(req.campaign, req.priority);
     },
     async listAgents() {
       return {

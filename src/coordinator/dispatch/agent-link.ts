@@ -4,7 +4,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
 import type { Logger } from "../../common/logger.js";
-import type { AttemptReport, WorkloadManager } from "../workload/manager.js";
+import type { AttemptReport, CancelledLease, WorkloadManager } from "../workload/manager.js";
 import { AgentSession } from "./agent-session.js";
 import { leaseMessage } from "./lease-message.js";
 
@@ -56,7 +56,10 @@ export class AgentLink {
           s.cacheBytes = m.value.cacheBytes;
           if (m.value.cacheAdded.length + m.value.cacheRemoved.length > 0) this.track(this.manager.agentCache(s.id, { added: m.value.cacheAdded, removed: m.value.cacheRemoved }));
           s.reconcile(m.value.running, this.opts.heartbeatIntervalMs * 2);
-          this.manager.renew(s.id, m.value.running);
+          this.manager.renew(s.id, m.value.running).then(
+            (stale) => this.stopLeases(s, stale, "the lease is no longer current"),
+            (err: unknown) => this.log.error({ err, agent: s.id }, "could not renew leases"),
+          );
           break;
         case "result":
           this.onResult(s, m.value);
@@ -100,6 +103,30 @@ export class AgentLink {
   /** Offer ready work to every agent with free capacity (new work, a tick, a backoff ending). */
   offerWork(): void {
     for (const s of this.sessions.values()) this.schedule(s);
+  }
+
+  /**
+   * Tells the agents holding these leases to stop them (their quanta were
+   * cancelled) and frees what the leases held, so the agents get new work.
+   */
+  cancelLeases(leases: readonly CancelledLease[], reason: string): void {
+    const byAgent = new Map<string, string[]>();
+    for (const l of leases) (byAgent.get(l.agent) ?? byAgent.set(l.agent, []).get(l.agent)!).push(l.leaseId);
+    for (const [agent, ids] of byAgent) {
+      const s = this.sessions.get(agent);
+      // A disconnected agent is told when it heartbeats again (renew returns the lease as stale).
+      if (s) this.stopLeases(s, ids, reason);
+    }
+  }
+
+  private stopLeases(s: AgentSession, leaseIds: readonly string[], reason: string): void {
+    if (leaseIds.length === 0) return;
+    for (const leaseId of leaseIds) {
+      s.send(create(CoordinatorMessageSchema, { msg: { case: "cancel", value: { leaseId, reason } } }));
+      s.release(leaseId);
+    }
+    this.log.info({ agent: s.id, leases: leaseIds }, "leases cancelled");
+    this.schedule(s);
   }
 
   private onResult(s: AgentSession, r: QuantumResult): void {

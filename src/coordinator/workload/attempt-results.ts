@@ -4,7 +4,8 @@
 import type { Logger } from "../../common/logger.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { ProducedReplica } from "./model.js";
-import { campaignStateFor, isDone, type CampaignState, type QuantumState } from "./quantum-state.js";
+import { isDone, type QuantumState } from "./quantum-state.js";
+import { campaignStateFor, canCampaignTransition, settleEvent, type CampaignState } from "./campaign-state.js";
 import { decideRetry } from "./retry-policy.js";
 import { makersDone } from "./quantum-links.js";
 import type { ProgressJournal } from "./progress-journal.js";
@@ -96,7 +97,8 @@ export type CampaignView = Pick<LiveCampaign, "counts" | "taskCounts" | "state" 
 /**
  * A campaign's state from its quantum counts, except that a deferred task that
  * can be expanded now keeps it open (it has quanta still to come), and one
- * that could not be expanded makes it FAILED.
+ * that could not be expanded makes it FAILED. PAUSED and CANCELLED stay: only
+ * the operator moves a campaign out of them.
  */
 export function campaignStateOf(c: CampaignView): CampaignState {
   const next = campaignStateFor(c.counts, c.state);
@@ -104,17 +106,31 @@ export function campaignStateOf(c: CampaignView): CampaignState {
   if (c.expansionError !== "") return "FAILED";
   if (c.tasks.every((t) => c.expanded.includes(t))) return next;
   // Unexpanded tasks behind a failure never get quanta; those whose turn has come do.
-  if (next === "SUCCEEDED" || tasksToExpand(c.spec, new Set(c.expanded), (t) => taskDone(c, t)).length > 0) return c.state === "PAUSED" ? "PAUSED" : "RUNNING";
+  if (next === "SUCCEEDED" || tasksToExpand(c.spec, new Set(c.expanded), (t) => taskDone(c, t)).length > 0) return "RUNNING";
   return next;
 }
 
+/**
+ * Moves the campaign to the state its quanta call for, through the campaign
+ * transition table; true when it changed (the caller persists the record).
+ */
+export function settleCampaign(log: Logger, c: LiveCampaign): boolean {
+  const target = campaignStateOf(c);
+  if (target === c.state) return false;
+  const event = settleEvent(target);
+  if (event === undefined || !canCampaignTransition(c.state, event)) {
+    // Not thrown: a result is being recorded; the campaign keeps its state.
+    log.error({ campaign: c.name, state: c.state, target }, "campaign cannot settle into that state; kept");
+    return false;
+  }
+  c.state = target;
+  if (target === "SUCCEEDED" || target === "FAILED") c.finishedMs = Date.now();
+  log.info({ campaign: c.name, state: target }, "campaign state");
+  return true;
+}
+
 export function updateCampaignState(ctx: Pick<ResultContext, "journal" | "log">, c: LiveCampaign): void {
-  const next = campaignStateOf(c);
-  if (next === c.state) return;
-  c.state = next;
-  if (next === "SUCCEEDED" || next === "FAILED") c.finishedMs = Date.now();
-  ctx.log.info({ campaign: c.name, state: next }, "campaign state");
-  ctx.journal.touchCampaign(c.name);
+  if (settleCampaign(ctx.log, c)) ctx.journal.touchCampaign(c.name);
 }
 
 /** Every quantum of a task is done (a task with no quanta is). */

@@ -12,7 +12,7 @@ import type { CampaignSpec } from "../campaign/spec.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { ProducedReplica } from "./model.js";
-import { campaignStateOf, taskDone } from "./attempt-results.js";
+import { settleCampaign, taskDone } from "./attempt-results.js";
 import { addProduced, makerTasks, producedCatalog, type DoneQuantum } from "./deferred-catalog.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
 import { settleRows } from "./quantum-links.js";
@@ -149,7 +149,7 @@ export class DeferredExpander {
     if ("error" in planned) {
       log.error({ campaign: c.name, tasks, error: planned.error }, "deferred expansion failed; the campaign fails");
       c.expansionError = planned.error;
-      this.settleCampaign(c);
+      settleCampaign(log, c);
       await this.deps.store.saveExpansion(c, c.rows.ranges, new Map());
       return false;
     }
@@ -158,19 +158,11 @@ export class DeferredExpander {
     const end = c.rows.length;
     settleRows(c.rows, first, end, new Map([...reused].map(([i, p]) => [first + i, p])));
     table.addRows(c, first, end);
-    this.settleCampaign(c);
+    settleCampaign(log, c);
     await this.deps.store.saveExpansion(c, c.rows.ranges, progressToStore(c.rows, first, end), { first, batch: expansion });
     for (const row of reused.keys()) c.rows.dropFinishedRun(first + row);
     log.info({ campaign: c.name, tasks, quanta: expansion.count, skipped: reused.size }, "deferred tasks expanded");
     if (c.ready.size > 0) this.deps.onWork();
     return true;
-  }
-
-  private settleCampaign(c: LiveCampaign): void {
-    const next = campaignStateOf(c);
-    if (next === c.state) return;
-    c.state = next;
-    if (next === "SUCCEEDED" || next === "FAILED") c.finishedMs = Date.now();
-    this.deps.log.info({ campaign: c.name, state: next }, "campaign state");
   }
 }

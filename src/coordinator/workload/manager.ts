@@ -19,9 +19,12 @@ import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
 import type { QuantumDefinition } from "./model.js";
+import { isLiveCampaign } from "./campaign-state.js";
+import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
+export type { CancelledLease } from "./campaign-control.js";
 
 export interface LeaseGrant {
   campaign: LiveCampaign;
@@ -40,6 +43,7 @@ export class WorkloadManager {
   private readonly expander: DeferredExpander;
   private readonly results: ResultContext;
   private readonly locality: LocalityFeed;
+  private readonly control: ControlContext;
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -56,6 +60,7 @@ export class WorkloadManager {
     this.locality = new LocalityFeed(this.table, catalog, log);
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
+    this.control = { table: this.table, journal: this.journal, log };
   }
 
   async load(): Promise<void> {
@@ -173,7 +178,7 @@ export class WorkloadManager {
 
   private refuseLive(name: string): void {
     const existing = this.table.campaigns.get(name);
-    if (existing && (existing.state === "RUNNING" || existing.state === "PAUSED")) {
+    if (existing && isLiveCampaign(existing.state)) {
       throw new OrreryError(ErrorCode.ALREADY_EXISTS, `campaign ${name} is still ${existing.state}`, {
         hint: "wait for it to end, cancel it, or give the new one another name",
       });
@@ -227,14 +232,68 @@ export class WorkloadManager {
     });
   }
 
-  /** Renews the leases an agent says it is still running. */
-  renew(agentId: string, leaseIds: readonly string[]): void {
-    const deadline = Date.now() + this.leaseTtlMs;
-    for (const id of leaseIds) {
-      const ref = this.table.find(id.slice(0, id.lastIndexOf("#")));
-      const lease = ref?.c.rows.run(ref.row)?.lease;
-      if (lease?.id === id && lease.agent === agentId) lease.deadlineMs = deadline;
-    }
+  /**
+   * Renews the leases an agent says it is still running. Returns those it
+   * holds that are no longer current (cancelled, or expired and leased
+   * again): the agent should stop them.
+   */
+  renew(agentId: string, leaseIds: readonly string[]): Promise<string[]> {
+    return this.mailbox.send(() => {
+      const deadline = Date.now() + this.leaseTtlMs;
+      const stale: string[] = [];
+      for (const id of leaseIds) {
+        const ref = this.table.find(id.slice(0, id.lastIndexOf("#")));
+        const lease = ref?.c.rows.run(ref.row)?.lease;
+        if (lease?.id === id && lease.agent === agentId) lease.deadlineMs = deadline;
+        else if (ref && lease?.id !== id) stale.push(id);
+      }
+      return stale;
+    });
+  }
+
+  /** Starts nothing new of the campaign until it is resumed; persisted before it answers. */
+  pause(name: string): Promise<{ campaign: string; state: string }> {
+    return this.mailbox.send(async () => {
+      const c = pauseCampaign(this.control, name);
+      await this.journal.flush();
+      return { campaign: c.name, state: c.state };
+    });
+  }
+
+  /** Makes the campaign schedulable again and offers its work at once. */
+  resume(name: string): Promise<{ campaign: string; state: string }> {
+    return this.mailbox.send(async () => {
+      const c = resumeCampaign(this.control, name);
+      await this.journal.flush();
+      if (c.ready.size > 0) this.onWork();
+      this.expander.wake(c.name);
+      return { campaign: c.name, state: c.state };
+    });
+  }
+
+  /**
+   * Cancels every quantum that has not ended well. The quanta are stored
+   * before the campaign record: a crash between leaves a RUNNING campaign
+   * with nothing open, and the cancel (never acknowledged) can be repeated.
+   * Returns the leases taken back, for their agents to stop.
+   */
+  cancel(name: string): Promise<{ campaign: string; state: string; leases: CancelledLease[] }> {
+    return this.mailbox.send(async () => {
+      const { campaign: c, leases } = cancelCampaign(this.control, name, Date.now());
+      await this.journal.flush();
+      this.log.info({ campaign: c.name, leases: leases.length }, "campaign cancelled");
+      return { campaign: c.name, state: c.state, leases };
+    });
+  }
+
+  /** Changes a live campaign's priority; the next scheduling decision uses it. */
+  setPriority(name: string, priority: number): Promise<{ campaign: string; priority: number }> {
+    return this.mailbox.send(async () => {
+      const c = setCampaignPriority(this.control, name, priority);
+      await this.journal.flush();
+      if (c.state === "RUNNING" && c.ready.size > 0) this.onWork();
+      return { campaign: c.name, priority: c.priority };
+    });
   }
 
   /** Leases past their deadline: the agent is lost; the quantum is killed, not failed. */

@@ -1,5 +1,6 @@
 import type { DataId } from "../../common/data-id.js";
-import type { CampaignState, QuantumState } from "./quantum-state.js";
+import type { CampaignState } from "./campaign-state.js";
+import type { QuantumState } from "./quantum-state.js";
 
 /** An input of a quantum: a catalog file, or an output of an upstream quantum. */
 export interface QuantumInput {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
-import { campaignStateFor, canTransition, nextState, outcomeClass, QuantumStates, TERMINAL, type QuantumEvent, type QuantumState } from "./quantum-state.js";
-import { emptyCounts } from "./campaign-table.js";
+import { canTransition, nextState, outcomeClass, QuantumStates, TERMINAL, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 
 const EVENTS: QuantumEvent[] = ["inputs_ready", "leased", "succeeded", "retry", "failed", "upstream_failed", "cancel", "skip", "requeue"];
 
@@ -77,39 +76,5 @@ describe("outcome classes", () => {
       stage_in_error: "infrastructure",
       stage_out_error: "infrastructure",
     });
-  });
-});
-
-describe("campaignStateFor", () => {
-  const counts = (n: Partial<Record<QuantumState, number>>) => ({ ...emptyCounts(), ...n });
-
-  it("is RUNNING while any quantum is PENDING, READY or RUNNING", () => {
-    expect(campaignStateFor(counts({ PENDING: 1, SUCCEEDED: 5 }), "RUNNING")).toBe("RUNNING");
-    expect(campaignStateFor(counts({ READY: 1, FAILED: 1 }), "RUNNING")).toBe("RUNNING");
-    expect(campaignStateFor(counts({ RUNNING: 1, BLOCKED: 2 }), "RUNNING")).toBe("RUNNING");
-  });
-
-  it("stays PAUSED while quanta are open", () => {
-    expect(campaignStateFor(counts({ READY: 3 }), "PAUSED")).toBe("PAUSED");
-  });
-
-  it("SUCCEEDED when every quantum succeeded or was skipped (or there were none)", () => {
-    expect(campaignStateFor(counts({ SUCCEEDED: 8, SKIPPED: 2 }), "RUNNING")).toBe("SUCCEEDED");
-    expect(campaignStateFor(counts({}), "RUNNING")).toBe("SUCCEEDED");
-  });
-
-  it("FAILED when every quantum is done and one failed, was blocked or cancelled", () => {
-    expect(campaignStateFor(counts({ SUCCEEDED: 8, FAILED: 1 }), "RUNNING")).toBe("FAILED");
-    expect(campaignStateFor(counts({ SUCCEEDED: 8, BLOCKED: 1 }), "RUNNING")).toBe("FAILED");
-    expect(campaignStateFor(counts({ SUCCEEDED: 8, CANCELLED: 1 }), "PAUSED")).toBe("FAILED");
-  });
-
-  it("RUNNING again after `orrery retry` requeues a FAILED campaign's quanta", () => {
-    expect(campaignStateFor(counts({ SUCCEEDED: 8, READY: 1, PENDING: 2 }), "FAILED")).toBe("RUNNING");
-  });
-
-  it("a CANCELLED campaign stays CANCELLED", () => {
-    expect(campaignStateFor(counts({ READY: 3 }), "CANCELLED")).toBe("CANCELLED");
-    expect(campaignStateFor(counts({ SUCCEEDED: 3 }), "CANCELLED")).toBe("CANCELLED");
   });
 });

@@ -48,16 +48,6 @@ export function isDone(state: QuantumState | undefined): boolean {
 
 export const TERMINAL: ReadonlySet<QuantumState> = new Set(["SUCCEEDED", "FAILED", "BLOCKED", "CANCELLED", "SKIPPED"]);
 
-export type CampaignState = "RUNNING" | "PAUSED" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-
-/** A campaign ends when every quantum is terminal; it succeeded if none failed, was blocked or cancelled. */
-export function campaignStateFor(counts: Readonly<Record<QuantumState, number>>, current: CampaignState): CampaignState {
-  if (current === "CANCELLED") return current;
-  const open = counts.PENDING + counts.READY + counts.RUNNING;
-  if (open > 0) return current === "PAUSED" ? "PAUSED" : "RUNNING";
-  return counts.FAILED + counts.BLOCKED + counts.CANCELLED > 0 ? "FAILED" : "SUCCEEDED";
-}
-
 /** Outcome classes the agent reports (DESIGN.md). */
 export const Outcomes = ["succeeded", "payload_error", "out_of_memory", "timeout", "preempted", "lost", "stage_in_error", "stage_out_error"] as const;
 export type Outcome = (typeof Outcomes)[number];

@@ -5,7 +5,8 @@ import { CampaignTable, type LiveCampaign, type QuantumRef } from "./campaign-ta
 import { campaignOrder, selectQuanta, type AgentSlot } from "./scheduler.js";
 import type { CampaignRecord } from "./model.js";
 import type { RowBatch, TaskRange } from "./quantum-rows.js";
-import type { CampaignState, QuantumState } from "./quantum-state.js";
+import type { CampaignState } from "./campaign-state.js";
+import type { QuantumState } from "./quantum-state.js";
 
 const NOW = 1_750_000_000_000;
 
