@@ -5,14 +5,11 @@ import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { dataIdKey } from "../../common/data-id.js";
 import type { NatsConnection } from "../../common/nats.js";
 import type { CoordinatorStore } from "../store/redis-store.js";
-import type { WorkloadManager } from "../workload/manager.js";
-import type { LiveCampaign, QuantumRef } from "../workload/campaign-table.js";
-import { resolvedDefinitions } from "../workload/definition-lookup.js";
+import type { CampaignStatusView, WorkloadManager } from "../workload/manager.js";
 import type { AgentLink } from "../dispatch/agent-link.js";
 import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
-import { unschedulableTasks } from "../workload/unschedulable.js";
 
 /** The validated spec of a Submit or Plan request; throws SPEC_INVALID listing every problem. */
 function specOf(req: SubmitRequest): CampaignSpec {
@@ -28,30 +25,15 @@ function specOf(req: SubmitRequest): CampaignSpec {
 
 export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
   const { manager, store, nc, link } = deps;
-  const table = manager.table;
-  /** How many attempts a quantum has made (its stored progress is current: handlers persist before they answer). */
-  const attemptsOf = async (q: QuantumRef | undefined): Promise<number> => {
-    if (!q) return 0;
-    const id = q.c.rows.id(q.row);
-    return (await store.getProgress(q.c.name, [id])).get(id)?.attempts.length ?? 0;
-  };
-  const campaign = (name: string): LiveCampaign => {
-    const c = table.campaigns.get(name);
-    if (!c) throw new OrreryError(ErrorCode.NOT_FOUND, `no campaign named ${name}`, { hint: "see `orrery status` for the campaigns there are" });
-    return c;
-  };
-  const statusOf = (c: LiveCampaign) => ({
-    campaign: c.name,
-    state: c.state,
-    priority: c.priority,
-    share: c.share,
-    counts: Object.entries(c.counts).filter(([, n]) => n > 0).map(([state, count]) => ({ state, count })),
-    tasks: c.tasks.map((t) => ({ task: t, counts: Object.entries(c.taskCounts.get(t) ?? {}).filter(([, n]) => n > 0).map(([state, count]) => ({ state, count })) })),
-    failures: c.failures,
-    kills: c.kills,
-    createdMs: BigInt(c.createdMs),
-    finishedMs: BigInt(c.finishedMs),
-    unschedulable: c.state === "RUNNING" ? unschedulableTasks(c, [...link.sessions.values()]) : [],
+  /** How many attempts a quantum has made; undefined for an unknown quantum. */
+  const attemptsOf = async (quantum: string): Promise<number | undefined> => manager.attempts(quantum);
+  const agents = () => [...link.sessions.values()];
+  const toStatus = (v: CampaignStatusView) => ({
+    ...v,
+    counts: v.counts.map(([state, count]) => ({ state, count })),
+    tasks: v.tasks.map((t) => ({ task: t.task, counts: t.counts.map(([state, count]) => ({ state, count })) })),
+    createdMs: BigInt(v.createdMs),
+    finishedMs: BigInt(v.finishedMs),
   });
 
   return {
@@ -68,13 +50,13 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
       return planResponse(spec, graph);
     },
     async getConfig(req) {
-      return configResponse(campaign(req.campaign).spec);
+      return configResponse(await manager.spec(req.campaign));
     },
     async getProvenance(req) {
-      const q = table.find(req.quantum);
-      if (!q && req.attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
+      const made = req.attempt === 0 ? await attemptsOf(req.quantum) : undefined;
+      if (made === undefined && req.attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
       // The latest attempt that has a record: one still running has none yet.
-      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: await attemptsOf(q) }, (_, i) => i + 1).reverse();
+      const attempts = req.attempt !== 0 ? [req.attempt] : Array.from({ length: made ?? 0 }, (_, i) => i + 1).reverse();
       for (const attempt of attempts) {
         const record = await store.getProvenance(req.quantum, attempt);
         if (record !== undefined && record !== "") return { attempt, provenanceJson: record };
@@ -83,38 +65,26 @@ export function campaignApi(deps: { manager: WorkloadManager; store: Coordinator
       throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has no provenance record yet`, { hint: "it has not finished an attempt; see its state with `orrery quanta CAMPAIGN`" });
     },
     async status(req) {
-      if (req.campaign !== "") return { campaigns: [statusOf(campaign(req.campaign))] };
-      const all = [...table.campaigns.values()].sort((a, b) => a.createdMs - b.createdMs);
-      return { campaigns: all.map(statusOf) };
+      return { campaigns: (await manager.status(req.campaign === "" ? undefined : req.campaign, agents())).map(toStatus) };
     },
     async listQuanta(req) {
-      const c = campaign(req.campaign);
-      const state = req.state.toUpperCase();
-      // Filtered on the index; only the quanta listed have their definitions read.
-      const rows: number[] = [];
-      for (let row = 0; row < c.rows.length; row++) {
-        if (req.state !== "" && c.rows.state(row) !== state) continue;
-        if (req.task !== "" && c.rows.task(row) !== req.task) continue;
-        rows.push(row);
-      }
-      const ids = rows.map((row) => c.rows.id(row));
-      const [definitions, progress] = await Promise.all([resolvedDefinitions(store, c, rows), store.getProgress(c.name, ids)]);
+      const listed = await manager.quanta(req.campaign, { state: req.state.toUpperCase(), task: req.task });
       return {
-        quanta: definitions.map((q, i) => ({
+        quanta: listed.map(({ definition: q, state, attempts }) => ({
           id: q.id,
           task: q.task,
           dataId: dataIdKey(q.dataId),
-          state: c.rows.state(rows[i]!),
+          state,
           inputs: q.inputs.map((input) => input.did),
           outputs: q.outputs.map((o) => o.did),
-          attempts: (progress.get(q.id)?.attempts ?? []).map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
+          attempts: attempts.map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
         })),
       };
     },
     async getLogs(req) {
-      const q = table.find(req.quantum);
-      if (!q) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
-      const attempt = req.attempt || (await attemptsOf(q));
+      const made = await attemptsOf(req.quantum);
+      if (made === undefined) throw new OrreryError(ErrorCode.NOT_FOUND, `no quantum ${req.quantum}`, { hint: "list them with `orrery quanta CAMPAIGN`" });
+      const attempt = req.attempt || made;
       if (attempt === 0) throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has not run yet`);
       const logs = await store.getLogs(req.quantum, attempt);
       if (!logs) throw new OrreryError(ErrorCode.NOT_FOUND, `no logs for attempt ${attempt} of ${req.quantum}`, { hint: "an attempt that is still running or was lost has none" });

@@ -20,11 +20,15 @@ import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
 import type { QuantumDefinition } from "./model.js";
 import { isLiveCampaign } from "./campaign-state.js";
+import { campaignsOf, listQuanta, specOf, statusView, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
+import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
 export type { CancelledLease } from "./campaign-control.js";
+export type { CampaignStatusView, QuantumListing } from "./campaign-queries.js";
+export type { AgentCapacity } from "./unschedulable.js";
 
 export interface LeaseGrant {
   campaign: LiveCampaign;
@@ -122,6 +126,42 @@ export class WorkloadManager {
   /** An agent disconnected: its cache no longer attracts work. */
   agentGone(agent: string): Promise<void> {
     return this.mailbox.send(async () => this.locality.agentGone(agent));
+  }
+
+  /** Status of every campaign, or of the one named; NOT_FOUND when there is none. */
+  status(name: string | undefined, agents: readonly AgentCapacity[]): Promise<CampaignStatusView[]> {
+    return this.mailbox.send(async () => this.campaigns(name).map((c) => statusView(c, agents)));
+  }
+
+  /** A campaign's validated spec (its resolved config with history). */
+  spec(name: string): Promise<CampaignSpec> {
+    return this.mailbox.send(async () => specOf(this.table, name) ?? this.notFound(name));
+  }
+
+  /** A campaign's quanta, filtered by state and task, with definitions and attempts. */
+  quanta(name: string, filter: { state?: string; task?: string }): Promise<QuantumListing[]> {
+    return this.mailbox.send(() => listQuanta(this.store, this.campaigns(name)[0]!, filter));
+  }
+
+  /** How many attempts a quantum has made; undefined for a quantum this coordinator does not have. */
+  attempts(quantum: string): Promise<number | undefined> {
+    return this.mailbox.send(async () => {
+      const ref = this.table.find(quantum);
+      if (!ref) return undefined;
+      const run = ref.c.rows.run(ref.row);
+      if (run) return run.attempts.length;
+      // A finished quantum keeps no run record in memory: its progress in Redis is final.
+      const id = ref.c.rows.id(ref.row);
+      return (await this.store.getProgress(ref.c.name, [id])).get(id)?.attempts.length ?? 0;
+    });
+  }
+
+  private campaigns(name: string | undefined): LiveCampaign[] {
+    return campaignsOf(this.table, name) ?? this.notFound(name ?? "");
+  }
+
+  private notFound(name: string): never {
+    throw new OrreryError(ErrorCode.NOT_FOUND, `no campaign named ${name}`, { hint: "see `orrery status` for the campaigns there are" });
   }
 
   /**

@@ -1,0 +1,74 @@
+// Read-only views of the manager's tables, made inside its mailbox: what
+// `status`, `quanta`, `config`, `logs` and `provenance` answer from.
+import type { CampaignSpec } from "../campaign/spec.js";
+import type { CoordinatorStore } from "../store/redis-store.js";
+import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
+import { resolvedDefinitions } from "./definition-lookup.js";
+import type { AttemptRecord, QuantumDefinition } from "./model.js";
+import type { QuantumState } from "./quantum-state.js";
+import type { CampaignState } from "./campaign-state.js";
+import { unschedulableTasks, type AgentCapacity, type UnschedulableTask } from "./unschedulable.js";
+
+export interface CampaignStatusView {
+  campaign: string;
+  state: CampaignState;
+  priority: number;
+  share: number;
+  /** States with at least one quantum. */
+  counts: [QuantumState, number][];
+  tasks: { task: string; counts: [QuantumState, number][] }[];
+  failures: number;
+  kills: number;
+  createdMs: number;
+  finishedMs: number;
+  unschedulable: UnschedulableTask[];
+}
+
+export interface QuantumListing {
+  definition: QuantumDefinition;
+  state: QuantumState;
+  attempts: AttemptRecord[];
+}
+
+const present = (counts: Record<QuantumState, number>): [QuantumState, number][] => (Object.entries(counts) as [QuantumState, number][]).filter(([, n]) => n > 0);
+
+export function statusView(c: LiveCampaign, agents: readonly AgentCapacity[]): CampaignStatusView {
+  return {
+    campaign: c.name,
+    state: c.state,
+    priority: c.priority,
+    share: c.share,
+    counts: present(c.counts),
+    tasks: c.tasks.map((task) => ({ task, counts: c.taskCounts.has(task) ? present(c.taskCounts.get(task)!) : [] })),
+    failures: c.failures,
+    kills: c.kills,
+    createdMs: c.createdMs,
+    finishedMs: c.finishedMs,
+    unschedulable: c.state === "RUNNING" ? unschedulableTasks(c, agents) : [],
+  };
+}
+
+/** Every campaign by submission, or the one named (undefined when there is none). */
+export function campaignsOf(table: CampaignTable, name: string | undefined): LiveCampaign[] | undefined {
+  if (name === undefined) return [...table.campaigns.values()].sort((a, b) => a.createdMs - b.createdMs);
+  const c = table.campaigns.get(name);
+  return c ? [c] : undefined;
+}
+
+export function specOf(table: CampaignTable, name: string): CampaignSpec | undefined {
+  return table.campaigns.get(name)?.spec;
+}
+
+/** The quanta of a campaign in a state and/or task, with their definitions and attempts (read from Redis). */
+export async function listQuanta(store: CoordinatorStore, c: LiveCampaign, filter: { state?: string; task?: string }): Promise<QuantumListing[]> {
+  // Filtered on the index; only the quanta listed have their definitions read.
+  const rows: number[] = [];
+  for (let row = 0; row < c.rows.length; row++) {
+    if (filter.state && c.rows.state(row) !== filter.state) continue;
+    if (filter.task && c.rows.task(row) !== filter.task) continue;
+    rows.push(row);
+  }
+  const ids = rows.map((row) => c.rows.id(row));
+  const [definitions, progress] = await Promise.all([resolvedDefinitions(store, c, rows), store.getProgress(c.name, ids)]);
+  return definitions.map((definition, i) => ({ definition, state: c.rows.state(rows[i]!), attempts: progress.get(definition.id)?.attempts ?? [] }));
+}
