@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N]`
+// `npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--keep]`
 //
 // How many quanta a second the whole dispatch path carries when the payload
 // costs nothing: a real local cluster (startCluster from dist/, as `orrery
@@ -17,7 +17,8 @@
 // worker processes (children of this one) runs N no-op jobs. Timed: from
 // addBulk to the last job completed (polled every 20 ms). Agents and workers
 // get the same concurrency (--concurrency, default 8: an agent's cores, a
-// worker's `concurrency`). Target (reported, never enforced): ratio ≥ 2.
+// worker's `concurrency`). `--keep` leaves the cluster's directory (its logs).
+// Target (reported, never enforced): ratio ≥ 2.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +39,7 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { json: false, quanta: 20_000, files: 1_000, concurrency: 8 };
+  const opts = { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -50,7 +51,8 @@ function parseArgs(argv) {
     else if (a === "--quanta") opts.quanta = value();
     else if (a === "--files") opts.files = value();
     else if (a === "--concurrency") opts.concurrency = value();
-    else fail(`unknown argument ${a}; usage: npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N]`);
+    else if (a === "--keep") opts.keep = true;
+    else fail(`unknown argument ${a}; usage: npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--keep]`);
   }
   opts.files = Math.min(opts.files, opts.quanta);
   if (opts.quanta % opts.files !== 0) fail(`--quanta (${opts.quanta}) must be a multiple of --files (${opts.files})`);
@@ -206,7 +208,8 @@ async function main() {
   const cleanup = () =>
     (cleaning ??= (async () => {
       await stopCluster(dir).catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      if (opts.keep) say(`kept ${dir} (logs under logs/)`);
+      else rmSync(dir, { recursive: true, force: true });
     })());
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void cleanup().finally(() => process.exit(130)));
   try {

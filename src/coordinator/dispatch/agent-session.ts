@@ -28,6 +28,8 @@ export class AgentSession {
   private sentMemoryMB = 0;
   private readonly held = new Map<string, Held>();
   scheduling = false;
+  /** A schedule is queued for the end of this event-loop turn (AgentLink.scheduleSoon). */
+  scheduleQueued = false;
   closed = false;
 
   constructor(
