@@ -3,6 +3,7 @@
 // coordinator acknowledges it, and on stop reports what ran as `preempted`.
 import { hostname } from "node:os";
 import { create } from "@bufbuild/protobuf";
+import { isNoopCommand } from "../common/builtin-commands.js";
 import { connectNats, type NatsConnection } from "../common/nats.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { signalReady } from "../common/ready.js";
@@ -67,6 +68,7 @@ class Agent {
   private readonly ctx: LeaseRunContext;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readySignalled = false;
+  private creditQueued = false;
   /** Set at the first stop request: no more work is taken, credits are zero. */
   private draining = false;
   private stopping: Promise<void> | undefined;
@@ -166,6 +168,16 @@ class Agent {
     await this.link.send({ msg: { case: "heartbeat", value: { running, cacheBytes: BigInt(this.store.cache.stats().bytes), cacheAdded: added, cacheRemoved: removed } } });
   }
 
+  /** One credit for every lease that ended in this turn of the event loop, not one each. */
+  private creditSoon(): void {
+    if (this.creditQueued) return;
+    this.creditQueued = true;
+    setImmediate(() => {
+      this.creditQueued = false;
+      if (!this.draining) void this.sendCredit();
+    });
+  }
+
   private sendCredit(): Promise<boolean> {
     const free = this.draining ? { cores: 0, memoryMb: 0, diskMb: 0 } : this.pool.free();
     return this.link.send({ msg: { case: "credit", value: { freeCores: free.cores, freeMemoryMb: free.memoryMb, freeDiskMb: free.diskMb } } });
@@ -181,7 +193,8 @@ class Agent {
       this.log.debug({ lease: id }, "duplicate lease ignored");
       return;
     }
-    this.log.info({ lease: id, quantum: lease.quantumId, task: lease.task }, "lease received");
+    // Thousands of noops a second would drown the log; real payloads log as they run.
+    this.log[isNoopCommand(lease.command) ? "debug" : "info"]({ lease: id, quantum: lease.quantumId, task: lease.task }, "lease received");
     this.journaled(this.store.journal.leaseStarted({ leaseId: id, quantumId: lease.quantumId, attempt: lease.attempt, startMs: Date.now() }), id);
     if (this.draining) {
       this.journaled(this.finishUnstarted(lease, "the agent is stopping"), id);
@@ -215,7 +228,7 @@ class Agent {
         this.running.delete(lease.leaseId);
         this.pool.release(lease.leaseId);
         if (!this.draining) {
-          void this.sendCredit();
+          this.creditSoon();
           this.pump();
         }
       });

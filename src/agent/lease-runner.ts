@@ -2,6 +2,7 @@
 // stage-out and registration, provenance. Aborting its signal with a
 // StopRequest ends it early: cancelled → no result, preempted → `preempted`.
 import { create } from "@bufbuild/protobuf";
+import { isNoopCommand } from "../common/builtin-commands.js";
 import { parseDataId } from "../common/data-id.js";
 import type { Logger } from "../common/logger.js";
 import { QuantumResultSchema, type Lease, type QuantumResult } from "../gen/orrery/v1/agent_link_pb.js";
@@ -39,6 +40,7 @@ const MiB = 1024 * 1024;
 
 /** Runs a lease; resolves to its result, or undefined when it was cancelled. */
 export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: AbortSignal): Promise<QuantumResult | undefined> {
+  if (isNoopCommand(lease.command)) return noopResult(lease, ctx);
   const log = ctx.log.child({ lease: lease.leaseId, quantum: lease.quantumId, attempt: lease.attempt });
   const startMs = Date.now();
   const scratch = await createScratch(ctx.workDir, lease.leaseId);
@@ -170,6 +172,46 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     for (const release of releases) release();
     await removeScratch(scratch).catch((err: unknown) => log.warn({ err: String(err) }, "scratch not removed"));
   }
+}
+
+/** The built-in `orrery:noop`: nothing staged, nothing run, no scratch; success with a minimal provenance record. */
+function noopResult(lease: Lease, ctx: LeaseRunContext): QuantumResult {
+  const now = Date.now();
+  const at = new Date(now).toISOString();
+  const provenance: ProvenanceRecord = {
+    quantum: lease.quantumId,
+    campaign: lease.campaign,
+    task: lease.task,
+    attempt: lease.attempt,
+    dataId: parseDataId(lease.dataId),
+    host: ctx.host,
+    agentId: ctx.agentId,
+    site: ctx.site,
+    kind: ctx.kind,
+    start: at,
+    end: at,
+    cpuSeconds: 0,
+    peakRssBytes: 0,
+    exitCode: null,
+    signal: null,
+    outcome: Outcome.SUCCEEDED,
+    command: [...lease.command],
+    config: {},
+    environment: {},
+    inputs: [],
+    outputs: [],
+    metrics: null,
+  };
+  return create(QuantumResultSchema, {
+    leaseId: lease.leaseId,
+    quantumId: lease.quantumId,
+    attempt: lease.attempt,
+    outcome: Outcome.SUCCEEDED,
+    exitCode: 0,
+    startMs: BigInt(now),
+    endMs: BigInt(now),
+    provenanceJson: JSON.stringify(provenance),
+  });
 }
 
 /** Provenance lives in the outputs' scope (else the output collection's, else "provenance"). */

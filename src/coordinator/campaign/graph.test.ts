@@ -361,3 +361,18 @@ describe("calibration roles", () => {
     }
   });
 });
+
+describe("expandGraph: tasks with no outputs", () => {
+  it("makes one quantum per data id with no outputs, and nothing downstream depends on it", () => {
+    const spec = campaign(`    probe:
+      command: ["orrery:noop"]
+      dimensions: [instrument, detector]
+      inputs: {raw: {datasetType: raw}}
+`);
+    const raws = [0, 1, 2].map((d) => file("raw", `raw_${d}.fits`, { instrument: "HSC", exposure: 1, detector: d }, 10));
+    const graph = expandGraph(spec, new Map([["raw", raws]]));
+    expect(graph.quanta).toHaveLength(3);
+    expect(graph.quanta.every((q) => q.outputs.length === 0 && q.upstream.length === 0)).toBe(true);
+    expect(graph.quanta.map((q) => q.inputs.map((i) => i.dataset.did))).toEqual([["hsc:raw_0.fits"], ["hsc:raw_1.fits"], ["hsc:raw_2.fits"]]);
+  });
+});

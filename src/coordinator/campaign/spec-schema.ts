@@ -42,7 +42,8 @@ export const TaskSchema = z
     command: z.array(z.string().min(1)).min(1, "needs at least the program to run"),
     dimensions: z.array(z.string().regex(IDENT, "must be a data-id key")).min(1, "needs at least one dimension"),
     inputs: z.record(z.string().regex(IDENT, "role names are identifiers"), InputRoleSchema),
-    outputs: z.record(z.string().regex(IDENT, "role names are identifiers"), OutputRoleSchema),
+    // A task may make nothing (checks, benchmarks, payloads that only publish elsewhere).
+    outputs: z.record(z.string().regex(IDENT, "role names are identifiers"), OutputRoleSchema).default({}),
     resources: ResourcesSchema.default(ResourcesSchema.parse({})),
     preemptible: z.boolean().default(true),
     deferred: z.boolean().default(false),

@@ -346,7 +346,7 @@ output: {scope: out, run: r1}
     expect(problems).toContain("--priority: 5000: must be a whole number from 0 to 1000");
   });
 
-  it("a softTimeLimit longer than timeLimit, a task without outputs or without a primary input", () => {
+  it("a softTimeLimit longer than timeLimit, a task without a primary input", () => {
     const yaml = `apiVersion: orrery/v1
 kind: Campaign
 name: limits
@@ -369,8 +369,73 @@ output: {scope: out, run: r1}
 `;
     expect(problemsOf({ specYaml: yaml })).toEqual([
       "campaign.yaml:11: pipeline.tasks.isr.resources.softTimeLimit: must not be longer than timeLimit",
-      "campaign.yaml:17: pipeline.tasks.calibrate.outputs: a task must declare at least one output",
       "campaign.yaml:15: pipeline.tasks.calibrate.inputs: a task needs at least one input that is not a calibration",
+    ]);
+  });
+});
+
+describe("parseCampaign: tasks with no outputs and the built-in noop", () => {
+  const withTasks = (tasks: string) => `apiVersion: orrery/v1
+kind: Campaign
+name: builtin
+pipeline:
+  tasks:
+${tasks}data: {scope: hsc}
+output: {scope: out, run: r1}
+`;
+
+  it("accepts a task whose outputs are omitted or empty", () => {
+    const spec = parseCampaign({
+      sourceName: "campaign.yaml",
+      specYaml: withTasks(`    check:
+      command: [node, check.mjs, "{inputs.raw}"]
+      dimensions: [detector]
+      inputs: {raw: {datasetType: raw}}
+    probe:
+      command: [/bin/true]
+      dimensions: [detector]
+      inputs: {raw: {datasetType: raw}}
+      outputs: {}
+`),
+    });
+    expect(spec.tasks.map((t) => [t.name, t.outputs])).toEqual([
+      ["check", {}],
+      ["probe", {}],
+    ]);
+  });
+
+  it("accepts [orrery:noop] with no outputs", () => {
+    const spec = parseCampaign({
+      sourceName: "campaign.yaml",
+      specYaml: withTasks(`    noop:
+      command: ["orrery:noop"]
+      dimensions: [detector]
+      inputs: {raw: {datasetType: raw}}
+`),
+    });
+    expect(spec.tasks[0]!.command).toEqual(["orrery:noop"]);
+    expect(spec.tasks[0]!.outputs).toEqual({});
+  });
+
+  it("refuses an unknown built-in, arguments to the noop, and outputs of the noop", () => {
+    const yaml = withTasks(`    other:
+      command: ["orrery:sleep", "1"]
+      dimensions: [detector]
+      inputs: {raw: {datasetType: raw}}
+    argued:
+      command: ["orrery:noop", "now"]
+      dimensions: [detector]
+      inputs: {raw: {datasetType: raw}}
+    making:
+      command: ["orrery:noop"]
+      dimensions: [detector]
+      inputs: {raw: {datasetType: raw}}
+      outputs: {out: {datasetType: calexp}}
+`);
+    expect(problemsOf({ specYaml: yaml })).toEqual([
+      `campaign.yaml:${lineOf(yaml, "orrery:sleep")}: pipeline.tasks.other.command: orrery:sleep is not a built-in command; the built-in is orrery:noop`,
+      `campaign.yaml:${lineOf(yaml, '"now"')}: pipeline.tasks.argued.command: orrery:noop takes no arguments`,
+      `campaign.yaml:${lineOf(yaml, "outputs: {out")}: pipeline.tasks.making.outputs: orrery:noop makes no outputs; declare none`,
     ]);
   });
 });

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { CampaignFileSchema, PipelineFileSchema, PipelineSchema, type CampaignFile, type TaskSpec } from "./spec-schema.js";
 import { PositionedYaml, specInvalid, type SpecProblem } from "./spec-errors.js";
 import { parseOverride, resolveConfig, type ConfigValue, type ResolvedConfig } from "./config-resolution.js";
+import { builtinCommandProblem, isNoopCommand, NOOP_COMMAND } from "../../common/builtin-commands.js";
 
 export interface CampaignSource {
   specYaml: string;
@@ -60,7 +61,12 @@ export function parseCampaign(src: CampaignSource): CampaignSpec {
           problems.push(pipelineDoc.problem([...taskPath, name, "outputs", role, "datasetType"], `${out.datasetType} is also produced by task ${other}`));
         } else producer.set(out.datasetType, name);
       }
-      if (Object.keys(task.outputs).length === 0) problems.push(pipelineDoc.problem([...taskPath, name, "outputs"], "a task must declare at least one output"));
+      const builtin = builtinCommandProblem(task.command);
+      if (builtin !== undefined) problems.push(pipelineDoc.problem([...taskPath, name, "command"], builtin));
+      // The noop makes nothing, so outputs it declared would never exist for its consumers.
+      if (isNoopCommand(task.command) && Object.keys(task.outputs).length > 0) {
+        problems.push(pipelineDoc.problem([...taskPath, name, "outputs"], `${NOOP_COMMAND} makes no outputs; declare none`));
+      }
       if (!Object.values(task.inputs).some((r) => !r.calibration)) {
         problems.push(pipelineDoc.problem([...taskPath, name, "inputs"], "a task needs at least one input that is not a calibration"));
       }

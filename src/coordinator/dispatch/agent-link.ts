@@ -50,7 +50,7 @@ export class AgentLink {
       switch (m.case) {
         case "credit":
           s.credit(m.value.freeCores, m.value.freeMemoryMb, m.value.freeDiskMb);
-          this.schedule(s);
+          this.scheduleSoon(s);
           break;
         case "heartbeat":
           s.cacheBytes = m.value.cacheBytes;
@@ -148,10 +148,23 @@ export class AgentLink {
       () => {
         s.release(r.leaseId);
         s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } }));
-        this.schedule(s);
+        this.scheduleSoon(s);
       },
       (err: unknown) => this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again"),
     );
+  }
+
+  /**
+   * Schedules once the messages read in this turn of the event loop are all
+   * in (credits, acknowledged results): one larger lease batch, not many of one.
+   */
+  private scheduleSoon(s: AgentSession): void {
+    if (s.scheduleQueued) return;
+    s.scheduleQueued = true;
+    setImmediate(() => {
+      s.scheduleQueued = false;
+      this.schedule(s);
+    });
   }
 
   private schedule(s: AgentSession): void {

@@ -32,6 +32,8 @@ export class AgentSession {
   readonly diskMB: number;
   private readonly held = new Map<string, Held>();
   scheduling = false;
+  /** A schedule is queued for the end of this event-loop turn (AgentLink.scheduleSoon). */
+  scheduleQueued = false;
   closed = false;
 
   constructor(

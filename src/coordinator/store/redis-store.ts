@@ -16,6 +16,30 @@ export interface DefinitionSource {
   definition(i: number): QuantumDefinition;
 }
 
+/** An attempt's records: the payload's log tails (none for a built-in that ran nothing) and its provenance. */
+export interface AttemptRecords {
+  quantum: string;
+  attempt: number;
+  logs?: { stdout: string; stderr: string };
+  provenance: string;
+}
+
+/** Progress of some quanta of a campaign and the identity records of those that succeeded. */
+export interface ProgressWrite {
+  campaign: string;
+  updates: ReadonlyMap<string, QuantumProgress>;
+  identities?: ReadonlyMap<string, IdentityRecord> | undefined;
+}
+
+export type CampaignUpdate = Omit<CampaignRecord, "specJson" | "tasks" | "generation">;
+
+/** What one handler of the workload manager changed, stored by saveChanges in one transaction. */
+export interface StoreChanges {
+  progress: readonly ProgressWrite[];
+  attempts: readonly AttemptRecords[];
+  campaigns: readonly CampaignUpdate[];
+}
+
 const BATCH = 5000;
 /** Progress fields per HSET inside a transaction. */
 const PROGRESS_BATCH = 2000;
@@ -158,15 +182,29 @@ export class CoordinatorStore {
     if (fields.length > 0) multi.hset(K.progress(campaign), ...fields);
   }
 
-  async updateCampaign(record: Omit<CampaignRecord, "specJson" | "tasks" | "generation">): Promise<void> {
-    await this.redis.hset(K.campaign(record.name), {
-      state: record.state,
-      priority: record.priority,
-      share: record.share,
-      finishedMs: record.finishedMs,
-      expanded: JSON.stringify(record.expanded),
-      expansionError: record.expansionError,
-    });
+  async updateCampaign(record: CampaignUpdate): Promise<void> {
+    await this.redis.hset(K.campaign(record.name), campaignUpdateFields(record));
+  }
+
+  /**
+   * A handler's changes in one transaction, so one round trip however many
+   * results or leases it handled: progress and identity records, attempt
+   * records (logs, provenance), campaign records.
+   */
+  async saveChanges(changes: StoreChanges): Promise<void> {
+    const { progress, attempts, campaigns } = changes;
+    if (progress.length === 0 && attempts.length === 0 && campaigns.length === 0) return;
+    const multi = this.redis.multi();
+    for (const a of attempts) {
+      if (a.logs) multi.hset(K.log(a.quantum, a.attempt), { stdout: a.logs.stdout, stderr: a.logs.stderr });
+      multi.set(K.provenance(a.quantum, a.attempt), a.provenance);
+    }
+    for (const p of progress) {
+      this.addProgress(multi, p.campaign, p.updates);
+      for (const [hash, r] of p.identities ?? []) multi.set(K.identity(hash), JSON.stringify(r));
+    }
+    for (const c of campaigns) multi.hset(K.campaign(c.name), campaignUpdateFields(c));
+    checkReplies(await multi.exec());
   }
 
   /** Progress of some quanta and, for those that succeeded, their identity records, in one transaction. */
@@ -271,6 +309,17 @@ export class CoordinatorStore {
     }
     return out;
   }
+}
+
+function campaignUpdateFields(r: CampaignUpdate): Record<string, string | number> {
+  return {
+    state: r.state,
+    priority: r.priority,
+    share: r.share,
+    finishedMs: r.finishedMs,
+    expanded: JSON.stringify(r.expanded),
+    expansionError: r.expansionError,
+  };
 }
 
 function campaignFields(r: CampaignRecord): Record<string, string | number> {

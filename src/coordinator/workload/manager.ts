@@ -23,6 +23,7 @@ import { isLiveCampaign } from "./campaign-state.js";
 import { campaignsOf, listQuanta, specOf, statusView, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
 import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
+import { isNoopCommand } from "../../common/builtin-commands.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -48,6 +49,8 @@ export class WorkloadManager {
   private readonly results: ResultContext;
   private readonly locality: LocalityFeed;
   private readonly control: ControlContext;
+  /** Results waiting for the next report turn. */
+  private reports: { agentId: string; report: AttemptReport; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -257,18 +260,15 @@ export class WorkloadManager {
     });
   }
 
-  /** An attempt's result. Returns once it is persisted (the agent may then forget it). */
+  /**
+   * An attempt's result. Returns once it is persisted (the agent may then
+   * forget it). Results that arrive while a turn is queued or running are
+   * handled together in the next turn: one transaction for all of them.
+   */
   report(agentId: string, r: AttemptReport): Promise<void> {
-    return this.mailbox.send(async () => {
-      const ref = this.table.find(r.quantumId);
-      if (!ref || ref.c.rows.run(ref.row)?.lease?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
-        this.log.info({ agent: agentId, lease: r.leaseId }, "result for a lease no longer current; ignored");
-        return;
-      }
-      const { c, row } = ref;
-      await this.store.saveAttemptRecords(r.quantumId, r.attempt, { stdout: r.stdout, stderr: r.stderr }, withIdentity(r.provenanceJson, c.rows.identity(row)));
-      finishAttempt(this.results, c, row, r);
-      await this.journal.flush();
+    return new Promise((resolve, reject) => {
+      this.reports.push({ agentId, report: r, resolve, reject });
+      if (this.reports.length === 1) void this.mailbox.send(() => this.reportTurn());
     });
   }
 
@@ -334,6 +334,37 @@ export class WorkloadManager {
       if (c.state === "RUNNING" && c.ready.size > 0) this.onWork();
       return { campaign: c.name, priority: c.priority };
     });
+  }
+
+  private async reportTurn(): Promise<void> {
+    const batch = this.reports;
+    this.reports = [];
+    const handled: typeof batch = [];
+    for (const p of batch) {
+      const { agentId, report: r } = p;
+      try {
+        const ref = this.table.find(r.quantumId);
+        if (!ref || ref.c.rows.run(ref.row)?.lease?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
+          this.log.info({ agent: agentId, lease: r.leaseId }, "result for a lease no longer current; ignored");
+        } else {
+          const { c, row } = ref;
+          // A built-in ran nothing: it has no logs to keep.
+          const logs = isNoopCommand(c.taskByName.get(c.rows.task(row))?.command ?? []) ? undefined : { stdout: r.stdout, stderr: r.stderr };
+          this.journal.attemptEnded({ quantum: r.quantumId, attempt: r.attempt, ...(logs ? { logs } : {}), provenance: withIdentity(r.provenanceJson, c.rows.identity(row)) });
+          finishAttempt(this.results, c, row, r);
+        }
+        handled.push(p);
+      } catch (err) {
+        p.reject(err as Error);
+      }
+    }
+    try {
+      await this.journal.flush();
+    } catch (err) {
+      for (const p of handled) p.reject(err as Error);
+      return;
+    }
+    for (const p of handled) p.resolve();
   }
 
   /** Leases past their deadline: the agent is lost; the quantum is killed, not failed. */

@@ -1,7 +1,7 @@
-// What a manager handler changed, written to Redis in one go before the
-// handler answers: quantum progress, identity records of quanta that
-// succeeded (with their progress, in one transaction), campaign records.
-import type { CoordinatorStore } from "../store/redis-store.js";
+// What a manager handler changed, written to Redis in one transaction before
+// the handler answers: quantum progress, identity records of quanta that
+// succeeded, attempt records (logs, provenance), campaign records.
+import type { AttemptRecords, CoordinatorStore, ProgressWrite } from "../store/redis-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress } from "./model.js";
 import { identityRecord } from "./reuse.js";
@@ -11,6 +11,7 @@ export class ProgressJournal {
   private rows = new Map<LiveCampaign, Set<number>>();
   private identities = new Map<LiveCampaign, Map<string, IdentityRecord>>();
   private readonly campaigns = new Set<string>();
+  private attempts: AttemptRecords[] = [];
 
   constructor(
     private readonly store: CoordinatorStore,
@@ -28,6 +29,11 @@ export class ProgressJournal {
     (this.identities.get(c) ?? this.identities.set(c, new Map()).get(c)!).set(c.rows.identity(row), identityRecord(c, row));
   }
 
+  /** An attempt ended: its logs and provenance go with the progress it changed. */
+  attemptEnded(records: AttemptRecords): void {
+    this.attempts.push(records);
+  }
+
   /** The campaign's record (state, expanded tasks) changed. */
   touchCampaign(name: string): void {
     this.campaigns.add(name);
@@ -36,20 +42,19 @@ export class ProgressJournal {
   async flush(): Promise<void> {
     const rows = this.rows;
     const identities = this.identities;
+    const attempts = this.attempts;
     this.rows = new Map();
     this.identities = new Map();
+    this.attempts = [];
+    const progress: ProgressWrite[] = [];
     for (const c of new Set([...rows.keys(), ...identities.keys()])) {
-      const progress = new Map<string, QuantumProgress>();
-      const touched = rows.get(c) ?? new Set<number>();
-      for (const row of touched) progress.set(c.rows.id(row), c.rows.progress(row));
-      await this.store.saveProgress(c.name, progress, identities.get(c));
-      for (const row of touched) c.rows.dropFinishedRun(row);
+      const updates = new Map<string, QuantumProgress>();
+      for (const row of rows.get(c) ?? []) updates.set(c.rows.id(row), c.rows.progress(row));
+      progress.push({ campaign: c.name, updates, identities: identities.get(c) });
     }
-    const names = [...this.campaigns];
+    const campaigns = [...this.campaigns].flatMap((name) => this.table.campaigns.get(name) ?? []);
     this.campaigns.clear();
-    for (const name of names) {
-      const c = this.table.campaigns.get(name);
-      if (c) await this.store.updateCampaign(c);
-    }
+    await this.store.saveChanges({ progress, attempts, campaigns });
+    for (const [c, touched] of rows) for (const row of touched) c.rows.dropFinishedRun(row);
   }
 }

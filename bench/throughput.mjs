@@ -1,0 +1,243 @@
+#!/usr/bin/env node
+// `npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--keep]`
+//
+// How many quanta a second the whole dispatch path carries when the payload
+// costs nothing: a real local cluster (startCluster from dist/, as `orrery
+// local up`: nats-server, redis-server, s3rver, the dbb, the coordinator and
+// 2 agent processes on one site) runs N (default 20,000) `orrery:noop` quanta
+// to SUCCEEDED. Each quantum is leased, journaled by its agent, reported,
+// persisted in Redis and acknowledged, as any other.
+//
+// The campaign: --files tiny files (default 1,000) are ingested through the
+// CLI (`orrery dbb ingest --manifest`, not timed) and read by N / files noop
+// tasks, each with one quantum per file. Timed: from Submit (expansion and
+// store included) to the campaign's finish time (its `finishedMs`).
+//
+// Baseline, in the same run and on the same redis-server: BullMQ with 2
+// worker processes (children of this one) runs N no-op jobs. Timed: from
+// addBulk to the last job completed (polled every 20 ms). Agents and workers
+// get the same concurrency (--concurrency, default 8: an agent's cores, a
+// worker's `concurrency`). `--keep` leaves the cluster's directory (its logs).
+// Target (reported, never enforced): ratio ≥ 2.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROLE_ENV = "ORRERY_THROUGHPUT_BENCH_ROLE";
+const QUEUE = "orrery-throughput-bench";
+const TARGET_RATIO = 2;
+const ORRERY_BIN = fileURLToPath(new URL("../bin/orrery.mjs", import.meta.url));
+
+const say = (m) => process.stderr.write(`throughput: ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function fail(message) {
+  process.stderr.write(`throughput: ${message}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = Number(argv[++i]?.replaceAll("_", ""));
+      if (!Number.isInteger(v) || v <= 0) fail(`${a} takes a positive whole number`);
+      return v;
+    };
+    if (a === "--json") opts.json = true;
+    else if (a === "--quanta") opts.quanta = value();
+    else if (a === "--files") opts.files = value();
+    else if (a === "--concurrency") opts.concurrency = value();
+    else if (a === "--keep") opts.keep = true;
+    else fail(`unknown argument ${a}; usage: npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--keep]`);
+  }
+  opts.files = Math.min(opts.files, opts.quanta);
+  if (opts.quanta % opts.files !== 0) fail(`--quanta (${opts.quanta}) must be a multiple of --files (${opts.files})`);
+  return opts;
+}
+
+/** Runs the CLI; resolves to its stdout, rejects with its stderr. */
+function cli(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ORRERY_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`orrery ${args.join(" ")} exited ${code}: ${err}`))));
+  });
+}
+
+function campaignYaml(name, tasks) {
+  const lines = [`apiVersion: orrery/v1`, `kind: Campaign`, `name: ${name}`, `pipeline:`, `  tasks:`];
+  for (let t = 0; t < tasks; t++) {
+    lines.push(
+      `    noop-${t}:`,
+      `      command: ["orrery:noop"]`,
+      `      dimensions: [instrument, detector]`,
+      `      inputs: {raw: {datasetType: raw}}`,
+      `      resources: {cores: 1, memoryMB: 64, diskMB: 0}`,
+    );
+  }
+  lines.push(`data: {scope: tput}`, `output: {scope: tput-out, run: ${name}/run1}`, "");
+  return lines.join("\n");
+}
+
+async function runOrrery(opts, dir, cluster) {
+  const clusterArgs = ["--cluster", join(dir, "cluster.json")];
+  const input = join(dir, "input");
+  mkdirSync(input, { recursive: true });
+  const manifest = [];
+  for (let d = 0; d < opts.files; d++) {
+    writeFileSync(join(input, `raw_${d}.dat`), `${d}\n`);
+    manifest.push(JSON.stringify({ path: `raw_${d}.dat`, scope: "tput", datasetType: "raw", dataId: { instrument: "BENCH", detector: d } }));
+  }
+  writeFileSync(join(input, "manifest.jsonl"), `${manifest.join("\n")}\n`);
+  say(`ingesting ${opts.files} files (not timed)`);
+  await cli([...clusterArgs, "dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(input, "manifest.jsonl"), "--json"]);
+
+  const [{ createUnaryClient }, { CampaignService }] = await Promise.all([import("../dist/common/grpc-service.js"), import("../dist/gen/orrery/v1/coordinator_pb.js")]);
+  const client = createUnaryClient(CampaignService, cluster.coordinator);
+  try {
+    const tasks = opts.quanta / opts.files;
+    const name = "throughput";
+    say(`submitting ${opts.quanta} orrery:noop quanta (${tasks} tasks × ${opts.files} files)`);
+    const t0 = Date.now();
+    const res = await client.submit({ specYaml: campaignYaml(name, tasks), sourceName: "throughput.yaml" }, { timeoutMs: 120_000 });
+    if (res.quanta !== opts.quanta) throw new Error(`the campaign has ${res.quanta} quanta, not ${opts.quanta}`);
+    const submitMs = Date.now() - t0;
+    for (;;) {
+      const st = (await client.status({ campaign: name })).campaigns[0];
+      if (st && st.state !== "RUNNING" && st.state !== "PAUSED") {
+        if (st.state !== "SUCCEEDED") throw new Error(`the campaign ended ${st.state}`);
+        const end = Number(st.finishedMs) || Date.now();
+        return { seconds: (end - t0) / 1000, submitMs };
+      }
+      await sleep(20);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function redisConnection(url) {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port), ...(u.password ? { password: decodeURIComponent(u.password) } : {}) };
+}
+
+async function runBullmq(opts, redisUrl) {
+  const { Queue } = await import("bullmq");
+  const connection = redisConnection(redisUrl);
+  const queue = new Queue(QUEUE, { connection });
+  const workers = [];
+  try {
+    await queue.obliterate({ force: true }).catch(() => {});
+    say(`starting 2 BullMQ worker processes (concurrency ${opts.concurrency} each)`);
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(process.execPath, [process.argv[1]], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        env: { ...process.env, [ROLE_ENV]: "bullmq-worker", BENCH_REDIS: redisUrl, BENCH_CONCURRENCY: String(opts.concurrency) },
+      });
+      workers.push({ child, exited: new Promise((r) => child.once("exit", r)), ready: new Promise((r, j) => (child.once("message", r), child.once("exit", () => j(new Error("a BullMQ worker exited before it was ready"))))) });
+    }
+    await Promise.all(workers.map((w) => w.ready));
+    say(`adding ${opts.quanta} no-op jobs`);
+    const t0 = Date.now();
+    const BULK = 1000;
+    for (let i = 0; i < opts.quanta; i += BULK) {
+      const n = Math.min(BULK, opts.quanta - i);
+      await queue.addBulk(Array.from({ length: n }, (_, k) => ({ name: "noop", data: { i: i + k } })));
+    }
+    for (;;) {
+      const { completed, failed } = await queue.getJobCounts("completed", "failed");
+      if (completed + failed >= opts.quanta) {
+        if (failed > 0) throw new Error(`${failed} BullMQ jobs failed`);
+        return { seconds: (Date.now() - t0) / 1000 };
+      }
+      await sleep(20);
+    }
+  } finally {
+    for (const w of workers) w.child.send?.("stop");
+    await Promise.all(workers.map((w) => Promise.race([w.exited, sleep(5000).then(() => w.child.kill("SIGKILL"))])));
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+  }
+}
+
+async function bullmqWorker() {
+  const { Worker } = await import("bullmq");
+  const worker = new Worker(QUEUE, async () => undefined, { connection: redisConnection(process.env.BENCH_REDIS), concurrency: Number(process.env.BENCH_CONCURRENCY) });
+  await worker.waitUntilReady();
+  process.send({ ready: true });
+  process.on("message", async () => {
+    await worker.close();
+    process.exit(0);
+  });
+}
+
+function report(f, json) {
+  const rows = [
+    ["", "quanta / jobs", "seconds", "per second"],
+    ["Orrery (orrery:noop, 2 agents)", String(f.quanta), f.orrery_s.toFixed(2), f.orrery_per_s.toFixed(0)],
+    ["BullMQ (no-op, 2 workers)", String(f.quanta), f.bullmq_s.toFixed(2), f.bullmq_per_s.toFixed(0)],
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
+  const out = [
+    `throughput: ${f.quanta} quanta on a local cluster (1 site, 2 agents) vs BullMQ on the same redis-server; concurrency ${f.concurrency} per agent / worker`,
+    ...rows.map(line),
+    `submit (expand + store) ${f.submit_ms} ms, inside Orrery's time`,
+    `ratio (Orrery / BullMQ) ${f.ratio.toFixed(2)}  (target ≥ ${TARGET_RATIO}: ${f.ratio >= TARGET_RATIO ? "met" : "not met"})`,
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
+  if (json) {
+    const { orrery_per_s, bullmq_per_s, ratio, ...rest } = f;
+    process.stdout.write(`${JSON.stringify({ bench: "throughput", orrery_per_s, bullmq_per_s, ratio, ...rest })}\n`);
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const { startCluster, stopCluster } = await import("../dist/common/local/cluster.js");
+  const dir = mkdtempSync(join(tmpdir(), "orrery-bench-throughput-"));
+  let cleaning;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await stopCluster(dir).catch(() => {});
+      if (opts.keep) say(`kept ${dir} (logs under logs/)`);
+      else rmSync(dir, { recursive: true, force: true });
+    })());
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void cleanup().finally(() => process.exit(130)));
+  try {
+    say("starting a local cluster (1 site, 2 agents)");
+    const cluster = await startCluster({ dir, sites: 1, agents: 2, agentCores: opts.concurrency, agentMemoryMB: 64 * opts.concurrency, softwareRoot: process.cwd(), onProgress: (m) => say(m) });
+    const orrery = await runOrrery(opts, dir, cluster);
+    say(`Orrery: ${opts.quanta} quanta in ${orrery.seconds.toFixed(2)} s`);
+    const bullmq = await runBullmq(opts, cluster.redis);
+    say(`BullMQ: ${opts.quanta} jobs in ${bullmq.seconds.toFixed(2)} s`);
+    const f = {
+      quanta: opts.quanta,
+      concurrency: opts.concurrency,
+      orrery_s: orrery.seconds,
+      submit_ms: orrery.submitMs,
+      bullmq_s: bullmq.seconds,
+      orrery_per_s: opts.quanta / orrery.seconds,
+      bullmq_per_s: opts.quanta / bullmq.seconds,
+    };
+    f.ratio = f.orrery_per_s / f.bullmq_per_s;
+    report(f, opts.json);
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.env[ROLE_ENV] === "bullmq-worker") await bullmqWorker();
+else
+  await main().catch((err) => {
+    say(err?.stack ?? String(err));
+    process.exit(1);
+  });

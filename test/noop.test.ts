@@ -1,0 +1,104 @@
+// The built-in `orrery:noop` and tasks with no outputs, on a real local
+// cluster: a few tiny files ingested, a noop campaign and a campaign whose
+// payload really runs but makes nothing, each submitted with --wait.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { tempDir } from "./harness.js";
+import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
+
+interface QuantumJson {
+  id: string;
+  task: string;
+  state: string;
+  outputs: string[];
+  attempts: { agent: string; outcome: string; exitCode: number }[];
+}
+
+const DETECTORS = 6;
+
+function campaignYaml(name: string, task: string): string {
+  return `apiVersion: orrery/v1
+kind: Campaign
+name: ${name}
+pipeline:
+  tasks:
+${task}data: {scope: noop-test}
+output: {scope: noop-test-out, run: ${name}/run1}
+`;
+}
+
+describe("tasks with no outputs and the built-in noop on a local cluster", () => {
+  let dir: string;
+  let cli: (args: string[]) => ReturnType<typeof orrery>;
+  let json: <T>(args: string[]) => Promise<T>;
+
+  beforeAll(async () => {
+    dir = tempDir("noop");
+    await startCluster({ dir, sites: 1, agents: 2, softwareRoot: REPO_ROOT });
+    const clusterArgs = ["--cluster", join(dir, "cluster.json")];
+    cli = (args) => orrery([...clusterArgs, ...args]);
+    json = (args) => orreryJson([...clusterArgs, ...args]);
+    const input = join(dir, "input");
+    mkdirSync(input, { recursive: true });
+    const lines: string[] = [];
+    for (let d = 0; d < DETECTORS; d++) {
+      writeFileSync(join(input, `raw_${d}.dat`), `detector ${d}\n`);
+      lines.push(JSON.stringify({ path: `raw_${d}.dat`, scope: "noop-test", datasetType: "raw", dataId: { instrument: "HSC", detector: d } }));
+    }
+    writeFileSync(join(input, "manifest.jsonl"), `${lines.join("\n")}\n`);
+    const ingest = await json<{ ingested: number }>(["dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(input, "manifest.jsonl")]);
+    expect(ingest.ingested).toBe(DETECTORS);
+  });
+
+  afterAll(async () => {
+    await stopCluster(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs an orrery:noop campaign to SUCCEEDED with a provenance record per quantum", async () => {
+    const file = join(dir, "noop.yaml");
+    writeFileSync(file, campaignYaml("noop-run", `    probe:\n      command: ["orrery:noop"]\n      dimensions: [instrument, detector]\n      inputs: {raw: {datasetType: raw}}\n`));
+    const submit = await cli(["submit", file, "--wait"]);
+    expect(submit.stderr + submit.stdout).toContain("SUCCEEDED");
+    expect(submit.code).toBe(0);
+
+    const quanta = await json<QuantumJson[]>(["quanta", "noop-run"]);
+    expect(quanta).toHaveLength(DETECTORS);
+    for (const q of quanta) {
+      expect(q.state).toBe("SUCCEEDED");
+      expect(q.outputs).toEqual([]);
+      expect(q.attempts.map((a) => a.outcome)).toEqual(["succeeded"]);
+    }
+    const provenance = await json<{ quantum: string; outcome: string; command: string[]; inputs: unknown[]; outputs: unknown[]; identity: string }>(["provenance", quanta[0]!.id]);
+    expect(provenance).toMatchObject({ quantum: quanta[0]!.id, outcome: "succeeded", command: ["orrery:noop"], inputs: [], outputs: [] });
+    expect(provenance.identity).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it("runs a real payload with no outputs to SUCCEEDED, its inputs staged in", async () => {
+    const file = join(dir, "check.yaml");
+    // Exits 0 only when the staged input holds the bytes ingested for its detector.
+    const task = `    check:
+      command: [/bin/sh, -c, 'grep -qx "detector {dataId.detector}" "$0"', "{inputs.raw}"]
+      dimensions: [instrument, detector]
+      inputs: {raw: {datasetType: raw}}
+`;
+    writeFileSync(file, campaignYaml("no-outputs", task));
+    const submit = await cli(["submit", file, "--wait"]);
+    expect(submit.stderr + submit.stdout).toContain("SUCCEEDED");
+    expect(submit.code).toBe(0);
+
+    const quanta = await json<QuantumJson[]>(["quanta", "no-outputs"]);
+    expect(quanta).toHaveLength(DETECTORS);
+    for (const q of quanta) {
+      expect(q.state).toBe("SUCCEEDED");
+      expect(q.outputs).toEqual([]);
+      expect(q.attempts.map((a) => [a.outcome, a.exitCode])).toEqual([["succeeded", 0]]);
+    }
+    const provenance = await json<{ exitCode: number; inputs: { did: string }[]; outputs: unknown[] }>(["provenance", quanta[0]!.id]);
+    expect(provenance.exitCode).toBe(0);
+    expect(provenance.inputs).toHaveLength(1);
+    expect(provenance.outputs).toEqual([]);
+  });
+});
