@@ -5,7 +5,7 @@ import type { CampaignRecord } from "./model.js";
 import { QuantumRows, type Links, type RowBatch } from "./quantum-rows.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
-import { nextState, QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
+import { QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -98,10 +98,9 @@ export class CampaignTable {
   /** Applies a lifecycle event (an illegal one throws), keeping counts and the ready set in step. */
   transition(c: LiveCampaign, row: number, event: QuantumEvent): void {
     const prev = c.rows.state(row);
-    const next = nextState(prev, event, c.rows.id(row));
+    const next = c.rows.apply(row, event);
     this.count(c, row, prev, -1);
     this.count(c, row, next, 1);
-    c.rows.setState(row, next);
     if (next === "READY") c.ready.add(row);
     else c.ready.delete(row);
   }

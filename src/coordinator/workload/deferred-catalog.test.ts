@@ -61,7 +61,7 @@ function ranUpstream(spec: CampaignSpec, failOne = false) {
   rows.append(expansion);
   for (let row = 0; row < expansion.count; row++) {
     const failed = failOne && rows.task(row) === "calibrate" && row === expansion.count - 1;
-    rows.setState(row, failed ? "FAILED" : "SUCCEEDED");
+    rows.restore(row, { ...rows.progress(row), state: failed ? "FAILED" : "SUCCEEDED" });
     if (!failed) rows.runOf(row).produced = expansion.definition(row).outputs.map((o) => ({ role: o.role, did: o.did, rse: "site-b-disk", bytes: 20, adler32: "2", md5: `made-${rows.id(row)}` }));
   }
   table.addRows(live, 0);

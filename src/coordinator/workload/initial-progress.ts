@@ -17,9 +17,9 @@ export function progressToStore(rows: QuantumRows, from: number, to = rows.lengt
   return out;
 }
 
-/** Rows from..to-1 in their first state: READY with no makers, else PENDING. */
+/** Freshly appended rows (PENDING) from..to-1 in their first state: READY with no makers, else PENDING. */
 export function setFirstStates(rows: QuantumRows, from: number, to = rows.length): void {
-  for (let row = from; row < to; row++) rows.setState(row, rows.upstream(row).length === 0 ? "READY" : "PENDING");
+  for (let row = from; row < to; row++) if (rows.upstream(row).length === 0) rows.apply(row, "inputs_ready");
 }
 
 /** A new campaign's record as submit stores it: RUNNING, its tasks, those not deferred already expanded. */

@@ -200,7 +200,7 @@ describe("buildExpansion of a later (deferred) task", () => {
     rows.append(first);
     for (let r = 0; r < rows.length; r++) {
       const failed = failLast && r === rows.length - 1;
-      rows.setState(r, failed ? "FAILED" : "SUCCEEDED");
+      rows.restore(r, { ...rows.progress(r), state: failed ? "FAILED" : "SUCCEEDED" });
       rows.runOf(r).produced = failed ? [] : first.definition(r).outputs.map((o) => ({ role: o.role, did: o.did, rse: "site-b-disk", bytes: 20, adler32: "2", md5: `made-${rows.id(r)}` }));
     }
     const done = Array.from({ length: rows.length }, (_, r) => ({ row: r, definition: first.definition(r), produced: rows.run(r)!.produced }));
@@ -251,7 +251,7 @@ describe("buildExpansion of a later (deferred) task", () => {
 
     // a maker not done yet keeps it waiting
     const waiting = ranEarly();
-    waiting.rows.setState(5, "RUNNING"); // calibrate.2
+    waiting.rows.restore(5, { ...waiting.rows.progress(5), state: "RUNNING" }); // calibrate.2
     waiting.rows.append(waiting.second);
     settleRows(waiting.rows, 8, 9, new Map());
     expect(waiting.rows.state(8)).toBe("PENDING");
@@ -259,7 +259,7 @@ describe("buildExpansion of a later (deferred) task", () => {
     // only its makers count: the failed calibrate made nothing (coadd reads the other three), and an isr is not a maker
     const failed = ranEarly(true);
     expect([...failed.second.upstream.rows].map((r) => failed.rows.id(r)).sort()).toEqual(["mini-drp.calibrate.1", "mini-drp.calibrate.2", "mini-drp.calibrate.3"]);
-    failed.rows.setState(3, "RUNNING"); // isr.4
+    failed.rows.restore(3, { ...failed.rows.progress(3), state: "RUNNING" }); // isr.4
     failed.rows.append(failed.second);
     settleRows(failed.rows, 8, 9, new Map());
     expect(failed.rows.state(8)).toBe("READY");

@@ -12,19 +12,18 @@ export function makersDone(rows: QuantumRows, row: number): boolean {
 }
 
 /**
- * First states of freshly appended rows from..to-1 once some are reused:
+ * First states of freshly appended rows (PENDING) from..to-1 once some are reused:
  * SKIPPED with the replicas they reuse, else READY when every maker (in this
  * expansion or before it) is done, else PENDING. Rows come in graph order,
  * makers first.
  */
 export function settleRows(rows: QuantumRows, from: number, to: number, reused: ReadonlyMap<number, ProducedReplica[]>): void {
   for (const [row, produced] of reused) {
-    rows.setState(row, "SKIPPED");
+    rows.apply(row, "skip");
     rows.runOf(row).produced = produced;
   }
   for (let row = from; row < to; row++) {
-    if (reused.has(row)) continue;
-    rows.setState(row, makersDone(rows, row) ? "READY" : "PENDING");
+    if (!reused.has(row) && makersDone(rows, row)) rows.apply(row, "inputs_ready");
   }
 }
 

@@ -75,7 +75,7 @@ describe("QuantumRows.append", () => {
 
   it("appends a second batch reading from the first: numbered on, old rows' downstream updated, old rows kept as they were", () => {
     const rows = twoTasks();
-    rows.setState(0, "SUCCEEDED");
+    rows.restore(0, { ...rows.progress(0), state: "SUCCEEDED" });
     rows.setRetry(1, "failures", 700, 42);
     // coadd.1 (row 5) reads calibrate.1, calibrate.2 and isr.3
     const first = rows.append(batch(5, [["coadd", 1]], [[3, 4, 2]]));
@@ -173,8 +173,8 @@ describe("QuantumRows.isInitial", () => {
     for (let r = 0; r < rows.length; r++) expect(rows.isInitial(r)).toBe(true);
     expect([0, 1, 2, 3, 4].map((r) => rows.state(r))).toEqual(["READY", "READY", "READY", "PENDING", "PENDING"]);
 
-    rows.setState(0, "PENDING"); // no makers: its first state is READY
-    rows.setState(3, "READY"); // has a maker: its first state is PENDING
+    rows.restore(0, { ...rows.progress(0), state: "PENDING" }); // no makers: its first state is READY
+    rows.restore(3, { ...rows.progress(3), state: "READY" }); // has a maker: its first state is PENDING
     expect([rows.isInitial(0), rows.isInitial(3)]).toEqual([false, false]);
 
     rows.setRetry(1, "kills", 256, 0); // counter only
@@ -236,10 +236,10 @@ describe("QuantumRows run records", () => {
     const rows = twoTasks();
     setFirstStates(rows, 0);
     for (const row of [0, 1, 2]) rows.runOf(row).attempts.push({ ...attempt, leaseId: `${rows.id(row)}#1` });
-    rows.setState(0, "SUCCEEDED");
+    rows.restore(0, { ...rows.progress(0), state: "SUCCEEDED" });
     rows.runOf(0).produced = [replica];
-    rows.setState(1, "SKIPPED");
-    rows.setState(2, "FAILED");
+    rows.restore(1, { ...rows.progress(1), state: "SKIPPED" });
+    rows.restore(2, { ...rows.progress(2), state: "FAILED" });
     for (const row of [0, 1, 2]) rows.dropFinishedRun(row);
     expect([...rows.runs.keys()]).toEqual([2]);
     expect(rows.progress(2).attempts).toHaveLength(1);
@@ -255,5 +255,17 @@ describe("QuantumRows run records", () => {
     expect(rows.run(0)).toBeUndefined();
     expect(rows.run(1)?.attempts).toEqual([attempt]);
     expect(rows.failures(1)).toBe(3);
+  });
+});
+
+describe("QuantumRows states", () => {
+  it("change only through the transition table: SKIPPED too, and an illegal event throws", () => {
+    const rows = twoTasks();
+    expect(rows.apply(0, "skip")).toBe("SKIPPED");
+    expect(rows.state(0)).toBe("SKIPPED");
+    expect(() => rows.apply(0, "leased")).toThrow(/c\.isr\.1: leased is not allowed in state SKIPPED/);
+    expect(rows.state(0)).toBe("SKIPPED");
+    expect(rows.apply(3, "inputs_ready")).toBe("READY");
+    expect(() => rows.apply(4, "succeeded")).toThrow(expect.objectContaining({ code: "ILLEGAL_TRANSITION" }));
   });
 });

@@ -11,7 +11,7 @@
 // `<campaign>.<task>.<seq>` and a row convert into each other without a map.
 import { IDENTITY_BYTES, identityHex } from "../campaign/identity.js";
 import type { AttemptRecord, LeaseRecord, ProducedReplica, QuantumProgress } from "./model.js";
-import { isDone, QuantumStates, type QuantumState } from "./quantum-state.js";
+import { isDone, nextState, QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 import { RowLocality } from "./row-locality.js";
 import type { Links } from "./links.js";
 
@@ -136,8 +136,15 @@ export class QuantumRows {
     return QuantumStates[this.stateCol[row]!]!;
   }
 
-  setState(row: number, s: QuantumState): void {
-    this.stateCol[row] = STATE_CODE.get(s)!;
+  /**
+   * Applies a lifecycle event to the row through the transition table (an
+   * illegal one throws ILLEGAL_TRANSITION) and returns its new state. The
+   * only way a state changes besides restore(), which loads a stored one.
+   */
+  apply(row: number, event: QuantumEvent): QuantumState {
+    const next = nextState(this.state(row), event, this.id(row));
+    this.stateCol[row] = STATE_CODE.get(next)!;
+    return next;
   }
 
   failures(row: number): number {
@@ -231,7 +238,7 @@ export class QuantumRows {
 
   /** Puts back a stored progress record. */
   restore(row: number, p: QuantumProgress): void {
-    this.setState(row, p.state);
+    this.stateCol[row] = STATE_CODE.get(p.state)!;
     this.failuresCol[row] = p.failures;
     this.killsCol[row] = p.kills;
     this.infraCol[row] = p.infraErrors;

@@ -53,7 +53,7 @@ const candidate = (e: Expansion, i: number): ReuseCandidate => ({ identity: e.id
 /** An earlier run's record of new row i: its outputs as it produced them (on a campaign of its own). */
 function record(e: Expansion, i: number, md5 = `md5-${e.id(i)}`): IdentityRecord {
   const { c } = fresh();
-  c.rows.setState(i, "SUCCEEDED");
+  c.rows.restore(i, { ...c.rows.progress(i), state: "SUCCEEDED" });
   c.rows.runOf(i).produced = e.definition(i).outputs.map((o) => ({ role: o.role, did: o.did, rse: "site-a-disk", bytes: 7, adler32: "ad", md5 }));
   return identityRecord(c, i);
 }
