@@ -148,6 +148,24 @@ describe("scheduling on a real 2-site cluster", () => {
     expect(ratio, `heavy ${heavyDuring} : light ${lightDuring}`).toBeLessThanOrEqual(3.3);
   });
 
+  it("moves waiting quanta when the DBB reports a new replica of their inputs", async () => {
+    // site-a's agents are busy with a long campaign; the data sits only at site-a, and the campaign waits up to an hour for it.
+    await ingest("moved", "raw", 4, () => "site-a");
+    const blocker = campaign("blocker", "loc", task("hold", "raw", "held", 30), "priority: 900\nsites: {allow: [site-a]}");
+    await submit("blocker", blocker, false);
+    const waiting = campaign("waiting", "moved", task("isr", "raw", "post", 0.1), "localityWait: 1h");
+    await submit("waiting", waiting, false);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await json<StatusJson>(["status", "waiting"])).counts["READY"]).toBe(4);
+    // A copy at site-b: its replica events make site-b's agents local to the data.
+    await ingest("moved", "raw", 4, () => "site-b");
+    const r = await cli(["status", "waiting", "--watch"]);
+    expect(r.code, r.stderr).toBe(0);
+    const quanta = await json<QuantumJson[]>(["quanta", "waiting"]);
+    expect(quanta.map((q) => q.attempts[q.attempts.length - 1]!.site)).toEqual(["site-b", "site-b", "site-b", "site-b"]);
+    expect((await cli(["cancel", "blocker"])).code).toBe(0);
+  });
+
   it("never runs a non-preemptible task on the spot agent", async () => {
     await submit("pinned", campaign("pinned", "loc", task("steady", "raw", "steady", 0.1, "      preemptible: false\n")));
     const quanta = await json<QuantumJson[]>(["quanta", "pinned"]);

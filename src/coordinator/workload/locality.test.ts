@@ -115,6 +115,11 @@ describe("locality: where a quantum's input bytes are", () => {
     expect(seqs(c, selectQuanta(t, agent("site-b"), NOW, { activeSites: ["site-b"], localityDelayMs: 5000 }))).toEqual([1]);
   });
 
+  it("does not wait for a site the campaign may not use", () => {
+    const { t, c } = campaignOf(rows.slice(0, 1), { extra: "sites: {allow: [site-b]}" });
+    expect(seqs(c, selectQuanta(t, agent("site-b"), NOW, both))).toEqual([1]);
+  });
+
   it("runs at once a quantum whose data no site holds", () => {
     const { t, c } = campaignOf([{ files: [["hsc:x", 10, []]] }, {}]);
     expect(seqs(c, selectQuanta(t, agent("site-c", { freeCores: 2 }), NOW, both))).toEqual([1, 2]);

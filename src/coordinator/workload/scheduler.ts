@@ -76,7 +76,8 @@ export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: numb
         site,
         nowMs,
         delayMs: c.spec.localityWait !== undefined ? c.spec.localityWait * 1000 : (opts.localityDelayMs ?? DEFAULT_LOCALITY_DELAY_MS),
-        activeSites,
+        // A site the campaign may not use has no agent for it: its quanta do not wait for one there.
+        activeSites: activeSites & allowedSites(table, c),
         taken: cursor.taken,
         fits: (r) => fits(c, r, agent, slot, nowMs),
       });
@@ -91,6 +92,18 @@ export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: numb
     }
   }
   return picked;
+}
+
+/** The campaign's allowed sites as a site mask (all bits when it allows every site). */
+function allowedSites(table: CampaignTable, c: LiveCampaign): number {
+  const allow = c.spec.sites.allow;
+  if (!allow) return ~0;
+  let mask = 0;
+  for (const s of allow) {
+    const n = table.replicas.site(s);
+    if (n !== undefined) mask |= 1 << n;
+  }
+  return mask;
 }
 
 /** The quantum may start now on this agent within what is left of its slot. */
