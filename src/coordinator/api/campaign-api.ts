@@ -4,15 +4,11 @@ import type { MethodsOf, UnaryImplementation } from "../../common/grpc-service.j
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { dataIdKey } from "../../common/data-id.js";
 import type { NatsConnection } from "../../common/nats.js";
-import type { CoordinatorStore } from "../store/redis-store.js";
-import type { WorkloadManager } from "../workload/manager.js";
-import type { LiveCampaign, QuantumRef } from "../workload/campaign-table.js";
-import { resolvedDefinitions } from "../workload/definition-lookup.js";
-import type { AgentLink } from "../dispatch/agent-link.js";
+import { resolvedDefinitions, unschedulableTasks, type LiveCampaign, type QuantaStore, type QuantumRef, type WorkloadManager } from "../workload/index.js";
+import type { AgentLink } from "../dispatch/index.js";
 import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
-import { unschedulableTasks } from "../workload/unschedulable.js";
 
 /** The validated spec of a Submit or Plan request; throws SPEC_INVALID listing every problem. */
 function specOf(req: SubmitRequest): CampaignSpec {
@@ -26,7 +22,7 @@ function specOf(req: SubmitRequest): CampaignSpec {
   });
 }
 
-export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
+export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore; nc: NatsConnection; link: AgentLink }) {
   const { manager, store, nc, link } = deps;
   const table = manager.table;
   /** How many attempts a quantum has made (its stored progress is current: handlers persist before they answer). */

@@ -1,7 +1,7 @@
 // What a manager handler changed, written to Redis in one go before the
 // handler answers: quantum progress, identity records of quanta that
 // succeeded (with their progress, in one transaction), campaign records.
-import type { CoordinatorStore } from "../store/redis-store.js";
+import type { QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress } from "./model.js";
 import { identityRecord } from "./reuse.js";
@@ -13,7 +13,7 @@ export class ProgressJournal {
   private readonly campaigns = new Set<string>();
 
   constructor(
-    private readonly store: CoordinatorStore,
+    private readonly store: QuantaStore,
     private readonly table: CampaignTable,
   ) {}
 

@@ -9,7 +9,7 @@
 // definition) stays in Redis and is read when a lease is made.
 // A task's quanta are contiguous rows (a task is expanded once), so an id
 // `<campaign>.<task>.<seq>` and a row convert into each other without a map.
-import { IDENTITY_BYTES, identityHex } from "../campaign/identity.js";
+import { IDENTITY_BYTES, identityHex } from "../campaign/index.js";
 import type { AttemptRecord, LeaseRecord, ProducedReplica, QuantumProgress } from "./model.js";
 import { isDone, QuantumStates, type QuantumState } from "./quantum-state.js";
 import { RowLocality } from "./row-locality.js";
