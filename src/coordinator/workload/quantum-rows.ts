@@ -13,6 +13,7 @@ import { IDENTITY_BYTES, identityHex } from "../campaign/index.js";
 import type { AttemptRecord, LeaseRecord, ProducedReplica, QuantumProgress } from "./model.js";
 import { isDone, QuantumStates, type QuantumState } from "./quantum-state.js";
 import { RowLocality } from "./row-locality.js";
+import type { Links } from "./row-links.js";
 
 export interface TaskRange {
   task: string;
@@ -28,11 +29,7 @@ export interface RunRecord {
   lease?: LeaseRecord;
 }
 
-/** Links as compressed sparse rows: those of row r are rows[start[r] .. start[r + 1]). */
-export interface Links {
-  start: Int32Array;
-  rows: Int32Array;
-}
+export type { Links } from "./row-links.js";
 
 /** A batch of new rows: one expansion (submit, or a deferred task later). */
 export interface RowBatch {
