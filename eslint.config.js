@@ -20,4 +20,11 @@ export default tseslint.config(
     },
   },
   { files: ["src/cli/**/*.ts", "test/**/*.ts"], rules: { "no-console": "off" } },
+  {
+    // The workload owns the QuantaStore port; store/ implements it. One direction only.
+    files: ["src/coordinator/workload/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["../store", "../store/*", "**/coordinator/store", "**/coordinator/store/*"], message: "workload/ depends on the QuantaStore port (./quanta-store.js), never on store/." }] }],
+    },
+  },
 );

@@ -20,7 +20,7 @@
 //   expand_s     parseCampaign + expandGraph + buildExpansion (rows, links, identities)
 //   store_s      what WorkloadManager.submit does before indexing: the campaign
 //                record, rows and first states, the progress map,
-//                CoordinatorStore.saveCampaign (one definition per hash field,
+//                saveCampaign into the Redis store (one definition per hash field,
 //                HSETs of ~48 KB, 16 in flight) to redis-server with AOF on
 //                (startRedis, as the product runs it)
 //   index_s      CampaignTable.addRows: state counts and the ready set (reported)
@@ -161,12 +161,13 @@ async function compactRun(opts) {
 }
 
 async function productRun(opts) {
-  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildExpansion }, { progressToStore, newCampaignRecord }, { settleRows }, { CoordinatorStore }, { DefinitionEncoder }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
+  const [{ sizing, campaignYaml, buildCatalog }, { parseCampaign, expandGraph }, { buildExpansion }, { progressToStore, newCampaignRecord }, { settleRows }, { saveCampaign }, { CoordinatorStore }, { DefinitionEncoder }, { CampaignTable }, { startRedis }, { stopProcess }] = await Promise.all([
     import("./lib/graph-campaign.mjs"),
     import("../dist/coordinator/campaign/index.js"),
     import("../dist/coordinator/workload/quantum-builder.js"),
     import("../dist/coordinator/workload/initial-progress.js"),
     import("../dist/coordinator/workload/quantum-links.js"),
+    import("../dist/coordinator/workload/quanta-store.js"),
     import("../dist/coordinator/store/redis-store.js"),
     import("../dist/coordinator/store/definitions.js"),
     import("../dist/coordinator/workload/campaign-table.js"),
@@ -250,7 +251,7 @@ async function productRun(opts) {
 
     const aof0 = dirBytes(join(dir, "redis"));
 
-    say("storing (what WorkloadManager.submit does: rows, first states, CoordinatorStore.saveCampaign)");
+    say("storing (what WorkloadManager.submit does: rows, first states, saveCampaign)");
     const cpu0 = { node: process.cpuUsage(), redis: cpuSeconds(redis.pid) };
     t = performance.now();
     const record = newCampaignRecord(spec, Date.now());
@@ -259,7 +260,7 @@ async function productRun(opts) {
     live.rows.append(expansion);
     settleRows(live.rows, 0, expansion.count, new Map());
     // Only progress not in its first state is stored (none here: nothing is reused).
-    await store.saveCampaign(record, expansion, live.rows.ranges, progressToStore(live.rows, 0));
+    await saveCampaign(store, record, expansion, live.rows.ranges, progressToStore(live.rows, 0));
     f.store_s = seconds(t);
     f.store_speedup_vs_pipelined = f.store_naive_s / f.store_s;
     const nodeCpu = process.cpuUsage(cpu0.node);

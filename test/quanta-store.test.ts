@@ -1,279 +1,49 @@
-// A campaign stored as one definition field per quantum, with progress only for
-// quanta that left their first state, comes back from a real redis-server as
-// it was saved.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The Redis QuantaStore (what the coordinator runs) passes the conformance
+// suite on a real redis-server; its layout is read with plain Redis commands,
+// so the suite also pins the `orrery:` keys other tools and older builds read.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { startRedis, type RedisServer } from "../src/common/local/servers.js";
+import { Redis } from "ioredis";
+import { startRedis } from "../src/common/local/servers.js";
 import { stopProcess } from "../src/common/local/child.js";
-import { createLogger } from "../src/common/logger.js";
-import { expandGraph, parseCampaign, type CatalogFile } from "../src/coordinator/campaign/index.js";
-import { CoordinatorStore } from "../src/coordinator/store/redis-store.js";
-import { WorkloadManager } from "../src/coordinator/workload/manager.js";
-import { buildExpansion } from "../src/coordinator/workload/quantum-builder.js";
-import { CampaignTable } from "../src/coordinator/workload/campaign-table.js";
-import { settleRows } from "../src/coordinator/workload/quantum-links.js";
-import { progressToStore } from "../src/coordinator/workload/initial-progress.js";
-import type { QuantumRows } from "../src/coordinator/workload/quantum-rows.js";
-import type { CampaignRecord, QuantumProgress } from "../src/coordinator/workload/model.js";
+import { CoordinatorStore } from "../src/coordinator/store/index.js";
+import type { CampaignKeys } from "../src/coordinator/workload/index.js";
+import { describeQuantaStore } from "./quanta-store-conformance.js";
 import { tempDir } from "./harness.js";
 
-const T = "2026-03-01T04:05:06Z";
-/** Thousands of raws, so a campaign's definitions take several HSET commands to write and HMGET rounds to read. */
-const RAWS = 2100;
+const generationKey = (kind: "quanta" | "index", c: CampaignKeys) => `orrery:campaign:${c.name}:${kind}${c.generation === "" ? "" : `:${c.generation}`}`;
 
-function specFor(name: string, tail = "") {
-  return parseCampaign({
-    sourceName: `${name}.yaml`,
-    specYaml: `apiVersion: orrery/v1
-kind: Campaign
-name: ${name}
-pipeline:
-  tasks:
-    isr:
-      command: [node, isr.mjs]
-      dimensions: [instrument, exposure, detector]
-      inputs:
-        raw: {datasetType: raw}
-        bias: {datasetType: bias, calibration: true}
-      outputs: {postISR: {datasetType: postISRCCD}}
-      resources: {memoryMB: 256}
-    calibrate:
-      command: [node, calibrate.mjs]
-      dimensions: [instrument, exposure, detector]
-      inputs: {postISR: {datasetType: postISRCCD}}
-      outputs: {calexp: {datasetType: calexp}}
-${tail}data: {scope: hsc}
-output: {scope: hsc-drp, run: ${name}/run1}
-`,
-  });
-}
-
-function catalog(): Map<string, CatalogFile[]> {
-  const file = (datasetType: string, name: string, dataId: Record<string, number | string>, metadata: Record<string, unknown>): CatalogFile => ({
-    scope: "hsc", name, datasetType, dataId, metadata, bytes: 100, adler32: `a-${name}`, md5: `m-${name}`, validFrom: "", validTo: "", rses: ["site-a-disk"],
-  });
-  const raws = Array.from({ length: RAWS }, (_, i) => file("raw", `raw/r_${i}.fits`, { instrument: "HSC", exposure: 1000 + Math.floor(i / 100), detector: i % 100 }, { obsTime: T }));
-  const biases = Array.from({ length: 100 }, (_, d) => file("bias", `bias/b_${d}.fits`, { instrument: "HSC", detector: d }, {}));
-  return new Map([["raw", raws], ["bias", biases]]);
-}
-
-/** Where a quantum stands and what links it, as a user would compare it (a restored lease gets a fresh deadline). */
-function view(rows: QuantumRows, row: number) {
-  const { lease, ...progress } = rows.progress(row);
-  return {
-    id: rows.id(row),
-    task: rows.task(row),
-    identity: rows.identity(row),
-    upstream: [...rows.upstream(row)],
-    downstream: [...rows.downstream(row)],
-    progress: { ...progress, lease: lease && { id: lease.id, agent: lease.agent } },
-  };
-}
-
-const silent = createLogger("quanta-store-test");
-const noCatalog = { files: () => Promise.resolve([]) };
-
-describe("quantum store: one definition field per quantum", () => {
-  let dir: string;
-  let redis: RedisServer;
-  const stores: CoordinatorStore[] = [];
-  const openStore = async () => {
-    const s = new CoordinatorStore(redis.url);
-    await s.connect();
-    stores.push(s);
-    return s;
-  };
-
-  beforeAll(async () => {
-    dir = tempDir("quanta-store");
+describeQuantaStore("Redis (CoordinatorStore)", async () => {
+  const dir = tempDir("quanta-store");
+  try {
     mkdirSync(join(dir, "logs"), { recursive: true });
-    redis = await startRedis({ dir, logDir: join(dir, "logs") });
-  });
-
-  afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    if (redis) await stopProcess(redis.pid);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("loadAll gives back the saved task ranges and only the progress that was stored; the definitions come back one field per quantum", async () => {
-    const store = await openStore();
-    const spec = specFor("store");
-    const expansion = buildExpansion(spec, expandGraph(spec, catalog()));
-    expect(expansion.count).toBe(2 * RAWS);
-    const record: CampaignRecord = { name: spec.name, state: "RUNNING", priority: 100, share: 1, createdMs: 1, finishedMs: 0, specJson: JSON.stringify(spec), tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "", generation: "g1" };
-    const table = new CampaignTable();
-    const live = table.addCampaign(record, spec);
-    const rows = live.rows;
-    rows.append(expansion);
-    // One quantum has moved on before it is stored (as a reused one would have).
-    const changed = RAWS + 5;
-    settleRows(rows, 0, expansion.count, new Map([[changed, [{ role: "calexp", did: "hsc-drp:x", rse: "site-a-disk", bytes: 5, adler32: "a", md5: "m" }]]]));
-    expect(rows.state(changed)).toBe("SKIPPED");
-    const progress = progressToStore(rows, 0);
-    expect([...progress.keys()]).toEqual([rows.id(changed)]);
-    await store.saveCampaign(record, expansion, rows.ranges, progress);
-
-    // One field per quantum, each holding that quantum's definition, under this submit's generation.
-    const key = `orrery:campaign:${spec.name}:quanta:g1`;
-    expect(await store.redis.hlen(key)).toBe(expansion.count);
-    const sample = [0, RAWS - 1, RAWS, RAWS + 5, Math.floor(expansion.count / 2) + 17, expansion.count - 1];
-    expect(await store.getDefinitions(record, sample.map((i) => expansion.id(i)))).toEqual(sample.map((i) => expansion.definition(i)));
-
-    const [loaded] = (await store.loadAll()).filter((c) => c.record.name === spec.name);
-    expect(loaded!.record).toEqual(record);
-    expect(loaded!.ranges).toEqual([
-      { task: "isr", start: 0, count: RAWS },
-      { task: "calibrate", start: RAWS, count: RAWS },
-    ]);
-    expect(loaded!.ranges).toEqual(rows.ranges);
-    const stored = new Map<string, QuantumProgress>();
-    await store.scanProgress(spec.name, (id, p) => stored.set(id, p));
-    expect(stored).toEqual(new Map([[rows.id(changed), rows.progress(changed)]]));
-    // Every saved definition comes back, in row order, from the stored ranges.
-    const ids = loaded!.ranges.flatMap((r) => Array.from({ length: r.count }, (_, k) => `${spec.name}.${r.task}.${k + 1}`));
-    expect(ids).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.id(i)));
-    expect(await store.getDefinitions(record, ids)).toEqual(Array.from({ length: expansion.count }, (_, i) => expansion.definition(i)));
-    // ...and the stored row index has the same links and identities.
-    expect(loaded!.batches).toHaveLength(1);
-    const batch = loaded!.batches[0]!;
-    expect(batch.count).toBe(expansion.count);
-    expect(batch.ranges).toEqual(expansion.ranges);
-    expect(batch.identities).toEqual(expansion.identities);
-    expect(batch.upstream.start).toEqual(expansion.upstream.start);
-    expect(batch.upstream.rows).toEqual(expansion.upstream.rows);
-
-    // A resubmit writes its own generation; until it commits, the stored campaign is untouched,
-    // and its commit drops the old definitions with the old record and progress.
-    const again: CampaignRecord = { ...record, createdMs: 2, generation: "g2" };
-    await store.writeDefinitions(again, expansion);
-    expect(await store.redis.hlen(key)).toBe(expansion.count);
-    expect((await store.loadAll()).find((c) => c.record.name === spec.name)!.record.generation).toBe("g1");
-    await store.commitCampaign(again, rows.ranges, new Map(), expansion);
-    expect(await store.redis.exists(key, `orrery:campaign:${spec.name}:index:g1`)).toBe(0);
-    expect(await store.redis.hlen(`orrery:campaign:${spec.name}:quanta:g2`)).toBe(expansion.count);
-    expect((await store.loadAll()).find((c) => c.record.name === spec.name)!.record).toEqual(again);
-    expect(await store.redis.hlen(`orrery:campaign:${spec.name}:progress`)).toBe(0);
-  });
-
-  it("a restarted manager has every quantum as it was: those that moved on and those still in their first state", async () => {
-    const spec = specFor("restart");
-    const before = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
-    await before.submit(spec, expandGraph(spec, catalog()));
-    // One quantum succeeds (its consumer becomes READY), one is left running, one fails (and waits to be retried).
-    const grants = await before.lease({ id: "agent-1", site: "site-a", kind: "hpc", freeCores: 3, freeMemoryMB: 100_000, freeDiskMB: 100_000 });
-    expect(grants.length).toBe(3);
-    const [done, running, failed] = grants;
-    const report = (g: typeof done, outcome: string, exitCode: number) =>
-      before.report("agent-1", { leaseId: g!.leaseId, quantumId: g!.quantum.id, attempt: g!.attempt, outcome, exitCode, message: "", startMs: 1, endMs: 2, outputs: outcome === "succeeded" ? [{ role: "postISR", did: g!.quantum.outputs[0]!.did, rse: "site-a-disk", bytes: 7, adler32: "a7", md5: "m7" }] : [], stdout: "", stderr: "", provenanceJson: "{}" });
-    await report(done, "succeeded", 0);
-    await report(failed, "payload_error", 2);
-
-    const afterStore = await openStore();
-    const after = new WorkloadManager(afterStore, silent, 60_000, () => {}, noCatalog);
-    await after.load();
-    const was = before.table.campaigns.get(spec.name)!;
-    const now = after.table.campaigns.get(spec.name)!;
-    expect(now.rows.length).toBe(2 * RAWS);
-    expect(now.rows.length).toBe(was.rows.length);
-    expect(now.rows.ranges).toEqual(was.rows.ranges);
-    expect(now.counts).toEqual(was.counts);
-    expect(now.taskCounts).toEqual(was.taskCounts);
-    expect([...now.ready].sort((a, b) => a - b)).toEqual([...was.ready].sort((a, b) => a - b));
-    for (let row = 0; row < was.rows.length; row++) expect(view(now.rows, row)).toEqual(view(was.rows, row));
-    // The three that moved on are stored; the thousands still in their first state are not.
-    const stored = await afterStore.redis.hkeys(`orrery:campaign:${spec.name}:progress`);
-    const consumer = `${spec.name}.calibrate.${done!.quantum.id.split(".").pop()!}`;
-    expect(stored.sort()).toEqual([done!.quantum.id, running!.quantum.id, failed!.quantum.id, consumer].sort());
-
-    const at = (id: string) => {
-      const ref = after.table.find(id);
-      expect(ref?.c).toBe(now);
-      return ref!.row;
+    const redis = await startRedis({ dir, logDir: join(dir, "logs") });
+    const probe = new Redis(redis.url, { lazyConnect: true });
+    return {
+      open: async () => {
+        const store = new CoordinatorStore(redis.url);
+        await store.connect();
+        return store;
+      },
+      layout: {
+        definitionCount: (c) => probe.hlen(generationKey("quanta", c)),
+        definitionGenerations: async (campaign) => {
+          const prefix = `orrery:campaign:${campaign}:quanta`;
+          // A key not of the form `<prefix>` or `<prefix>:<generation>` is kept whole, so it fails the comparison.
+          const keys = await probe.keys(`${prefix}*`);
+          return keys.map((k) => (k === prefix ? "" : k.startsWith(`${prefix}:`) ? k.slice(prefix.length + 1) : k)).sort();
+        },
+        generationRecords: (c) => probe.exists(generationKey("quanta", c), generationKey("index", c)),
+        progressIds: (campaign) => probe.hkeys(`orrery:campaign:${campaign}:progress`),
+      },
+      stop: async () => {
+        probe.disconnect();
+        await stopProcess(redis.pid);
+        rmSync(dir, { recursive: true, force: true });
+      },
     };
-    expect(now.rows.progress(at(done!.quantum.id)).state).toBe("SUCCEEDED");
-    expect(now.rows.progress(at(failed!.quantum.id))).toMatchObject({ state: "READY", failures: 1 });
-    expect(now.rows.progress(at(consumer)).state).toBe("READY");
-    // The RUNNING lease survives, with a fresh deadline for its agent to report.
-    const runningRow = at(running!.quantum.id);
-    expect(now.rows.progress(runningRow).state).toBe("RUNNING");
-    expect(now.rows.progress(runningRow).lease).toMatchObject({ id: running!.leaseId, agent: "agent-1" });
-    expect(now.rows.leased.has(runningRow)).toBe(true);
-    expect(now.rows.progress(at(`${spec.name}.isr.${RAWS}`))).toEqual({ state: "READY", attempts: [], failures: 0, kills: 0, infraErrors: 0, memoryMB: 256, readyAtMs: 0, produced: [] });
-    expect(now.rows.progress(at(`${spec.name}.calibrate.${RAWS}`)).state).toBe("PENDING");
-
-    // The consumer's lease reads the file its maker made, with that file's bytes. It became READY
-    // after the isr quanta, so the restarted manager hands those out first (sharing turns with the
-    // other campaign in this Redis): lease until it comes, at most every ready quantum of both.
-    let grant: Awaited<ReturnType<typeof after.lease>>[number] | undefined;
-    for (let round = 0; round < (4 * RAWS) / 64 + 10 && !grant; round++) {
-      const batch = await after.lease({ id: "agent-2", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000, freeDiskMB: 1_000_000 });
-      if (batch.length === 0) break;
-      grant = batch.find((g) => g.quantum.id === consumer);
-    }
-    expect(grant).toBeDefined();
-    expect(grant!.quantum.inputs[0]!.bytes).toBe(7);
-    expect(grant!.quantum.inputs[0]).toMatchObject({ producer: done!.quantum.id, did: done!.quantum.outputs[0]!.did, bytes: 7, adler32: "a7", md5: "m7", rses: ["site-a-disk"] });
-    expect(grant!.memoryMB).toBe(1024);
-  });
-
-  it("of two submits of one name at once, one is stored; the refused one leaves no definitions behind", async () => {
-    const store = await openStore();
-    const manager = new WorkloadManager(store, silent, 60_000, () => {}, noCatalog);
-    const spec = specFor("twice");
-    // Both pass the first check (neither is stored yet); the mailbox refuses the second.
-    const results = await Promise.allSettled([manager.submit(spec, expandGraph(spec, catalog())), manager.submit(spec, expandGraph(spec, catalog()))]);
-    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
-    const refused = results.find((r) => r.status === "rejected")!;
-    expect(String(refused.reason)).toMatch(/still RUNNING/);
-    const keys = await store.redis.keys(`orrery:campaign:${spec.name}:quanta*`);
-    expect(keys).toEqual([`orrery:campaign:${spec.name}:quanta:${manager.table.campaigns.get(spec.name)!.generation}`]);
-    expect(await store.redis.hlen(keys[0]!)).toBe(2 * RAWS);
-  });
-
-  it("a restarted manager has the quanta of a deferred expansion, linked to the makers they read, from its stored row index", async () => {
-    const store = await openStore();
-    const before = new WorkloadManager(store, silent, 60_000, () => {}, noCatalog);
-    const spec = specFor(
-      "deferred-restart",
-      `    coadd:
-      command: [node, coadd.mjs]
-      dimensions: [instrument]
-      inputs: {calexp: {datasetType: calexp, multiple: true}}
-      outputs: {coadd: {datasetType: deepCoadd}}
-      deferred: true
-priority: 900
-`,
-    );
-    const few = catalog();
-    few.set("raw", few.get("raw")!.slice(0, 3));
-    await before.submit(spec, expandGraph(spec, few));
-    const c = before.table.campaigns.get(spec.name)!;
-    const agent = { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000, freeDiskMB: 1_000_000 };
-    // isr, then calibrate: each quantum succeeds with one file.
-    for (let round = 0; round < 2; round++) {
-      for (const g of await before.lease(agent)) {
-        const o = g.quantum.outputs[0]!;
-        await before.report("agent-1", { leaseId: g.leaseId, quantumId: g.quantum.id, attempt: g.attempt, outcome: "succeeded", exitCode: 0, message: "", startMs: 1, endMs: 2, outputs: [{ role: o.role, did: o.did, rse: "site-a-disk", bytes: 9, adler32: "a9", md5: `md5-${g.quantum.id}` }], stdout: "", stderr: "", provenanceJson: "{}" });
-      }
-    }
-    // The coadd is expanded from what the calibrates produced, in the background.
-    for (let waited = 0; c.rows.length < 7 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-    expect(c.rows.length).toBe(7);
-    const coadd = c.rows.rowOf(`${spec.name}.coadd.1`)!;
-
-    const after = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
-    await after.load();
-    const now = after.table.campaigns.get(spec.name)!;
-    expect(now.rows.ranges).toEqual(c.rows.ranges);
-    expect(now.rows.state(coadd)).toBe("READY");
-    expect([...now.rows.upstream(coadd)].map((r) => now.rows.id(r))).toEqual([1, 2, 3].map((n) => `${spec.name}.calibrate.${n}`));
-    expect(now.rows.identity(coadd)).toBe(c.rows.identity(coadd));
-    expect([...now.rows.downstream(now.rows.rowOf(`${spec.name}.calibrate.2`)!)]).toEqual([coadd]);
-    // Its lease reads the three calexps as they were produced (its priority puts it before the other tests' campaigns here).
-    const [grant] = await after.lease(agent);
-    expect(grant!.quantum.id).toBe(`${spec.name}.coadd.1`);
-    expect(grant!.quantum.inputs.map((i) => i.md5)).toEqual([1, 2, 3].map((n) => `md5-${spec.name}.calibrate.${n}`));
-  });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 });

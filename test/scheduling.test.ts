@@ -122,7 +122,9 @@ describe("scheduling on a real 2-site cluster", () => {
   it("serves a higher priority strictly first and shares a band by weight (3:1 within 10%)", async () => {
     await ingest("fair", "frame", 60, (d) => (d % 2 === 0 ? "site-a" : "site-b"));
     const quick = (name: string, extra: string) => campaign(name, "fair", task("work", "frame", `${name}Out`, 0.3), `localityWait: 0s\n${extra}`);
-    await submit("low", quick("low", "priority: 100"), false);
+    // low has twice the work (a second task after the first), so it is still starting quanta once the others are done.
+    const low = campaign("low", "fair", task("work", "frame", "lowOut", 0.3) + task("more", "lowOut", "lowMore", 0.3), "localityWait: 0s\npriority: 100");
+    await submit("low", low, false);
     await new Promise((r) => setTimeout(r, 1500));
     await submit("high", quick("high", "priority: 500"), false);
     // Queued from here on (submit returns once the campaign is stored).
@@ -133,9 +135,9 @@ describe("scheduling on a real 2-site cluster", () => {
       expect(r.code, r.stderr).toBe(0);
     }
     const starts = async (name: string) => (await json<QuantumJson[]>(["quanta", name])).map((q) => startOf(q.attempts[q.attempts.length - 1]!)).sort((a, b) => a - b);
-    const [low, high, heavy, light] = await Promise.all(["low", "high", "heavy", "light"].map(starts));
+    const [lowStarts, high, heavy, light] = await Promise.all(["low", "high", "heavy", "light"].map(starts));
     // No low quantum started after high was queued until every high quantum had started (1 s for leases in flight).
-    const lowAfter = low!.filter((t) => t > highAt + 1000);
+    const lowAfter = lowStarts!.filter((t) => t > highAt + 1000);
     expect(lowAfter.length).toBeGreaterThan(0);
     expect(Math.max(...high!)).toBeLessThanOrEqual(Math.min(...lowAfter));
     // While both had work (from when both had started to heavy's last start): heavy and light started 3:1.

@@ -6,12 +6,11 @@ import { connectNats } from "../common/nats.js";
 import { DbbClient } from "../common/dbb-client.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { createLogger } from "../common/logger.js";
-import { CoordinatorStore } from "./store/redis-store.js";
-import { WorkloadManager } from "./workload/manager.js";
-import { AgentLink } from "./dispatch/agent-link.js";
-import { campaignApi } from "./api/campaign-api.js";
+import { CoordinatorStore } from "./store/index.js";
+import { WorkloadManager, type ReplicaEvent } from "./workload/index.js";
+import { AgentLink } from "./dispatch/index.js";
+import { campaignApi } from "./api/index.js";
 import { Subjects } from "../common/subjects.js";
-import type { ReplicaEvent } from "./workload/locality-feed.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {

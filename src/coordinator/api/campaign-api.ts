@@ -4,9 +4,8 @@ import type { MethodsOf, UnaryImplementation } from "../../common/grpc-service.j
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { dataIdKey } from "../../common/data-id.js";
 import type { NatsConnection } from "../../common/nats.js";
-import type { CoordinatorStore } from "../store/redis-store.js";
-import type { CampaignStatusView, WorkloadManager } from "../workload/manager.js";
-import type { AgentLink } from "../dispatch/agent-link.js";
+import type { CampaignStatusView, QuantaStore, WorkloadManager } from "../workload/index.js";
+import type { AgentLink } from "../dispatch/index.js";
 import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
@@ -23,7 +22,7 @@ function specOf(req: SubmitRequest): CampaignSpec {
   });
 }
 
-export function campaignApi(deps: { manager: WorkloadManager; store: CoordinatorStore; nc: NatsConnection; link: AgentLink }) {
+export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore; nc: NatsConnection; link: AgentLink }) {
   const { manager, store, nc, link } = deps;
   /** How many attempts a quantum has made; undefined for an unknown quantum. */
   const attemptsOf = async (quantum: string): Promise<number | undefined> => manager.attempts(quantum);

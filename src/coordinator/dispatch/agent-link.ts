@@ -4,7 +4,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
 import type { Logger } from "../../common/logger.js";
-import type { AttemptReport, CancelledLease, WorkloadManager } from "../workload/manager.js";
+import type { AttemptReport, CancelledLease, WorkloadManager } from "../workload/index.js";
 import { AgentSession } from "./agent-session.js";
 import { leaseMessage } from "./lease-message.js";
 

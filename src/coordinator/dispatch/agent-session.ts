@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { AgentMessage, CoordinatorMessage, Hello } from "../../gen/orrery/v1/agent_link_pb.js";
-import type { AgentSlot } from "../workload/scheduler.js";
+import type { AgentSlot } from "../workload/index.js";
 
 interface Held {
   cores: number;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { LeaseSchema, type Lease } from "../../gen/orrery/v1/agent_link_pb.js";
 import { dataIdKey } from "../../common/data-id.js";
-import type { LeaseGrant } from "../workload/manager.js";
+import type { LeaseGrant } from "../workload/index.js";
 
 /** The Lease an agent receives: everything it needs to run the quantum without asking back. */
 export function leaseMessage(grant: LeaseGrant): Lease {

@@ -7,7 +7,7 @@
 import type { Redis } from "ioredis";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { DataId } from "../../common/data-id.js";
-import type { QuantumDefinition, QuantumInput, QuantumOutput } from "../workload/model.js";
+import type { QuantumDefinition, QuantumInput, QuantumOutput } from "../workload/index.js";
 
 /** Characters of definition JSON per HSET. */
 const COMMAND_CHARS = 48 * 1024;

@@ -4,41 +4,9 @@
 // mid-expansion leaves nothing visible. Progress is stored only for quanta
 // not in their first state (workload/initial-progress.ts).
 import { Redis } from "ioredis";
-import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress } from "../workload/model.js";
-import type { RowBatch, TaskRange } from "../workload/quantum-rows.js";
+import type { AttemptLogs, CampaignKeys, StoreChanges, CampaignRecord, CampaignUpdate, DefinitionSource, ExpansionRecord, IdentityRecord, QuantaStore, QuantumDefinition, QuantumProgress, RowBatch, StoredCampaign, TaskRange } from "../workload/index.js";
 import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { checkReplies, DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
-
-/** Definitions to store: `count` of them, by index. */
-export interface DefinitionSource {
-  count: number;
-  id(i: number): string;
-  definition(i: number): QuantumDefinition;
-}
-
-/** An attempt's records: the payload's log tails (none for a built-in that ran nothing) and its provenance. */
-export interface AttemptRecords {
-  quantum: string;
-  attempt: number;
-  logs?: { stdout: string; stderr: string };
-  provenance: string;
-}
-
-/** Progress of some quanta of a campaign and the identity records of those that succeeded. */
-export interface ProgressWrite {
-  campaign: string;
-  updates: ReadonlyMap<string, QuantumProgress>;
-  identities?: ReadonlyMap<string, IdentityRecord> | undefined;
-}
-
-export type CampaignUpdate = Omit<CampaignRecord, "specJson" | "tasks" | "generation">;
-
-/** What one handler of the workload manager changed, stored by saveChanges in one transaction. */
-export interface StoreChanges {
-  progress: readonly ProgressWrite[];
-  attempts: readonly AttemptRecords[];
-  campaigns: readonly CampaignUpdate[];
-}
 
 const BATCH = 5000;
 /** Progress fields per HSET inside a transaction. */
@@ -63,18 +31,8 @@ const K = {
 /** The campaign record's field holding its task ranges (TaskRange[] as JSON): which quanta are committed. */
 const ROWS_FIELD = "rows";
 
-/** What names a campaign's keys. */
-export type CampaignKeys = Pick<CampaignRecord, "name" | "generation">;
-
-export interface StoredCampaign {
-  record: CampaignRecord;
-  /** Task ranges of its quanta, in row order. */
-  ranges: TaskRange[];
-  /** Its rows' links and identities, batch by batch in row order. */
-  batches: RowBatch[];
-}
-
-export class CoordinatorStore {
+/** The QuantaStore on a redis-server: what server.ts runs. */
+export class CoordinatorStore implements QuantaStore {
   readonly redis: Redis;
 
   constructor(url: string) {
@@ -87,15 +45,6 @@ export class CoordinatorStore {
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-
-  /**
-   * Stores a new campaign: its definitions, then the commit. The manager runs
-   * the two apart (the definitions outside its mailbox); this is both in one.
-   */
-  async saveCampaign(record: CampaignRecord, quanta: DefinitionSource & RowBatch, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>): Promise<void> {
-    await this.writeDefinitions(record, quanta);
-    await this.commitCampaign(record, ranges, progress, quanta);
   }
 
   /**
@@ -147,7 +96,7 @@ export class CoordinatorStore {
    * progress, and the campaign's expanded tasks, state and ranges.
    */
   async saveExpansion(
-    record: Pick<CampaignRecord, "name" | "generation" | "state" | "finishedMs" | "expanded" | "expansionError">,
+    record: ExpansionRecord,
     ranges: readonly TaskRange[],
     progress: ReadonlyMap<string, QuantumProgress>,
     rows?: { first: number; batch: RowBatch },
@@ -255,7 +204,7 @@ export class CoordinatorStore {
     return out;
   }
 
-  async saveAttemptRecords(quantum: string, attempt: number, logs: { stdout: string; stderr: string }, provenance: string): Promise<void> {
+  async saveAttemptRecords(quantum: string, attempt: number, logs: AttemptLogs, provenance: string): Promise<void> {
     await this.redis
       .multi()
       .hset(K.log(quantum, attempt), { stdout: logs.stdout, stderr: logs.stderr })
@@ -263,7 +212,7 @@ export class CoordinatorStore {
       .exec();
   }
 
-  async getLogs(quantum: string, attempt: number): Promise<{ stdout: string; stderr: string } | undefined> {
+  async getLogs(quantum: string, attempt: number): Promise<AttemptLogs | undefined> {
     const h = await this.redis.hgetall(K.log(quantum, attempt));
     if (h["stdout"] === undefined && h["stderr"] === undefined) return undefined;
     return { stdout: h["stdout"] ?? "", stderr: h["stderr"] ?? "" };

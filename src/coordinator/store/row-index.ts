@@ -4,8 +4,8 @@
 //   u32 count, u32 edges, i32 start[count + 1], i32 rows[edges], identities[count × IDENTITY_BYTES]
 // then the input files (absent in values written before locality existed):
 //   u32 jsonBytes, JSON {dids, bytes}, u32 inputEdges, i32 inputStart[count + 1], i32 inputRows[inputEdges]
-import { IDENTITY_BYTES } from "../campaign/identity.js";
-import type { BatchInputs, RowBatch, TaskRange } from "../workload/quantum-rows.js";
+import { IDENTITY_BYTES } from "../campaign/index.js";
+import type { BatchInputs, RowBatch, TaskRange } from "../workload/index.js";
 
 export function encodeRowBatch(batch: RowBatch): Buffer {
   const { count } = batch;

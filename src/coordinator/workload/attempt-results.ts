@@ -9,7 +9,7 @@ import { campaignStateFor, canCampaignTransition, settleEvent, type CampaignStat
 import { decideRetry } from "./retry-policy.js";
 import { makersDone } from "./quantum-links.js";
 import type { ProgressJournal } from "./progress-journal.js";
-import { tasksToExpand } from "../campaign/deferred.js";
+import { tasksToExpand } from "../campaign/index.js";
 
 export interface AttemptReport {
   leaseId: string;

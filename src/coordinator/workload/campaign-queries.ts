@@ -1,7 +1,7 @@
 // Read-only views of the manager's tables, made inside its mailbox: what
 // `status`, `quanta`, `config`, `logs` and `provenance` answer from.
 import type { CampaignSpec } from "../campaign/spec.js";
-import type { CoordinatorStore } from "../store/redis-store.js";
+import type { QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import { resolvedDefinitions } from "./definition-lookup.js";
 import type { AttemptRecord, QuantumDefinition } from "./model.js";
@@ -60,7 +60,7 @@ export function specOf(table: CampaignTable, name: string): CampaignSpec | undef
 }
 
 /** The quanta of a campaign in a state and/or task, with their definitions and attempts (read from Redis). */
-export async function listQuanta(store: CoordinatorStore, c: LiveCampaign, filter: { state?: string; task?: string }): Promise<QuantumListing[]> {
+export async function listQuanta(store: QuantaStore, c: LiveCampaign, filter: { state?: string; task?: string }): Promise<QuantumListing[]> {
   // Filtered on the index; only the quanta listed have their definitions read.
   const rows: number[] = [];
   for (let row = 0; row < c.rows.length; row++) {

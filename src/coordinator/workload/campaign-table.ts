@@ -1,6 +1,6 @@
 // The in-memory indexes the scheduler works on: campaigns, their quantum rows,
 // ready sets, state counts. Rebuilt from Redis at start-up; no I/O here.
-import type { CampaignSpec, TaskDefinition } from "../campaign/spec.js";
+import type { CampaignSpec, TaskDefinition } from "../campaign/index.js";
 import type { CampaignRecord } from "./model.js";
 import { QuantumRows, type Links, type RowBatch } from "./quantum-rows.js";
 import { ReadyQueue } from "./ready-queue.js";

@@ -1,8 +1,7 @@
 // The catalog a deferred task is expanded from: the files its upstream quanta
 // actually produced (or reused), as catalog files, and who made each one so
 // identities chain through them. Pure.
-import type { CatalogFile } from "../campaign/graph.js";
-import type { CampaignSpec } from "../campaign/spec.js";
+import type { CatalogFile, CampaignSpec } from "../campaign/index.js";
 import type { ProducedReplica, QuantumDefinition } from "./model.js";
 import type { Maker } from "./quantum-builder.js";
 

@@ -5,11 +5,8 @@
 // the catalog query and planning in between do not hold it.
 import type { Logger } from "../../common/logger.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
-import { expandGraph, type CatalogFile } from "../campaign/graph.js";
-import { catalogFromFiles, catalogTypes } from "../campaign/catalog.js";
-import { expansionSpec, producedInputTypes, tasksToExpand } from "../campaign/deferred.js";
-import type { CampaignSpec } from "../campaign/spec.js";
-import type { CoordinatorStore } from "../store/redis-store.js";
+import { expandGraph, catalogFromFiles, catalogTypes, expansionSpec, producedInputTypes, tasksToExpand, type CatalogFile, type CampaignSpec } from "../campaign/index.js";
+import type { QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { ProducedReplica } from "./model.js";
 import { settleCampaign, taskDone } from "./attempt-results.js";
@@ -22,7 +19,7 @@ import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 
 export interface ExpanderDeps {
   table: CampaignTable;
-  store: CoordinatorStore;
+  store: QuantaStore;
   catalog: CatalogSource;
   log: Logger;
   /** Runs a handler in the manager's mailbox. */

@@ -1,7 +1,7 @@
 // Quantum definitions as the coordinator hands them out (leases, listings):
 // read from Redis, with inputs made by done quanta pointed at the files those
 // quanta produced, read from their stored progress.
-import type { CoordinatorStore } from "../store/redis-store.js";
+import type { QuantaStore } from "./quanta-store.js";
 import type { LiveCampaign } from "./campaign-table.js";
 import type { QuantumDefinition } from "./model.js";
 import { doneMakers, resolveInputs } from "./quantum-links.js";
@@ -11,7 +11,7 @@ import { doneMakers, resolveInputs } from "./quantum-links.js";
  * pointed at what those produced. The makers come from the rows' links, so
  * both reads go to Redis at once.
  */
-export async function resolvedDefinitions(store: CoordinatorStore, c: LiveCampaign, rows: readonly number[]): Promise<QuantumDefinition[]> {
+export async function resolvedDefinitions(store: QuantaStore, c: LiveCampaign, rows: readonly number[]): Promise<QuantumDefinition[]> {
   const makers = new Set<string>();
   for (const row of rows) for (const m of doneMakers(c.rows, row)) makers.add(m);
   const [definitions, progress] = await Promise.all([store.getDefinitions(c, rows.map((row) => c.rows.id(row))), store.getProgress(c.name, [...makers])]);

@@ -5,8 +5,7 @@
 // rows their first state with the same rule, so what is saved and what is
 // loaded agree.
 import { randomBytes } from "node:crypto";
-import type { CampaignSpec } from "../campaign/spec.js";
-import { deferredClosure } from "../campaign/deferred.js";
+import { deferredClosure, type CampaignSpec } from "../campaign/index.js";
 import type { CampaignRecord, QuantumProgress } from "./model.js";
 import type { QuantumRows } from "./quantum-rows.js";
 

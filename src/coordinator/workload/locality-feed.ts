@@ -3,7 +3,7 @@
 // reports. Every method runs inside the manager's mailbox; the DBB reads
 // happen before, so a slow or absent DBB only delays locality.
 import type { Logger } from "../../common/logger.js";
-import { catalogTypes } from "../campaign/catalog.js";
+import { catalogTypes } from "../campaign/index.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { CatalogSource } from "./reuse-lookup.js";
 import { isDone } from "./quantum-state.js";

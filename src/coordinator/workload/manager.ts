@@ -4,9 +4,8 @@
 import { Mailbox } from "../../common/mailbox.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import type { CampaignSpec } from "../campaign/spec.js";
-import type { PlannedGraph } from "../campaign/graph.js";
-import type { CoordinatorStore } from "../store/redis-store.js";
+import type { CampaignSpec, PlannedGraph } from "../campaign/index.js";
+import type { QuantaStore } from "./quanta-store.js";
 import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import { selectQuanta, type AgentSlot, type SchedulingOptions } from "./scheduler.js";
 import { LocalityFeed, type CacheReport, type ReplicaEvent } from "./locality-feed.js";
@@ -53,7 +52,7 @@ export class WorkloadManager {
   private reports: { agentId: string; report: AttemptReport; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
-    private readonly store: CoordinatorStore,
+    private readonly store: QuantaStore,
     private readonly log: Logger,
     private readonly leaseTtlMs: number,
     /** Called after quanta became READY, so the dispatcher offers them to agents. */

@@ -1,7 +1,7 @@
 // What a manager handler changed, written to Redis in one transaction before
 // the handler answers: quantum progress, identity records of quanta that
 // succeeded, attempt records (logs, provenance), campaign records.
-import type { AttemptRecords, CoordinatorStore, ProgressWrite } from "../store/redis-store.js";
+import type { AttemptRecords, ProgressWrite, QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress } from "./model.js";
 import { identityRecord } from "./reuse.js";
@@ -14,7 +14,7 @@ export class ProgressJournal {
   private attempts: AttemptRecords[] = [];
 
   constructor(
-    private readonly store: CoordinatorStore,
+    private readonly store: QuantaStore,
     private readonly table: CampaignTable,
   ) {}
 

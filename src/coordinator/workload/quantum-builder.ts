@@ -2,9 +2,7 @@
 // compact form, and each quantum's definition made on demand from the planned
 // graph (for storing, then the graph is let go). No per-quantum objects are
 // kept: at a million quanta those were a gigabyte of heap.
-import type { CampaignSpec } from "../campaign/spec.js";
-import type { PlannedDataset, PlannedGraph } from "../campaign/graph.js";
-import { graphIdentityBytes, identityHex } from "../campaign/identity.js";
+import { graphIdentityBytes, identityHex, type CampaignSpec, type PlannedDataset, type PlannedGraph } from "../campaign/index.js";
 import type { QuantumDefinition, QuantumInput } from "./model.js";
 import type { BatchInputs, RowBatch, TaskRange } from "./quantum-rows.js";
 

@@ -9,11 +9,11 @@
 // definition) stays in Redis and is read when a lease is made.
 // A task's quanta are contiguous rows (a task is expanded once), so an id
 // `<campaign>.<task>.<seq>` and a row convert into each other without a map.
-import { IDENTITY_BYTES, identityHex } from "../campaign/identity.js";
+import { IDENTITY_BYTES, identityHex } from "../campaign/index.js";
 import type { AttemptRecord, LeaseRecord, ProducedReplica, QuantumProgress } from "./model.js";
 import { isDone, nextState, QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 import { RowLocality } from "./row-locality.js";
-import type { Links } from "./links.js";
+import type { Links } from "./row-links.js";
 
 export interface TaskRange {
   task: string;
@@ -29,7 +29,7 @@ export interface RunRecord {
   lease?: LeaseRecord;
 }
 
-export type { Links } from "./links.js";
+export type { Links } from "./row-links.js";
 
 /** A batch of new rows: one expansion (submit, or a deferred task later). */
 export interface RowBatch {

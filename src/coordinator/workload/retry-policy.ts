@@ -1,6 +1,6 @@
 import { outcomeClass } from "./quantum-state.js";
 import type { QuantumProgress } from "./model.js";
-import type { CampaignSpec } from "../campaign/spec.js";
+import type { CampaignSpec } from "../campaign/index.js";
 
 /** Infrastructure errors (storage down, bad replica) get their own budget. */
 export const INFRA_RETRIES = 5;

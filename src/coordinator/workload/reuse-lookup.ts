@@ -1,8 +1,8 @@
 // The I/O side of reuse: the identity index in Redis, then one catalog query
 // per output scope to see whether the recorded outputs are still AVAILABLE.
 import type { FileWithReplicas } from "../../gen/orrery/v1/dbb_pb.js";
-import type { CoordinatorStore } from "../store/redis-store.js";
-import type { CampaignSpec } from "../campaign/spec.js";
+import type { QuantaStore } from "./quanta-store.js";
+import type { CampaignSpec } from "../campaign/index.js";
 import type { IdentityRecord, ProducedReplica } from "./model.js";
 import type { Expansion } from "./quantum-builder.js";
 import { catalogContent, decideReuse, reuseQueries, type ReuseCandidate } from "./reuse.js";
@@ -18,7 +18,7 @@ export interface CatalogSource {
 const BATCH = 5000;
 
 /** The quanta of an expansion that can be SKIPPED (by index in it), each with the replicas it reuses; none unless the spec asks for reuse. */
-export async function findReusable(store: CoordinatorStore, catalog: CatalogSource, spec: CampaignSpec, expansion: Pick<Expansion, "count" | "identity" | "task">): Promise<Map<number, ProducedReplica[]>> {
+export async function findReusable(store: QuantaStore, catalog: CatalogSource, spec: CampaignSpec, expansion: Pick<Expansion, "count" | "identity" | "task">): Promise<Map<number, ProducedReplica[]>> {
   if (!spec.reuse) return new Map();
   const outputRoles = new Map(spec.tasks.map((t) => [t.name, Object.keys(t.outputs)]));
   const candidate = (i: number): ReuseCandidate => ({ identity: expansion.identity(i), outputRoles: outputRoles.get(expansion.task(i)) ?? [] });

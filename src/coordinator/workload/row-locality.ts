@@ -3,7 +3,7 @@
 // sparse rows), the rows reading each file (sorted, for cache and replica
 // updates), where a finished row's outputs went, and each row's critical
 // path (the longest chain of quanta from it to the end of the graph).
-import type { Links } from "./links.js";
+import type { Links } from "./row-links.js";
 
 const NO_ROWS = new Int32Array(0);
 /** A row whose outputs have no known site. */
