@@ -257,7 +257,7 @@ async function productRun(opts) {
     const record = newCampaignRecord(spec, Date.now());
     const table = new CampaignTable();
     const live = table.addCampaign(record, spec);
-    live.rows.append(expansion);
+    table.appendRows(live, expansion);
     settleRows(live.rows, 0, expansion.count, new Map());
     // Only progress not in its first state is stored (none here: nothing is reused).
     await saveCampaign(store, record, expansion, live.rows.ranges, progressToStore(live.rows, 0));
@@ -301,12 +301,12 @@ async function productRun(opts) {
       const manager = new WorkloadManager(store, createLogger("graph-bench"), 60_000, () => {}, { files: () => Promise.resolve([]) });
       await manager.load();
       f.load_s = seconds(t);
-      f.loaded_quanta = manager.table.campaigns.get(name)?.rows.length ?? 0;
+      f.loaded_quanta = (await manager.inspect(name))?.rows.length ?? 0;
       f.peak_rss_with_load_mb = maxRssMB();
 
       // The campaign run to the end: every quantum SUCCEEDED with one attempt and one replica, as the journal stores it.
       say("marking every quantum SUCCEEDED in Redis, then loading back again");
-      const rows = manager.table.campaigns.get(name).rows;
+      const { rows } = await manager.inspect(name);
       const role = new Map(spec.tasks.map((task) => [task.name, Object.keys(task.outputs)[0]]));
       for (let from = 0; from < rows.length; from += 10_000) {
         const updates = new Map();
@@ -327,7 +327,7 @@ async function productRun(opts) {
       await held.manager.load();
       f.load_finished_s = seconds(t);
       const withModel = liveHeapMB();
-      f.finished_succeeded = held.manager.table.campaigns.get(name)?.counts.SUCCEEDED ?? 0;
+      f.finished_succeeded = (await held.manager.inspect(name))?.counts.SUCCEEDED ?? 0;
       held.manager = undefined;
       f.finished_model_mb = withModel - liveHeapMB();
     }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/common/logger.js";
 import { expandGraph, parseCampaign, type CatalogFile } from "../src/coordinator/campaign/index.js";
-import { buildExpansion, CampaignTable, progressToStore, saveCampaign, settleRows, WorkloadManager, type CampaignKeys, type CampaignRecord, type IdentityRecord, type QuantaStore, type QuantumProgress, type QuantumRows } from "../src/coordinator/workload/index.js";
+import { buildExpansion, CampaignTable, progressToStore, saveCampaign, settleRows, WorkloadManager, type CampaignKeys, type CampaignRecord, type IdentityRecord, type QuantaStore, type QuantumProgress, type RowsView } from "../src/coordinator/workload/index.js";
 
 /** A store the suite opened; it closes every one it opens. */
 export type OpenedQuantaStore = QuantaStore & { close(): Promise<void> };
@@ -76,7 +76,7 @@ function catalog(): Map<string, CatalogFile[]> {
 }
 
 /** Where a quantum stands and what links it, as a user would compare it (a restored lease gets a fresh deadline). */
-function view(rows: QuantumRows, row: number) {
+function view(rows: RowsView, row: number) {
   const { lease, ...progress } = rows.progress(row);
   return {
     id: rows.id(row),
@@ -187,8 +187,8 @@ export function describeQuantaStore(name: string, start: () => Promise<QuantaSto
       const afterStore = await openStore();
       const after = new WorkloadManager(afterStore, silent, 60_000, () => {}, noCatalog);
       await after.load();
-      const was = before.table.campaigns.get(spec.name)!;
-      const now = after.table.campaigns.get(spec.name)!;
+      const was = (await before.inspect(spec.name))!;
+      const now = (await after.inspect(spec.name))!;
       expect(now.rows.length).toBe(2 * RAWS);
       expect(now.rows.length).toBe(was.rows.length);
       expect(now.rows.ranges).toEqual(was.rows.ranges);
@@ -202,9 +202,9 @@ export function describeQuantaStore(name: string, start: () => Promise<QuantaSto
       expect(stored.sort()).toEqual([done!.quantum.id, running!.quantum.id, failed!.quantum.id, consumer].sort());
 
       const at = (id: string) => {
-        const ref = after.table.find(id);
-        expect(ref?.c).toBe(now);
-        return ref!.row;
+        const row = now.rows.rowOf(id);
+        expect(row).toBeDefined();
+        return row!;
       };
       expect(now.rows.progress(at(done!.quantum.id)).state).toBe("SUCCEEDED");
       expect(now.rows.progress(at(failed!.quantum.id))).toMatchObject({ state: "READY", failures: 1 });
@@ -241,7 +241,7 @@ export function describeQuantaStore(name: string, start: () => Promise<QuantaSto
       expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
       const refused = results.find((r) => r.status === "rejected")!;
       expect(String(refused.reason)).toMatch(/still RUNNING/);
-      const generation = manager.table.campaigns.get(spec.name)!.generation;
+      const generation = (await manager.inspect(spec.name))!.generation;
       expect(await layout().definitionGenerations(spec.name)).toEqual([generation]);
       expect(await layout().definitionCount({ name: spec.name, generation })).toBe(2 * RAWS);
     });
@@ -263,7 +263,7 @@ priority: 900
       const few = catalog();
       few.set("raw", few.get("raw")!.slice(0, 3));
       await before.submit(spec, expandGraph(spec, few));
-      const c = before.table.campaigns.get(spec.name)!;
+      const c = (await before.inspect(spec.name))!;
       const agent = { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 64, freeMemoryMB: 1_000_000, freeDiskMB: 1_000_000 };
       // isr, then calibrate: each quantum succeeds with one file.
       for (let round = 0; round < 2; round++) {
@@ -279,7 +279,7 @@ priority: 900
 
       const after = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
       await after.load();
-      const now = after.table.campaigns.get(spec.name)!;
+      const now = (await after.inspect(spec.name))!;
       expect(now.rows.ranges).toEqual(c.rows.ranges);
       expect(now.rows.state(coadd)).toBe("READY");
       expect([...now.rows.upstream(coadd)].map((r) => now.rows.id(r))).toEqual([1, 2, 3].map((n) => `${spec.name}.calibrate.${n}`));

@@ -3,6 +3,7 @@
 import type { CampaignSpec } from "../campaign/spec.js";
 import type { QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
+import type { QuantumRows } from "./quantum-rows.js";
 import { resolvedDefinitions } from "./definition-lookup.js";
 import type { AttemptRecord, QuantumDefinition } from "./model.js";
 import type { QuantumState } from "./quantum-state.js";
@@ -71,4 +72,21 @@ export async function listQuanta(store: QuantaStore, c: LiveCampaign, filter: { 
   const ids = rows.map((row) => c.rows.id(row));
   const [definitions, progress] = await Promise.all([resolvedDefinitions(store, c, rows), store.getProgress(c.name, ids)]);
   return definitions.map((definition, i) => ({ definition, state: c.rows.state(rows[i]!), attempts: progress.get(definition.id)?.attempts ?? [] }));
+}
+
+/** What reading a campaign's rows may use: no method that changes them. */
+export type RowsView = Pick<QuantumRows, "length" | "ranges" | "leased" | "id" | "rowOf" | "task" | "state" | "progress" | "upstream" | "downstream" | "identity" | "memoryMB">;
+
+/** A campaign's in-memory indexes as they stand, typed read-only: for diagnostics and the store's conformance tests. */
+export interface CampaignInspection {
+  readonly name: string;
+  readonly generation: string;
+  readonly counts: Readonly<Record<QuantumState, number>>;
+  readonly taskCounts: ReadonlyMap<string, Readonly<Record<QuantumState, number>>>;
+  readonly ready: Iterable<number>;
+  readonly rows: RowsView;
+}
+
+export function inspectionOf(c: LiveCampaign): CampaignInspection {
+  return { name: c.name, generation: c.generation, counts: c.counts, taskCounts: c.taskCounts, ready: [...c.ready], rows: c.rows };
 }

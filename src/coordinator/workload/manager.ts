@@ -19,7 +19,7 @@ import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
 import type { QuantumDefinition } from "./model.js";
 import { isLiveCampaign } from "./campaign-state.js";
-import { campaignsOf, listQuanta, specOf, statusView, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
+import { campaignsOf, inspectionOf, listQuanta, specOf, statusView, type CampaignInspection, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
 import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
 import { isNoopCommand } from "../../common/builtin-commands.js";
@@ -27,7 +27,7 @@ import { isNoopCommand } from "../../common/builtin-commands.js";
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
 export type { CancelledLease } from "./campaign-control.js";
-export type { CampaignStatusView, QuantumListing } from "./campaign-queries.js";
+export type { CampaignInspection, CampaignStatusView, QuantumListing, RowsView } from "./campaign-queries.js";
 export type { AgentCapacity } from "./unschedulable.js";
 
 export interface LeaseGrant {
@@ -41,7 +41,7 @@ export interface LeaseGrant {
 }
 
 export class WorkloadManager {
-  readonly table = new CampaignTable();
+  private readonly table = new CampaignTable();
   private readonly mailbox = new Mailbox();
   private readonly journal: ProgressJournal;
   private readonly expander: DeferredExpander;
@@ -155,6 +155,14 @@ export class WorkloadManager {
       // A finished quantum keeps no run record in memory: its progress in Redis is final.
       const id = ref.c.rows.id(ref.row);
       return (await this.store.getProgress(ref.c.name, [id])).get(id)?.attempts.length ?? 0;
+    });
+  }
+
+  /** A campaign's in-memory indexes, typed read-only (diagnostics, the store's conformance tests); undefined when there is none. */
+  inspect(name: string): Promise<CampaignInspection | undefined> {
+    return this.mailbox.send(async () => {
+      const c = campaignsOf(this.table, name)?.[0];
+      return c && inspectionOf(c);
     });
   }
 
