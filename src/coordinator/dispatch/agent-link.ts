@@ -15,6 +15,15 @@ export interface AgentLinkOptions {
   localityDelayMs?: number;
 }
 
+/** Cached DIDs an agent may name in one message, and how long one may be: an agent's report is untrusted. */
+const MAX_CACHE_DIDS = 100_000;
+const MAX_DID_LENGTH = 1024;
+
+/** The DIDs of a cache report that look like DIDs, at most MAX_CACHE_DIDS. */
+function cacheDids(dids: readonly string[]): string[] {
+  return dids.slice(0, MAX_CACHE_DIDS).filter((d) => d.length <= MAX_DID_LENGTH && d.includes(":"));
+}
+
 export class AgentLink {
   readonly sessions = new Map<string, AgentSession>();
 
@@ -37,7 +46,7 @@ export class AgentLink {
         }
         session = new AgentSession(m.value, call);
         this.sessions.set(session.id, session);
-        this.track(this.manager.agentCache(session.id, { all: m.value.cachedDids, added: [], removed: [] }));
+        this.track(this.manager.agentCache(session.id, { all: cacheDids(m.value.cachedDids), added: [], removed: [] }));
         this.log.info({ agent: session.id, site: session.site, kind: session.kind, cores: session.cores }, "agent connected");
         session.send(create(CoordinatorMessageSchema, { msg: { case: "welcome", value: { heartbeatIntervalMs: this.opts.heartbeatIntervalMs, leaseTtlMs: this.opts.leaseTtlMs } } }));
         return;
@@ -54,7 +63,7 @@ export class AgentLink {
           break;
         case "heartbeat":
           s.cacheBytes = m.value.cacheBytes;
-          if (m.value.cacheAdded.length + m.value.cacheRemoved.length > 0) this.track(this.manager.agentCache(s.id, { added: m.value.cacheAdded, removed: m.value.cacheRemoved }));
+          if (m.value.cacheAdded.length + m.value.cacheRemoved.length > 0) this.track(this.manager.agentCache(s.id, { added: cacheDids(m.value.cacheAdded), removed: cacheDids(m.value.cacheRemoved) }));
           s.reconcile(m.value.running, this.opts.heartbeatIntervalMs * 2);
           this.manager.renew(s.id, m.value.running).then(
             (stale) => this.stopLeases(s, stale, "the lease is no longer current"),
