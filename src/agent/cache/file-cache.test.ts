@@ -31,6 +31,21 @@ describe("agent LMDB cache", () => {
     expect(store.cache.stats()).toMatchObject({ bytes: 100, files: 1 });
   });
 
+  it("tells what entered and left it since it was last asked, and names its files most recently used first", async () => {
+    store = openAgentStore(join(dir, "db"), 250);
+    const { cache } = store;
+    await cache.put("s:a", "ma", bytes(100, 1));
+    await new Promise((r) => setTimeout(r, 5));
+    await cache.put("s:b", "mb", bytes(100, 2));
+    expect(cache.drainChanges()).toEqual({ added: ["s:a", "s:b"], removed: [] });
+    expect(cache.drainChanges()).toEqual({ added: [], removed: [] });
+    await new Promise((r) => setTimeout(r, 5));
+    await cache.put("s:c", "mc", bytes(100, 3)); // evicts a
+    expect(cache.drainChanges()).toEqual({ added: ["s:c"], removed: ["s:a"] });
+    expect(cache.recentDids(10)).toEqual(["s:c", "s:b"]);
+    expect(cache.recentDids(1)).toEqual(["s:c"]);
+  });
+
   it("evicts the least recently used files to stay within its budget", async () => {
     store = openAgentStore(join(dir, "db"), 300);
     const { cache } = store;
