@@ -32,6 +32,9 @@ export interface PickContext {
   fits(row: number): boolean;
 }
 
+/** Input bytes per site of the row being placed (one at a time: the manager is one actor). */
+const SCRATCH = new Float64Array(32);
+
 /** Rows scanned per bucket and pick at most: rows that fit no slot must not make a pick cost the whole queue. */
 const SCAN_LIMIT = 4096;
 
@@ -85,10 +88,9 @@ export class ReadyQueue {
   private readonly all = new Set<number>();
   private readonly bySite = new Map<number, DepthQueue>();
   private readonly anywhere = new DepthQueue();
-  /** Site mask of the buckets each ready row is in (0: anywhere). */
-  private readonly bucketOf = new Map<number, number>();
-  /** When each row became ready (kept while it is). */
-  private readonly since = new Map<number, number>();
+  /** Per row (columns: a million ready rows cost no map entries): site mask of the buckets it is in (0: anywhere), and when it became ready. */
+  private bucketCol = new Uint32Array(0);
+  private sinceCol = new Float64Array(0);
   private readonly affinity = new Map<string, Set<number>>();
   /** When an agent of each site last took one of these rows as local work. */
   private readonly lastLocalStart = new Map<number, number>();
@@ -115,7 +117,8 @@ export class ReadyQueue {
   add(row: number, sinceMs = this.clock()): void {
     if (this.all.has(row)) return;
     this.all.add(row);
-    this.since.set(row, sinceMs);
+    this.ensure(row);
+    this.sinceCol[row] = sinceMs;
     this.place(row);
     const loc = this.rows.locality;
     for (const f of loc.files(row)) {
@@ -126,7 +129,6 @@ export class ReadyQueue {
 
   delete(row: number): void {
     if (!this.all.delete(row)) return;
-    this.since.delete(row);
     this.unplace(row);
     for (const f of this.rows.locality.files(row)) {
       const agents = this.replicas.cachedBy(f);
@@ -134,43 +136,54 @@ export class ReadyQueue {
     }
   }
 
-  /** Input bytes of the row held at each site (bit → bytes), and its total input bytes. */
-  siteBytes(row: number): { local: Map<number, number>; total: number } {
-    const local = new Map<number, number>();
-    let total = 0;
+  /** Grows the columns to hold `row`. */
+  private ensure(row: number): void {
+    if (row < this.bucketCol.length) return;
+    const n = Math.max(row + 1, this.rows.length, 2 * this.bucketCol.length);
+    const bucket = new Uint32Array(n);
+    bucket.set(this.bucketCol);
+    const since = new Float64Array(n);
+    since.set(this.sinceCol);
+    this.bucketCol = bucket;
+    this.sinceCol = since;
+  }
+
+  /**
+   * Sites holding the most of the row's input bytes, as a mask; 0 when no
+   * site holds any. Catalog files count where their replicas are, files made
+   * by the row's makers where those ran.
+   */
+  private bestSites(row: number): number {
+    const local = SCRATCH.fill(0);
+    let touched = 0;
     const loc = this.rows.locality;
     for (const f of loc.files(row)) {
       const bytes = this.replicas.bytes(f);
-      total += bytes;
-      for (let mask = this.replicas.sites(f); mask !== 0; mask &= mask - 1) {
-        const s = 31 - Math.clz32(mask & -mask);
-        local.set(s, (local.get(s) ?? 0) + bytes);
-      }
+      const sites = this.replicas.sites(f);
+      touched |= sites;
+      for (let m = sites; m !== 0; m &= m - 1) local[31 - Math.clz32(m & -m)]! += bytes;
     }
     for (const u of this.rows.upstream(row)) {
-      const bytes = loc.producedBytes(u);
-      total += bytes;
       const s = loc.producedSite(u);
-      if (s !== NO_SITE) local.set(s, (local.get(s) ?? 0) + bytes);
+      if (s === NO_SITE) continue;
+      touched |= 1 << s;
+      local[s]! += loc.producedBytes(u);
     }
-    return { local, total };
-  }
-
-  /** Sites holding the most of the row's input bytes, as a mask; 0 when no site holds any. */
-  private bestSites(row: number): number {
-    const { local } = this.siteBytes(row);
     let best = 0;
-    for (const b of local.values()) if (b > best) best = b;
+    for (let m = touched; m !== 0; m &= m - 1) best = Math.max(best, local[31 - Math.clz32(m & -m)]!);
     if (best === 0) return 0;
     let mask = 0;
-    for (const [s, b] of local) if (b >= best) mask |= 1 << s;
+    for (let m = touched; m !== 0; m &= m - 1) {
+      const s = 31 - Math.clz32(m & -m);
+      if (local[s]! >= best) mask |= 1 << s;
+    }
     return mask >>> 0;
   }
 
   private place(row: number): void {
     const mask = this.bestSites(row);
     const depth = rankOf(this.rows.locality.depth(row), mask);
-    this.bucketOf.set(row, mask);
+    this.bucketCol[row] = mask;
     if (mask === 0) this.anywhere.add(row, depth);
     for (let m = mask; m !== 0; m &= m - 1) {
       const s = 31 - Math.clz32(m & -m);
@@ -179,9 +192,8 @@ export class ReadyQueue {
   }
 
   private unplace(row: number): void {
-    const mask = this.bucketOf.get(row) ?? 0;
+    const mask = this.bucketCol[row]!;
     const depth = rankOf(this.rows.locality.depth(row), mask);
-    this.bucketOf.delete(row);
     if (mask === 0) this.anywhere.delete(row, depth);
     for (let m = mask; m !== 0; m &= m - 1) this.bySite.get(31 - Math.clz32(m & -m))?.delete(row, depth);
   }
@@ -236,9 +248,9 @@ export class ReadyQueue {
     // Rows local elsewhere: only those whose sites stopped taking work for the delay, or have no agent.
     const ripe = ctx.nowMs - ctx.delayMs;
     const waited = (row: number): boolean => {
-      const mask = this.bucketOf.get(row) ?? 0;
+      const mask = this.bucketCol[row]!;
       if ((mask & ctx.activeSites) === 0) return true;
-      let since = this.since.get(row) ?? 0;
+      let since = this.sinceCol[row]!;
       for (let m = mask; m !== 0; m &= m - 1) since = Math.max(since, this.lastLocalStart.get(31 - Math.clz32(m & -m)) ?? 0);
       return since <= ripe;
     };
