@@ -3,7 +3,7 @@
 // reports. Every method runs inside the manager's mailbox; the DBB reads
 // happen before, so a slow or absent DBB only delays locality.
 import type { Logger } from "../../common/logger.js";
-import { catalogTypes } from "../campaign/index.js";
+import { catalogTypes, type CampaignSpec } from "../campaign/index.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { CatalogSource } from "./reuse-lookup.js";
 import { isDone } from "./quantum-state.js";
@@ -41,10 +41,10 @@ export class LocalityFeed {
   }
 
   /** Reads a live campaign's catalog files from the DBB (the query its submit made) and places its ready rows anew. */
-  async refreshCampaign(c: LiveCampaign, send: (apply: () => void) => Promise<void>): Promise<void> {
-    const types = catalogTypes(c.spec);
+  async refreshCampaign(spec: CampaignSpec, send: (apply: () => void) => Promise<void>): Promise<void> {
+    const types = catalogTypes(spec);
     if (types.length === 0) return;
-    const files = await this.catalog.files(c.spec.data.scope, types);
+    const files = await this.catalog.files(spec.data.scope, types);
     await send(() => {
       const replicas = this.table.replicas;
       const changed: number[] = [];

@@ -102,10 +102,11 @@ export class WorkloadManager {
   /** Reads the replicas of every live campaign's inputs from the DBB (start-up, or after it was unreachable). */
   private async refreshLocality(rsesKnown: boolean): Promise<void> {
     if (!rsesKnown && !(await this.locality.loadRses())) return;
-    for (const c of [...this.table.campaigns.values()]) {
-      if (c.state !== "RUNNING" && c.state !== "PAUSED") continue;
-      await this.locality.refreshCampaign(c, (apply) => this.mailbox.send(async () => apply())).catch((err: unknown) =>
-        this.log.warn({ err, campaign: c.name }, "could not read the replicas of a campaign's inputs; it is scheduled without locality"),
+    // Which campaigns and what they read: asked of the mailbox; the DBB reads happen outside it.
+    const live = await this.mailbox.send(async () => [...this.table.campaigns.values()].filter((c) => isLiveCampaign(c.state)).map((c) => ({ name: c.name, spec: c.spec })));
+    for (const { name, spec } of live) {
+      await this.locality.refreshCampaign(spec, (apply) => this.mailbox.send(async () => apply())).catch((err: unknown) =>
+        this.log.warn({ err, campaign: name }, "could not read the replicas of a campaign's inputs; it is scheduled without locality"),
       );
     }
     this.onWork();
