@@ -5,6 +5,8 @@ import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
 import type { CampaignRecord } from "./model.js";
 import { selectQuanta, type AgentSlot } from "./scheduler.js";
 import { setFirstStates } from "./initial-progress.js";
+import { LocalityFeed } from "./locality-feed.js";
+import { createLogger } from "../../common/logger.js";
 
 const NOW = 1_750_000_000_000;
 
@@ -156,6 +158,24 @@ describe("locality: where a quantum's input bytes are", () => {
     t.transition(c, 1, "inputs_ready");
     expect(selectQuanta(t, agent("site-a"), NOW, both)).toEqual([]);
     expect(seqs(c, selectQuanta(t, agent("site-b"), NOW, both))).toEqual([2]);
+  });
+});
+
+describe("locality after a restart", () => {
+  it("reads where a live campaign's inputs are from the DBB and places its ready quanta there", async () => {
+    // Stored row indexes keep the files, not their replicas: a restarted coordinator knows no sites yet.
+    const { t, c } = campaignOf([{ files: [["hsc:r1", 1000, []]] }, { files: [["hsc:r2", 1000, []]] }]);
+    expect(seqs(c, selectQuanta(t, agent("site-b", { freeCores: 2 }), NOW, both))).toEqual([1, 2]);
+    const replica = (did: string, rse: string) => ({ file: { scope: "hsc", name: did.slice(4) }, replicas: [{ rse, state: "AVAILABLE" }, { rse: "site-b-disk", state: "BAD" }] });
+    const catalog = {
+      files: () => Promise.resolve([replica("hsc:r1", "site-a-disk"), replica("hsc:r2", "site-b-disk")] as never),
+      rseList: () => Promise.resolve([{ name: "site-a-disk", site: "site-a" }, { name: "site-b-disk", site: "site-b" }]),
+    };
+    const feed = new LocalityFeed(t, catalog, createLogger("test"));
+    expect(await feed.loadRses()).toBe(true);
+    await feed.refreshCampaign(c.spec, async (apply) => apply());
+    expect(seqs(c, selectQuanta(t, agent("site-b", { freeCores: 2 }), NOW, both))).toEqual([2]);
+    expect(seqs(c, selectQuanta(t, agent("site-a", { freeCores: 2 }), NOW, both))).toEqual([1]);
   });
 });
 
