@@ -49,7 +49,10 @@ export class AgentLink {
       const s = session;
       switch (m.case) {
         case "credit":
-          s.credit(m.value.freeCores, m.value.freeMemoryMb, m.value.freeDiskMb);
+          s.credit(
+            { cores: m.value.freeCores, memoryMB: m.value.freeMemoryMb, diskMB: m.value.freeDiskMb },
+            { cores: m.value.prefetchCores, memoryMB: m.value.prefetchMemoryMb, diskMB: m.value.prefetchDiskMb },
+          );
           this.scheduleSoon(s);
           break;
         case "heartbeat":
