@@ -147,12 +147,12 @@ export class AgentLink {
       stderr: r.stderrTail,
       provenanceJson: r.provenanceJson,
     };
+    // The lease is over on the node: its resources are free there now, whatever Redis takes to store the result.
+    // A lease decided meanwhile is persisted after this result (the manager's turns run in order).
+    s.release(r.leaseId);
+    this.scheduleSoon(s);
     this.manager.report(s.id, report).then(
-      () => {
-        s.release(r.leaseId);
-        s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } }));
-        this.scheduleSoon(s);
-      },
+      () => s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } })),
       (err: unknown) => this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again"),
     );
   }
