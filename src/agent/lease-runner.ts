@@ -153,13 +153,18 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     log.info({ end: run.end, exitCode: run.exitCode, outcome: verdict.outcome }, "payload finished");
     if (verdict.outcome !== Outcome.SUCCEEDED) return await finish(verdict.outcome, verdict.message);
 
+    // A task without outputs stores nothing at its site: its provenance goes to the coordinator with the result.
+    if (lease.outputs.length === 0) return await finish(Outcome.SUCCEEDED, "");
     phase = "stage_out";
     const rse = await ctx.dbb.outputRse(ctx.site);
     stagedOut = await uploadOutputs(lease.outputs.map((ref, i) => ({ ref, path: outPaths[i]! })), rse, signal);
     const result = await finish(Outcome.SUCCEEDED, "");
     const scope = provenanceScope(lease);
-    await uploadProvenance(rse, scope, lease.quantumId, lease.attempt, JSON.parse(result.provenanceJson));
-    await registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection });
+    // Both must be done before the success is reported; neither needs the other.
+    await Promise.all([
+      uploadProvenance(rse, scope, lease.quantumId, lease.attempt, JSON.parse(result.provenanceJson)),
+      registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection }),
+    ]);
     return result;
   } catch (err) {
     if (signal.aborted) return await stopped();
