@@ -55,6 +55,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
 
   const finish = async (outcome: Outcome, message: string): Promise<QuantumResult> => {
     const endMs = Date.now();
+    const [metrics, stdoutTail, stderrTail] = await Promise.all([run ? readMetrics(scratch.metricsPath) : null, tailOf(scratch.stdoutPath), tailOf(scratch.stderrPath)]);
     const provenance: ProvenanceRecord = {
       quantum: lease.quantumId,
       campaign: lease.campaign,
@@ -77,7 +78,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
       environment: filterEnvironment(env),
       inputs: staged.map((s) => ({ did: s.ref.did, role: s.ref.role, bytes: Number(s.ref.bytes), adler32: s.ref.adler32, md5: s.ref.md5, source: s.source })),
       outputs: stagedOut.map((o) => ({ did: o.ref.did, role: o.ref.role, rse: o.rse, bytes: o.bytes, adler32: o.adler32, md5: o.md5 })),
-      metrics: run ? await readMetrics(scratch.metricsPath) : null,
+      metrics,
     };
     return create(QuantumResultSchema, {
       leaseId: lease.leaseId,
@@ -89,8 +90,8 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
       startMs: BigInt(startMs),
       endMs: BigInt(endMs),
       outputs: stagedOut.map((o) => ({ role: o.ref.role, did: o.ref.did, rse: o.rse, bytes: BigInt(o.bytes), adler32: o.adler32, md5: o.md5 })),
-      stdoutTail: await tailOf(scratch.stdoutPath),
-      stderrTail: await tailOf(scratch.stderrPath),
+      stdoutTail,
+      stderrTail,
       provenanceJson: JSON.stringify(provenance),
       peakRssBytes: BigInt(run?.peakRssBytes ?? 0),
     });

@@ -29,7 +29,7 @@ interface AgentFlags {
 
 const KINDS: readonly NodeKind[] = ["hpc", "spot", "static"];
 /** One node's worth of leases waiting: a freed core starts the next quantum at once. */
-const DEFAULT_PREFETCH = 4;
+const DEFAULT_PREFETCH = 1;
 
 function nonNegative(flag: string, value: string): number {
   const n = Number(value);
