@@ -31,6 +31,8 @@ export interface AgentOptions {
   cacheSizeBytes: number;
   workDir: string;
   softwareRoot: string;
+  /** Leases kept waiting beyond the free capacity, in multiples of the node's capacity (default 0). */
+  prefetch?: number;
 }
 
 export interface AgentHandle {
@@ -81,7 +83,7 @@ class Agent {
     private readonly nc: NatsConnection,
     private readonly log: Logger,
   ) {
-    this.pool = new ResourcePool({ cores: opts.cores, memoryMb: opts.memoryMB, diskMb: opts.diskMB });
+    this.pool = new ResourcePool({ cores: opts.cores, memoryMb: opts.memoryMB, diskMb: opts.diskMB }, opts.prefetch ?? 0);
     this.ctx = {
       agentId: opts.agentId,
       site: opts.site,
@@ -137,6 +139,7 @@ class Agent {
           cacheFiles: cache.files,
           host: this.ctx.host,
           cachedDids: this.cacheSummary(),
+          prefetch: this.pool.prefetch,
         },
       },
     };
@@ -179,8 +182,22 @@ class Agent {
   }
 
   private sendCredit(): Promise<boolean> {
-    const free = this.draining ? { cores: 0, memoryMb: 0, diskMb: 0 } : this.pool.free();
-    return this.link.send({ msg: { case: "credit", value: { freeCores: free.cores, freeMemoryMb: free.memoryMb, freeDiskMb: free.diskMb } } });
+    const none = { cores: 0, memoryMb: 0, diskMb: 0 };
+    const free = this.draining ? none : this.pool.free();
+    const room = this.draining ? none : this.pool.prefetchRoom();
+    return this.link.send({
+      msg: {
+        case: "credit",
+        value: {
+          freeCores: free.cores,
+          freeMemoryMb: free.memoryMb,
+          freeDiskMb: free.diskMb,
+          prefetchCores: room.cores,
+          prefetchMemoryMb: room.memoryMb,
+          prefetchDiskMb: room.diskMb,
+        },
+      },
+    });
   }
 
   private sendResult(result: QuantumResult): Promise<boolean> {
@@ -215,22 +232,26 @@ class Agent {
 
   private startLease(lease: Lease): void {
     const controller = new AbortController();
+    const freed = () => {
+      if (!this.pool.release(lease.leaseId) || this.draining) return;
+      this.creditSoon();
+      this.pump();
+    };
     const finished = runLease(lease, this.ctx, controller.signal)
       .then(async (result) => {
+        // The payload is over: its cores go to the next lease while the result is journaled.
+        freed();
         if (result === undefined) await this.store.journal.leaseDropped(lease.leaseId);
         else {
           await this.store.journal.resultReady(result);
-          await this.sendResult(result);
+          // Journaled: sent without waiting for the transport (a lost send goes again from the journal).
+          void this.sendResult(result);
         }
       })
       .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err: String(err) }, "lease ended without a result"))
       .finally(() => {
         this.running.delete(lease.leaseId);
-        this.pool.release(lease.leaseId);
-        if (!this.draining) {
-          this.creditSoon();
-          this.pump();
-        }
+        freed();
       });
     this.running.set(lease.leaseId, { controller, finished });
   }

@@ -55,6 +55,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
 
   const finish = async (outcome: Outcome, message: string): Promise<QuantumResult> => {
     const endMs = Date.now();
+    const [metrics, stdoutTail, stderrTail] = await Promise.all([run ? readMetrics(scratch.metricsPath) : null, tailOf(scratch.stdoutPath), tailOf(scratch.stderrPath)]);
     const provenance: ProvenanceRecord = {
       quantum: lease.quantumId,
       campaign: lease.campaign,
@@ -77,7 +78,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
       environment: filterEnvironment(env),
       inputs: staged.map((s) => ({ did: s.ref.did, role: s.ref.role, bytes: Number(s.ref.bytes), adler32: s.ref.adler32, md5: s.ref.md5, source: s.source })),
       outputs: stagedOut.map((o) => ({ did: o.ref.did, role: o.ref.role, rse: o.rse, bytes: o.bytes, adler32: o.adler32, md5: o.md5 })),
-      metrics: run ? await readMetrics(scratch.metricsPath) : null,
+      metrics,
     };
     return create(QuantumResultSchema, {
       leaseId: lease.leaseId,
@@ -89,8 +90,8 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
       startMs: BigInt(startMs),
       endMs: BigInt(endMs),
       outputs: stagedOut.map((o) => ({ role: o.ref.role, did: o.ref.did, rse: o.rse, bytes: BigInt(o.bytes), adler32: o.adler32, md5: o.md5 })),
-      stdoutTail: await tailOf(scratch.stdoutPath),
-      stderrTail: await tailOf(scratch.stderrPath),
+      stdoutTail,
+      stderrTail,
       provenanceJson: JSON.stringify(provenance),
       peakRssBytes: BigInt(run?.peakRssBytes ?? 0),
     });
@@ -153,13 +154,18 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     log.info({ end: run.end, exitCode: run.exitCode, outcome: verdict.outcome }, "payload finished");
     if (verdict.outcome !== Outcome.SUCCEEDED) return await finish(verdict.outcome, verdict.message);
 
+    // A task without outputs stores nothing at its site: its provenance goes to the coordinator with the result.
+    if (lease.outputs.length === 0) return await finish(Outcome.SUCCEEDED, "");
     phase = "stage_out";
     const rse = await ctx.dbb.outputRse(ctx.site);
     stagedOut = await uploadOutputs(lease.outputs.map((ref, i) => ({ ref, path: outPaths[i]! })), rse, signal);
     const result = await finish(Outcome.SUCCEEDED, "");
     const scope = provenanceScope(lease);
-    await uploadProvenance(rse, scope, lease.quantumId, lease.attempt, JSON.parse(result.provenanceJson));
-    await registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection });
+    // Both must be done before the success is reported; neither needs the other.
+    await Promise.all([
+      uploadProvenance(rse, scope, lease.quantumId, lease.attempt, JSON.parse(result.provenanceJson)),
+      registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection }),
+    ]);
     return result;
   } catch (err) {
     if (signal.aborted) return await stopped();

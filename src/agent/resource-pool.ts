@@ -1,6 +1,8 @@
 // The node's cores, memory and disk, and what the leases it runs hold. Leases
-// that do not fit yet wait in arrival order (a coordinator only sends what the
-// credit allows, but a credit and a finishing lease can cross on the wire).
+// that do not fit yet wait in arrival order: prefetched ones (up to `prefetch`
+// times the node's capacity, so a freed core never waits for a lease round
+// trip), and those of a credit that crossed a finishing lease on the wire.
+// Waiting leases hold nothing on the node: only admitted ones run.
 import type { Lease } from "../gen/orrery/v1/agent_link_pb.js";
 
 export interface Capacity {
@@ -19,22 +21,41 @@ export class ResourcePool {
   private readonly held = new Map<string, Capacity>();
   private readonly waiting: Lease[] = [];
 
-  constructor(readonly capacity: Capacity) {}
+  constructor(
+    readonly capacity: Capacity,
+    /** Waiting leases the agent takes beyond its free capacity, in multiples of that capacity. */
+    readonly prefetch = 0,
+  ) {}
 
-  /** Free capacity with waiting leases counted as held: what the agent may still be offered. */
+  /** Free capacity with waiting leases counted as held: what the agent may still be offered to run now. */
   free(): Capacity {
-    const used = { cores: 0, memoryMb: 0, diskMb: 0 };
-    const all = [...this.held.values(), ...this.waiting.map(demandOf)];
-    for (const d of all) {
-      used.cores += d.cores;
-      used.memoryMb += d.memoryMb;
-      used.diskMb += d.diskMb;
-    }
+    const used = this.used();
     return {
       cores: Math.max(0, this.capacity.cores - used.cores),
       memoryMb: Math.max(0, this.capacity.memoryMb - used.memoryMb),
       diskMb: Math.max(0, this.capacity.diskMb - used.diskMb),
     };
+  }
+
+  /** Room for prefetched leases beyond `free()`: up to (1 + prefetch) × capacity held and waiting in all. */
+  prefetchRoom(): Capacity {
+    const used = this.used();
+    const room = (capacity: number, inUse: number) => Math.max(0, capacity * (1 + this.prefetch) - inUse) - Math.max(0, capacity - inUse);
+    return {
+      cores: room(this.capacity.cores, used.cores),
+      memoryMb: room(this.capacity.memoryMb, used.memoryMb),
+      diskMb: room(this.capacity.diskMb, used.diskMb),
+    };
+  }
+
+  private used(): Capacity {
+    const used = { cores: 0, memoryMb: 0, diskMb: 0 };
+    for (const d of [...this.held.values(), ...this.waiting.map(demandOf)]) {
+      used.cores += d.cores;
+      used.memoryMb += d.memoryMb;
+      used.diskMb += d.diskMb;
+    }
+    return used;
   }
 
   enqueue(lease: Lease): void {
@@ -75,8 +96,9 @@ export class ResourcePool {
     return admitted;
   }
 
-  release(leaseId: string): void {
-    this.held.delete(leaseId);
+  /** Frees what an admitted lease held; false when it held nothing (already released). */
+  release(leaseId: string): boolean {
+    return this.held.delete(leaseId);
   }
 
   waitingIds(): string[] {

@@ -24,9 +24,20 @@ interface AgentFlags {
   coordinator?: string;
   nats?: string;
   spotNoticeUrl?: string;
+  prefetch: string;
 }
 
 const KINDS: readonly NodeKind[] = ["hpc", "spot", "static"];
+/** One node's worth of leases waiting: a freed core starts the next quantum at once. */
+const DEFAULT_PREFETCH = 1;
+
+function nonNegative(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${flag} must be a whole number, 0 or more, not "${value}"`);
+  }
+  return n;
+}
 
 function positive(flag: string, value: string): number {
   const n = Number(value);
@@ -45,6 +56,7 @@ export function registerAgentCommand(program: Command): void {
     .option("--cores <n>", "cores to offer (default: all of this machine's)")
     .option("--memory <mb>", "memory to offer, in MB", "4096")
     .option("--disk <mb>", "scratch disk to offer, in MB", "10000")
+    .option("--prefetch <n>", "leases to keep waiting beyond the free capacity, in multiples of the node's capacity (0: none)", String(DEFAULT_PREFETCH))
     .option("--cache-dir <dir>", "LMDB cache and journal (default <work-dir>/cache)")
     .option("--cache-size <bytes>", "cache budget in bytes", String(1024 ** 3))
     .option("--work-dir <dir>", "scratch directories of running quanta (default ./.orrery/agents/<id>)")
@@ -79,6 +91,7 @@ export function registerAgentCommand(program: Command): void {
         cacheSizeBytes: positive("--cache-size", flags.cacheSize),
         workDir,
         softwareRoot: resolve(flags.softwareRoot ?? process.cwd()),
+        prefetch: nonNegative("--prefetch", flags.prefetch),
       });
       printNotice(`agent ${agentId} (${flags.kind}, site ${flags.site}) connecting to the coordinator at ${coordinator}`);
       const onSignal = (sig: NodeJS.Signals) => {

@@ -36,6 +36,8 @@ export interface PayloadRun {
   error?: string;
 }
 
+const FIRST_SAMPLE_MS = 50;
+
 export async function runPayload(spec: PayloadSpec): Promise<PayloadRun> {
   const startMs = Date.now();
   const [program, ...args] = spec.argv;
@@ -91,14 +93,17 @@ export async function runPayload(spec: PayloadSpec): Promise<PayloadRun> {
       sampling = false;
     }
   };
-  const poller = setInterval(() => void sample(), spec.sampleIntervalMs ?? 200);
-  void sample();
+  // The first sample waits a little: most short payloads are over by then, and cost no /proc reads at all.
+  const every = spec.sampleIntervalMs ?? 200;
+  const poller = setInterval(() => void sample(), every);
+  const first = setTimeout(() => void sample(), Math.min(FIRST_SAMPLE_MS, every));
 
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
     child.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
   clearInterval(poller);
+  clearTimeout(first);
   for (const t of timers) clearTimeout(t);
   spec.signal?.removeEventListener("abort", onAbort);
   // Helpers the payload left behind die with it.

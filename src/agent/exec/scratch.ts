@@ -19,11 +19,18 @@ export interface ScratchDir {
 
 export async function createScratch(workDir: string, leaseId: string): Promise<ScratchDir> {
   const dir = join(workDir, "leases", leaseId.replace(/[^A-Za-z0-9._-]/g, "_"));
-  await rm(dir, { recursive: true, force: true });
   const inputsDir = join(dir, "inputs");
   const logs = join(dir, "logs");
-  await mkdir(inputsDir, { recursive: true });
-  await mkdir(logs, { recursive: true });
+  // A fresh directory; one left by an earlier run of the same lease is emptied first (rare: one mkdir is the usual cost).
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") await rm(dir, { recursive: true, force: true });
+    if (code !== "EEXIST" && code !== "ENOENT") throw err;
+    await mkdir(dir, { recursive: true });
+  }
+  await Promise.all([mkdir(inputsDir), mkdir(logs)]);
   return {
     dir,
     inputsDir,

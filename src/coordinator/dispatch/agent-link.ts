@@ -58,7 +58,10 @@ export class AgentLink {
       const s = session;
       switch (m.case) {
         case "credit":
-          s.credit(m.value.freeCores, m.value.freeMemoryMb, m.value.freeDiskMb);
+          s.credit(
+            { cores: m.value.freeCores, memoryMB: m.value.freeMemoryMb, diskMB: m.value.freeDiskMb },
+            { cores: m.value.prefetchCores, memoryMB: m.value.prefetchMemoryMb, diskMB: m.value.prefetchDiskMb },
+          );
           this.scheduleSoon(s);
           break;
         case "heartbeat":
@@ -153,12 +156,12 @@ export class AgentLink {
       stderr: r.stderrTail,
       provenanceJson: r.provenanceJson,
     };
+    // The lease is over on the node: its resources are free there now, whatever Redis takes to store the result.
+    // A lease decided meanwhile is persisted after this result (the manager's turns run in order).
+    s.release(r.leaseId);
+    this.scheduleSoon(s);
     this.manager.report(s.id, report).then(
-      () => {
-        s.release(r.leaseId);
-        s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } }));
-        this.scheduleSoon(s);
-      },
+      () => s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } })),
       (err: unknown) => this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again"),
     );
   }

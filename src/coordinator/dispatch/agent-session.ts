@@ -13,7 +13,9 @@ interface Held {
  * One connected agent: its advertised resources, the credit it last sent, and
  * the leases sent to it that have not come back. Free capacity is the smaller
  * of what the agent says and what our own books say, so a credit that crossed
- * a lease on the wire never over-commits the node.
+ * a lease on the wire never over-commits the node. An agent with prefetch P
+ * holds up to (1 + P) × its resources: what it runs, and leases waiting for a
+ * core to free (they hold nothing on the node until they start).
  */
 export class AgentSession {
   readonly id: string;
@@ -21,11 +23,15 @@ export class AgentSession {
   readonly kind: string;
   readonly cores: number;
   readonly memoryMB: number;
+  /** Leases waiting at the agent beyond what it runs, in multiples of its resources. */
+  readonly prefetch: number;
   cacheBytes: bigint;
   readonly connectedMs = Date.now();
   private reportedCores = 0;
   private reportedMemoryMB = 0;
   private reportedDiskMB = 0;
+  /** The credit's free cores without its prefetch room: cores idle now. */
+  private reportedIdleCores = 0;
   private sentCores = 0;
   private sentMemoryMB = 0;
   private sentDiskMB = 0;
@@ -46,35 +52,48 @@ export class AgentSession {
     this.cores = hello.cores;
     this.memoryMB = hello.memoryMb;
     this.diskMB = hello.diskMb;
+    this.prefetch = hello.prefetch;
     this.cacheBytes = hello.cacheBytes;
   }
 
-  credit(freeCores: number, freeMemoryMB: number, freeDiskMB: number): void {
-    this.reportedCores = freeCores;
-    this.reportedMemoryMB = freeMemoryMB;
-    this.reportedDiskMB = freeDiskMB;
+  /** A credit: what is free on the node, and the room for prefetched leases beyond it. */
+  credit(free: { cores: number; memoryMB: number; diskMB: number }, prefetch = { cores: 0, memoryMB: 0, diskMB: 0 }): void {
+    this.reportedIdleCores = free.cores;
+    this.reportedCores = free.cores + prefetch.cores;
+    this.reportedMemoryMB = free.memoryMB + prefetch.memoryMB;
+    this.reportedDiskMB = free.diskMB + prefetch.diskMB;
     this.sentCores = 0;
     this.sentMemoryMB = 0;
     this.sentDiskMB = 0;
   }
 
+  /** What may still be leased to the agent: free resources plus its prefetch room. */
   slot(): AgentSlot {
-    let heldCores = 0;
-    let heldMemory = 0;
-    let heldDisk = 0;
-    for (const h of this.held.values()) {
-      heldCores += h.cores;
-      heldMemory += h.memoryMB;
-      heldDisk += h.diskMB;
-    }
+    const held = this.heldTotal();
+    const bound = 1 + this.prefetch;
     return {
       id: this.id,
       site: this.site,
       kind: this.kind,
-      freeCores: Math.min(this.reportedCores - this.sentCores, this.cores - heldCores),
-      freeMemoryMB: Math.min(this.reportedMemoryMB - this.sentMemoryMB, this.memoryMB - heldMemory),
-      freeDiskMB: Math.min(this.reportedDiskMB - this.sentDiskMB, this.diskMB - heldDisk),
+      freeCores: Math.min(this.reportedCores - this.sentCores, this.cores * bound - held.cores),
+      freeMemoryMB: Math.min(this.reportedMemoryMB - this.sentMemoryMB, this.memoryMB * bound - held.memoryMB),
+      freeDiskMB: Math.min(this.reportedDiskMB - this.sentDiskMB, this.diskMB * bound - held.diskMB),
     };
+  }
+
+  /** Cores idle on the node as far as we know (prefetch room not counted): for listings. */
+  idleCores(): number {
+    return Math.max(0, Math.min(this.reportedIdleCores - this.sentCores, this.cores - this.heldTotal().cores));
+  }
+
+  private heldTotal(): { cores: number; memoryMB: number; diskMB: number } {
+    const t = { cores: 0, memoryMB: 0, diskMB: 0 };
+    for (const h of this.held.values()) {
+      t.cores += h.cores;
+      t.memoryMB += h.memoryMB;
+      t.diskMB += h.diskMB;
+    }
+    return t;
   }
 
   hold(leaseId: string, cores: number, memoryMB: number, diskMB: number): void {
@@ -84,6 +103,7 @@ export class AgentSession {
     this.sentDiskMB += diskMB;
   }
 
+  /** The lease came back (a result, a cancel): what it held is free in our books. */
   release(leaseId: string): void {
     this.held.delete(leaseId);
   }
@@ -95,6 +115,7 @@ export class AgentSession {
     for (const [id, h] of this.held) if (!live.has(id) && now - h.sentMs > graceMs) this.held.delete(id);
   }
 
+  /** Leases the agent holds: running, or waiting for a core (prefetched). */
   get running(): number {
     return this.held.size;
   }

@@ -48,8 +48,11 @@ export class WorkloadManager {
   private readonly results: ResultContext;
   private readonly locality: LocalityFeed;
   private readonly control: ControlContext;
-  /** Results waiting for the next report turn. */
+  /** Results waiting for the next dispatch turn. */
   private reports: { agentId: string; report: AttemptReport; resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** Agents' requests for work waiting for the next dispatch turn. */
+  private leaseRequests: { agent: AgentSlot; opts: Partial<SchedulingOptions>; resolve: (grants: LeaseGrant[]) => void; reject: (err: Error) => void }[] = [];
+  private dispatchQueued = false;
 
   constructor(
     private readonly store: QuantaStore,
@@ -239,33 +242,39 @@ export class WorkloadManager {
   /**
    * Picks quanta for an agent's free slot and marks them RUNNING (persisted
    * before the leases go out). Their definitions are read first: if Redis
-   * cannot give them, nothing changes.
+   * cannot give them, nothing changes. Requests and results that arrive
+   * while a dispatch turn is queued or running share the next one: one
+   * transaction for all of them.
    */
   lease(agent: AgentSlot, opts: Partial<SchedulingOptions> = {}): Promise<LeaseGrant[]> {
-    return this.mailbox.send(async () => {
-      const picked = selectQuanta(this.table, agent, Date.now(), opts);
-      const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
-      for (const [c, rows] of groupByCampaign(picked)) {
-        const list = await resolvedDefinitions(this.store, c, rows);
-        definitions.set(c, new Map(rows.map((r, i) => [r, list[i]!])));
-      }
-      const now = Date.now();
-      const grants: LeaseGrant[] = [];
-      for (const { c, row } of picked) {
-        const q = definitions.get(c)!.get(row)!;
-        const run = c.rows.runOf(row);
-        const attempt = run.attempts.length + 1;
-        const leaseId = `${q.id}#${attempt}`;
-        const deadlineMs = now + this.leaseTtlMs;
-        this.table.transition(c, row, "leased");
-        c.rows.setLease(row, { id: leaseId, agent: agent.id, deadlineMs });
-        run.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
-        this.journal.touch(c, row);
-        grants.push({ campaign: c, quantum: q, memoryMB: c.rows.memoryMB(row), leaseId, attempt, deadlineMs });
-      }
-      await this.journal.flush();
-      return grants;
+    return new Promise((resolve, reject) => {
+      this.leaseRequests.push({ agent, opts, resolve, reject });
+      this.queueDispatch();
     });
+  }
+
+  private async leaseTo(agent: AgentSlot, opts: Partial<SchedulingOptions>): Promise<LeaseGrant[]> {
+    const picked = selectQuanta(this.table, agent, Date.now(), opts);
+    const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
+    for (const [c, rows] of groupByCampaign(picked)) {
+      const list = await resolvedDefinitions(this.store, c, rows);
+      definitions.set(c, new Map(rows.map((r, i) => [r, list[i]!])));
+    }
+    const now = Date.now();
+    const grants: LeaseGrant[] = [];
+    for (const { c, row } of picked) {
+      const q = definitions.get(c)!.get(row)!;
+      const run = c.rows.runOf(row);
+      const attempt = run.attempts.length + 1;
+      const leaseId = `${q.id}#${attempt}`;
+      const deadlineMs = now + this.leaseTtlMs;
+      this.table.transition(c, row, "leased");
+      c.rows.setLease(row, { id: leaseId, agent: agent.id, deadlineMs });
+      run.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
+      this.journal.touch(c, row);
+      grants.push({ campaign: c, quantum: q, memoryMB: c.rows.memoryMB(row), leaseId, attempt, deadlineMs });
+    }
+    return grants;
   }
 
   /**
@@ -276,8 +285,45 @@ export class WorkloadManager {
   report(agentId: string, r: AttemptReport): Promise<void> {
     return new Promise((resolve, reject) => {
       this.reports.push({ agentId, report: r, resolve, reject });
-      if (this.reports.length === 1) void this.mailbox.send(() => this.reportTurn());
+      this.queueDispatch();
     });
+  }
+
+  private queueDispatch(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    void this.mailbox.send(() => {
+      this.dispatchQueued = false;
+      return this.dispatchTurn();
+    });
+  }
+
+  /**
+   * One turn for the results and lease requests waiting: results first (they
+   * may make quanta READY and free what agents hold), then each request in
+   * arrival order, then one transaction; answers only after it is stored.
+   */
+  private async dispatchTurn(): Promise<void> {
+    const handled = this.reportTurn();
+    const requests = this.leaseRequests;
+    this.leaseRequests = [];
+    const granted: { resolve: (grants: LeaseGrant[]) => void; grants: LeaseGrant[] }[] = [];
+    for (const q of requests) {
+      try {
+        granted.push({ resolve: q.resolve, grants: await this.leaseTo(q.agent, q.opts) });
+      } catch (err) {
+        q.reject(err as Error);
+      }
+    }
+    try {
+      await this.journal.flush();
+    } catch (err) {
+      for (const p of handled) p.reject(err as Error);
+      for (const q of requests) q.reject(err as Error);
+      return;
+    }
+    for (const p of handled) p.resolve();
+    for (const g of granted) g.resolve(g.grants);
   }
 
   /**
@@ -344,7 +390,8 @@ export class WorkloadManager {
     });
   }
 
-  private async reportTurn(): Promise<void> {
+  /** Applies the waiting results in memory; returns those to answer once the turn is stored. */
+  private reportTurn(): typeof this.reports {
     const batch = this.reports;
     this.reports = [];
     const handled: typeof batch = [];
@@ -366,13 +413,7 @@ export class WorkloadManager {
         p.reject(err as Error);
       }
     }
-    try {
-      await this.journal.flush();
-    } catch (err) {
-      for (const p of handled) p.reject(err as Error);
-      return;
-    }
-    for (const p of handled) p.resolve();
+    return handled;
   }
 
   /** Leases past their deadline: the agent is lost; the quantum is killed, not failed. */
