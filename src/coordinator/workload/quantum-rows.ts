@@ -142,7 +142,7 @@ export class QuantumRows {
    * only way a state changes besides restore(), which loads a stored one.
    */
   apply(row: number, event: QuantumEvent): QuantumState {
-    const next = nextState(this.state(row), event, this.id(row));
+    const next = nextState(this.state(row), event, () => this.id(row));
     this.stateCol[row] = STATE_CODE.get(next)!;
     return next;
   }

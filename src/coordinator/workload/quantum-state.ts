@@ -26,10 +26,11 @@ const TRANSITIONS: Record<QuantumState, Partial<Record<QuantumEvent, QuantumStat
   SKIPPED: {},
 };
 
-export function nextState(state: QuantumState, event: QuantumEvent, quantum: string): QuantumState {
+/** `quantum` names it in the error; a function is called only then (a million transitions make no id strings). */
+export function nextState(state: QuantumState, event: QuantumEvent, quantum: string | (() => string)): QuantumState {
   const next = TRANSITIONS[state][event];
   if (next === undefined) {
-    throw new OrreryError(ErrorCode.ILLEGAL_TRANSITION, `quantum ${quantum}: ${event} is not allowed in state ${state}`);
+    throw new OrreryError(ErrorCode.ILLEGAL_TRANSITION, `quantum ${typeof quantum === "string" ? quantum : quantum()}: ${event} is not allowed in state ${state}`);
   }
   return next;
 }

@@ -10,10 +10,14 @@ export class ReplicaIndex {
   private readonly fileOf = new Map<string, number>();
   private bytesCol = new Float64Array(1024);
   private sitesCol = new Uint32Array(1024);
-  /** AVAILABLE RSEs per file, only while a file has replicas at several RSEs of one site. */
-  private readonly rsesOf = new Map<number, Set<string>>();
+  /** The one RSE (its number) holding a file's AVAILABLE replica; -1 when none or several. */
+  private soleCol = new Int16Array(1024).fill(-1);
+  /** RSE numbers of files with AVAILABLE replicas at several RSEs (few: most files have one copy). */
+  private readonly several = new Map<number, Set<number>>();
   private readonly siteNumbers = new Map<string, number>();
-  private readonly rseSites = new Map<string, number>();
+  private readonly rseNumbers = new Map<string, number>();
+  /** Site number of each RSE number. */
+  private readonly rseSite: number[] = [];
   /** Agents caching a file, by file. */
   private readonly cachers = new Map<number, Set<string>>();
   /** Files an agent caches, by agent. */
@@ -33,16 +37,20 @@ export class ReplicaIndex {
   /** Teaches which site an RSE belongs to (from the DBB's RSE list). */
   setRseSite(rse: string, site: string): void {
     const n = this.site(site);
-    if (n !== undefined) this.rseSites.set(rse, n);
+    if (n === undefined || this.rseNumbers.size >= 0x7fff) return;
+    let r = this.rseNumbers.get(rse);
+    if (r === undefined) this.rseNumbers.set(rse, (r = this.rseSite.length));
+    this.rseSite[r] = n;
   }
 
   knowsRse(rse: string): boolean {
-    return this.rseSites.has(rse);
+    return this.rseNumbers.has(rse);
   }
 
   /** The site number of an RSE, if known. */
   siteOfRse(rse: string): number | undefined {
-    return this.rseSites.get(rse);
+    const r = this.rseNumbers.get(rse);
+    return r === undefined ? undefined : this.rseSite[r];
   }
 
   /** The file number of a DID, made on first sight; `bytes` updates its size when known. */
@@ -52,8 +60,12 @@ export class ReplicaIndex {
       f = this.fileOf.size;
       this.fileOf.set(did, f);
       if (f >= this.bytesCol.length) {
-        this.bytesCol = grow(this.bytesCol, f + 1);
-        this.sitesCol = grow(this.sitesCol, f + 1);
+        const n = 2 * this.bytesCol.length;
+        this.bytesCol = grow(this.bytesCol, n);
+        this.sitesCol = grow(this.sitesCol, n);
+        const sole = new Int16Array(n).fill(-1);
+        sole.set(this.soleCol);
+        this.soleCol = sole;
       }
     }
     if (bytes !== undefined && bytes > 0) this.bytesCol[f] = bytes;
@@ -80,29 +92,44 @@ export class ReplicaIndex {
    * not known yet changes nothing (the caller refreshes the RSE list).
    */
   setReplica(file: number, rse: string, available: boolean): boolean {
-    const site = this.rseSites.get(rse);
-    if (site === undefined) return false;
-    const before = this.sitesCol[file]!;
-    const rses = this.rsesOf.get(file) ?? new Set<string>();
-    if (available) rses.add(rse);
-    else rses.delete(rse);
-    let mask = 0;
-    for (const r of rses) {
-      const s = this.rseSites.get(r);
-      if (s !== undefined) mask |= 1 << s;
-    }
-    if (rses.size > 0) this.rsesOf.set(file, rses);
-    else this.rsesOf.delete(file);
-    this.sitesCol[file] = mask >>> 0;
-    return this.sitesCol[file] !== before;
+    const r = this.rseNumbers.get(rse);
+    if (r === undefined) return false;
+    const held = this.rsesOf(file);
+    if (available) held.add(r);
+    else held.delete(r);
+    return this.keep(file, held);
   }
 
   /** The AVAILABLE RSEs of a file, all at once (a catalog snapshot); returns whether its mask changed. */
   setReplicas(file: number, rses: readonly string[]): boolean {
+    const held = new Set<number>();
+    for (const rse of rses) {
+      const r = this.rseNumbers.get(rse);
+      if (r !== undefined) held.add(r);
+    }
+    return this.keep(file, held);
+  }
+
+  private rsesOf(file: number): Set<number> {
+    const several = this.several.get(file);
+    if (several) return several;
+    const sole = this.soleCol[file]!;
+    return new Set(sole >= 0 ? [sole] : []);
+  }
+
+  /** Stores a file's RSEs (a column when there is at most one) and its site mask; whether the mask changed. */
+  private keep(file: number, held: ReadonlySet<number>): boolean {
     const before = this.sitesCol[file]!;
-    this.rsesOf.delete(file);
-    this.sitesCol[file] = 0;
-    for (const r of rses) this.setReplica(file, r, true);
+    let mask = 0;
+    for (const r of held) mask |= 1 << this.rseSite[r]!;
+    if (held.size > 1) {
+      this.several.set(file, new Set(held));
+      this.soleCol[file] = -1;
+    } else {
+      this.several.delete(file);
+      this.soleCol[file] = held.size === 1 ? [...held][0]! : -1;
+    }
+    this.sitesCol[file] = mask >>> 0;
     return this.sitesCol[file] !== before;
   }
 
@@ -154,10 +181,6 @@ export class ReplicaIndex {
 
   cachedBy(file: number): ReadonlySet<string> | undefined {
     return this.cachers.get(file);
-  }
-
-  isCachedBy(agent: string, file: number): boolean {
-    return this.caches.get(agent)?.has(file) ?? false;
   }
 
   /** Files an agent caches. */
