@@ -256,6 +256,9 @@ async function productRun(opts) {
     t = performance.now();
     const record = newCampaignRecord(spec, Date.now());
     const table = new CampaignTable();
+    // The sites of the catalog's RSEs, as the coordinator reads them from the DBB: the replica index keeps where every input is.
+    table.replicas.setRseSite("site-a-disk", "site-a");
+    table.replicas.setRseSite("site-b-tape", "site-b");
     const live = table.addCampaign(record, spec);
     table.appendRows(live, expansion);
     settleRows(live.rows, 0, expansion.count, new Map());

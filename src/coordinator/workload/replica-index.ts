@@ -10,9 +10,10 @@ export class ReplicaIndex {
   private readonly fileOf = new Map<string, number>();
   private bytesCol = new Float64Array(1024);
   private sitesCol = new Uint32Array(1024);
-  /** The one RSE (its number) holding a file's AVAILABLE replica; -1 when none or several. */
-  private soleCol = new Int16Array(1024).fill(-1);
-  /** RSE numbers of files with AVAILABLE replicas at several RSEs (few: most files have one copy). */
+  /** The first two RSEs (their numbers) holding a file's AVAILABLE replicas, -1 for none; a file at more RSEs is in `several`. */
+  private firstCol: Int16Array = new Int16Array(1024).fill(-1);
+  private secondCol: Int16Array = new Int16Array(1024).fill(-1);
+  /** RSE numbers of files with AVAILABLE replicas at three RSEs or more (few: most files have one or two copies). */
   private readonly several = new Map<number, Set<number>>();
   private readonly siteNumbers = new Map<string, number>();
   private readonly rseNumbers = new Map<string, number>();
@@ -63,9 +64,8 @@ export class ReplicaIndex {
         const n = 2 * this.bytesCol.length;
         this.bytesCol = grow(this.bytesCol, n);
         this.sitesCol = grow(this.sitesCol, n);
-        const sole = new Int16Array(n).fill(-1);
-        sole.set(this.soleCol);
-        this.soleCol = sole;
+        this.firstCol = growRses(this.firstCol, n);
+        this.secondCol = growRses(this.secondCol, n);
       }
     }
     if (bytes !== undefined && bytes > 0) this.bytesCol[f] = bytes;
@@ -113,8 +113,10 @@ export class ReplicaIndex {
   private rsesOf(file: number): Set<number> {
     const several = this.several.get(file);
     if (several) return several;
-    const sole = this.soleCol[file]!;
-    return new Set(sole >= 0 ? [sole] : []);
+    const held = new Set<number>();
+    if (this.firstCol[file]! >= 0) held.add(this.firstCol[file]!);
+    if (this.secondCol[file]! >= 0) held.add(this.secondCol[file]!);
+    return held;
   }
 
   /** Stores a file's RSEs (a column when there is at most one) and its site mask; whether the mask changed. */
@@ -122,13 +124,11 @@ export class ReplicaIndex {
     const before = this.sitesCol[file]!;
     let mask = 0;
     for (const r of held) mask |= 1 << this.rseSite[r]!;
-    if (held.size > 1) {
-      this.several.set(file, new Set(held));
-      this.soleCol[file] = -1;
-    } else {
-      this.several.delete(file);
-      this.soleCol[file] = held.size === 1 ? [...held][0]! : -1;
-    }
+    const [first = -1, second = -1] = held.size > 2 ? [] : held;
+    this.firstCol[file] = first;
+    this.secondCol[file] = second;
+    if (held.size > 2) this.several.set(file, new Set(held));
+    else this.several.delete(file);
     this.sitesCol[file] = mask >>> 0;
     return this.sitesCol[file] !== before;
   }
@@ -190,6 +190,12 @@ export class ReplicaIndex {
 }
 
 const EMPTY: ReadonlySet<number> = new Set();
+
+function growRses(col: Int16Array, n: number): Int16Array {
+  const next = new Int16Array(n).fill(-1);
+  next.set(col);
+  return next;
+}
 
 function grow<T extends Float64Array | Uint32Array>(col: T, n: number): T {
   let size = col.length;
