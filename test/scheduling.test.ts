@@ -84,8 +84,9 @@ describe("scheduling on a real 2-site cluster", () => {
 
   beforeAll(async () => {
     dir = tempDir("scheduling");
-    // 2 sites × 2 agents of 2 cores; the last agent (at site-b) is spot.
-    await startCluster({ dir, sites: 2, agents: 4, spot: 1, softwareRoot: REPO_ROOT, heartbeatMs: 300, agentCores: 2, localityDelayMs: 5000 });
+    // 2 sites × 2 agents of 2 cores; the last agent (at site-b) is spot. No prefetch: the order
+    // checked here is the scheduler's own, not blurred by leases handed out ahead of free cores.
+    await startCluster({ dir, sites: 2, agents: 4, spot: 1, softwareRoot: REPO_ROOT, heartbeatMs: 300, agentCores: 2, agentPrefetch: 0, localityDelayMs: 5000 });
   });
 
   afterAll(async () => {

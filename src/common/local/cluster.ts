@@ -22,6 +22,8 @@ export interface ClusterOptions {
   agentCores?: number;
   agentMemoryMB?: number;
   agentDiskMB?: number;
+  /** Leases each agent keeps waiting beyond its free capacity, in multiples of it (agent --prefetch; default the agent's). */
+  agentPrefetch?: number;
   /** How long a quantum waits for an agent at its data's site (coordinator --locality-delay). */
   localityDelayMs?: number;
   /** Coordinator lease TTL and heartbeat, shortened by tests of lost agents. */
@@ -158,7 +160,7 @@ export async function stopCluster(dir: string): Promise<ClusterFile | undefined>
 
 async function startAgent(
   cluster: ClusterFile,
-  a: { site: string; spot: boolean; index: number; opts: Pick<ClusterOptions, "softwareRoot" | "agentCores" | "agentMemoryMB" | "agentDiskMB"> },
+  a: { site: string; spot: boolean; index: number; opts: Pick<ClusterOptions, "softwareRoot" | "agentCores" | "agentMemoryMB" | "agentDiskMB" | "agentPrefetch"> },
 ): Promise<ClusterProcess> {
   const id = `agent-${a.index}-${a.site}${a.spot ? "-spot" : ""}`;
   const home = join(cluster.dir, "agents", id);
@@ -168,6 +170,7 @@ async function startAgent(
     "agent", "--id", id, "--site", a.site, "--kind", a.spot ? "spot" : "hpc",
     "--cores", String(a.opts.agentCores ?? 2), "--memory", String(a.opts.agentMemoryMB ?? 2048),
     ...(a.opts.agentDiskMB !== undefined ? ["--disk", String(a.opts.agentDiskMB)] : []),
+    ...(a.opts.agentPrefetch !== undefined ? ["--prefetch", String(a.opts.agentPrefetch)] : []),
     "--coordinator", cluster.coordinator, "--nats", cluster.nats,
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
