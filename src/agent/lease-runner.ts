@@ -57,17 +57,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     const endMs = Date.now();
     const [metrics, stdoutTail, stderrTail] = await Promise.all([run ? readMetrics(scratch.metricsPath) : null, tailOf(scratch.stdoutPath), tailOf(scratch.stderrPath)]);
     const provenance: ProvenanceRecord = {
-      quantum: lease.quantumId,
-      campaign: lease.campaign,
-      task: lease.task,
-      attempt: lease.attempt,
-      dataId: parseDataId(lease.dataId),
-      host: ctx.host,
-      agentId: ctx.agentId,
-      site: ctx.site,
-      kind: ctx.kind,
-      start: new Date(startMs).toISOString(),
-      end: new Date(endMs).toISOString(),
+      ...provenanceOf(lease, ctx, startMs, endMs),
       cpuSeconds: run?.cpuSeconds ?? 0,
       peakRssBytes: run?.peakRssBytes ?? 0,
       exitCode: run?.exitCode ?? null,
@@ -183,19 +173,8 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
 /** The built-in `orrery:noop`: nothing staged, nothing run, no scratch; success with a minimal provenance record. */
 function noopResult(lease: Lease, ctx: LeaseRunContext): QuantumResult {
   const now = Date.now();
-  const at = new Date(now).toISOString();
   const provenance: ProvenanceRecord = {
-    quantum: lease.quantumId,
-    campaign: lease.campaign,
-    task: lease.task,
-    attempt: lease.attempt,
-    dataId: parseDataId(lease.dataId),
-    host: ctx.host,
-    agentId: ctx.agentId,
-    site: ctx.site,
-    kind: ctx.kind,
-    start: at,
-    end: at,
+    ...provenanceOf(lease, ctx, now, now),
     cpuSeconds: 0,
     peakRssBytes: 0,
     exitCode: null,
@@ -218,6 +197,23 @@ function noopResult(lease: Lease, ctx: LeaseRunContext): QuantumResult {
     endMs: BigInt(now),
     provenanceJson: JSON.stringify(provenance),
   });
+}
+
+/** What every provenance record says of the lease, the agent and the attempt's times. */
+function provenanceOf(lease: Lease, ctx: LeaseRunContext, startMs: number, endMs: number) {
+  return {
+    quantum: lease.quantumId,
+    campaign: lease.campaign,
+    task: lease.task,
+    attempt: lease.attempt,
+    dataId: parseDataId(lease.dataId),
+    host: ctx.host,
+    agentId: ctx.agentId,
+    site: ctx.site,
+    kind: ctx.kind,
+    start: new Date(startMs).toISOString(),
+    end: new Date(endMs).toISOString(),
+  };
 }
 
 /** Provenance lives in the outputs' scope (else the output collection's, else "provenance"). */
