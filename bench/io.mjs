@@ -21,17 +21,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cli, messages, sleep } from "./lib/bench-tools.mjs";
 
 const TARGETS = { ratio: 0.7, spawn_ratio: 0.8 };
-const ORRERY_BIN = fileURLToPath(new URL("../bin/orrery.mjs", import.meta.url));
-const say = (m) => process.stderr.write(`io: ${m}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function fail(message) {
-  process.stderr.write(`io: ${message}\n`);
-  process.exit(2);
-}
+const { say, fail } = messages("io");
 
 function parseArgs(argv) {
   const opts = { json: false, quanta: 2_000, bytes: 4096, concurrency: 4, keep: false };
@@ -50,18 +44,6 @@ function parseArgs(argv) {
     else fail(`unknown argument ${a}; usage: npm run bench -- io [--json] [--quanta N] [--bytes N] [--concurrency N] [--keep]`);
   }
   return opts;
-}
-
-function cli(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ORRERY_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`orrery ${args.join(" ")} exited ${code}: ${err}`))));
-  });
 }
 
 function run(argv, cwd) {

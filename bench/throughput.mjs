@@ -23,20 +23,14 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cli, messages, sleep } from "./lib/bench-tools.mjs";
 
 const ROLE_ENV = "ORRERY_THROUGHPUT_BENCH_ROLE";
 const QUEUE = "orrery-throughput-bench";
 const TARGET_RATIO = 2;
-const ORRERY_BIN = fileURLToPath(new URL("../bin/orrery.mjs", import.meta.url));
 
-const say = (m) => process.stderr.write(`throughput: ${m}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function fail(message) {
-  process.stderr.write(`throughput: ${message}\n`);
-  process.exit(2);
-}
+const { say, fail } = messages("throughput");
 
 function parseArgs(argv) {
   const opts = { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false };
@@ -57,19 +51,6 @@ function parseArgs(argv) {
   opts.files = Math.min(opts.files, opts.quanta);
   if (opts.quanta % opts.files !== 0) fail(`--quanta (${opts.quanta}) must be a multiple of --files (${opts.files})`);
   return opts;
-}
-
-/** Runs the CLI; resolves to its stdout, rejects with its stderr. */
-function cli(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ORRERY_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`orrery ${args.join(" ")} exited ${code}: ${err}`))));
-  });
 }
 
 function campaignYaml(name, tasks) {

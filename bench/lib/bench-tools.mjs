@@ -1,0 +1,32 @@
+// What the cluster benches share: messages on stderr, a clean refusal of bad
+// arguments, and the real CLI as a child process.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ORRERY_BIN = fileURLToPath(new URL("../../bin/orrery.mjs", import.meta.url));
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** `say` prints a progress line; `fail` prints why and exits 2 (bad usage). */
+export function messages(bench) {
+  return {
+    say: (m) => process.stderr.write(`${bench}: ${m}\n`),
+    fail(message) {
+      process.stderr.write(`${bench}: ${message}\n`);
+      process.exit(2);
+    },
+  };
+}
+
+/** Runs the CLI; resolves to its stdout, rejects with its stderr. */
+export function cli(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ORRERY_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`orrery ${args.join(" ")} exited ${code}: ${err}`))));
+  });
+}
