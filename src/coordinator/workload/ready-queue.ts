@@ -3,8 +3,8 @@
 // `anywhere` when no site holds any), ordered within a bucket by critical
 // path (deeper first), then by how few sites could take it (a row only this
 // site can run goes before one another site could run too), then by when it
-// became ready; an agent caching a
-// row's input has it in its own affinity set. An agent takes, in order:
+// became ready; an agent caching a row's input has it in its own affinity
+// set. An agent takes, in order:
 // rows of its affinity set, rows local to its site, rows local nowhere, and
 // then rows local elsewhere only once their sites have started none of the
 // campaign's quanta for the locality delay (and the row waited that long),
@@ -46,35 +46,35 @@ function rankOf(depth: number, mask: number): number {
 }
 
 /** Rows by rank (rankOf), highest first; within one rank in insertion order. */
-class DepthQueue {
-  private readonly byDepth = new Map<number, Set<number>>();
-  private depths: number[] = [];
+class RankQueue {
+  private readonly byRank = new Map<number, Set<number>>();
+  private ranks: number[] = [];
 
-  add(row: number, depth: number): void {
-    let set = this.byDepth.get(depth);
+  add(row: number, rank: number): void {
+    let set = this.byRank.get(rank);
     if (!set) {
-      this.byDepth.set(depth, (set = new Set()));
-      this.depths.push(depth);
-      this.depths.sort((a, b) => b - a);
+      this.byRank.set(rank, (set = new Set()));
+      this.ranks.push(rank);
+      this.ranks.sort((a, b) => b - a);
     }
     set.add(row);
   }
 
-  delete(row: number, depth: number): void {
-    const set = this.byDepth.get(depth);
+  delete(row: number, rank: number): void {
+    const set = this.byRank.get(rank);
     if (!set) return;
     set.delete(row);
     if (set.size === 0) {
-      this.byDepth.delete(depth);
-      this.depths = this.depths.filter((d) => d !== depth);
+      this.byRank.delete(rank);
+      this.ranks = this.ranks.filter((r) => r !== rank);
     }
   }
 
-  /** The first row `take` accepts, scanning each depth until `stop` says the rest of that depth is too young. */
+  /** The first row `take` accepts, scanning each rank until `stop` says the rest of that rank waited too little. */
   find(take: (row: number) => boolean, stop?: (row: number) => boolean): number | undefined {
-    for (const d of this.depths) {
+    for (const d of this.ranks) {
       let scanned = 0;
-      for (const row of this.byDepth.get(d)!) {
+      for (const row of this.byRank.get(d)!) {
         if (stop?.(row)) break;
         if (take(row)) return row;
         if (++scanned >= SCAN_LIMIT) break;
@@ -86,8 +86,8 @@ class DepthQueue {
 
 export class ReadyQueue {
   private readonly all = new Set<number>();
-  private readonly bySite = new Map<number, DepthQueue>();
-  private readonly anywhere = new DepthQueue();
+  private readonly bySite = new Map<number, RankQueue>();
+  private readonly anywhere = new RankQueue();
   /** Per row (columns: a million ready rows cost no map entries): site mask of the buckets it is in (0: anywhere), and when it became ready. */
   private bucketCol = new Uint32Array(0);
   private sinceCol = new Float64Array(0);
@@ -182,20 +182,20 @@ export class ReadyQueue {
 
   private place(row: number): void {
     const mask = this.bestSites(row);
-    const depth = rankOf(this.rows.locality.depth(row), mask);
+    const rank = rankOf(this.rows.locality.depth(row), mask);
     this.bucketCol[row] = mask;
-    if (mask === 0) this.anywhere.add(row, depth);
+    if (mask === 0) this.anywhere.add(row, rank);
     for (let m = mask; m !== 0; m &= m - 1) {
       const s = 31 - Math.clz32(m & -m);
-      (this.bySite.get(s) ?? this.bySite.set(s, new DepthQueue()).get(s)!).add(row, depth);
+      (this.bySite.get(s) ?? this.bySite.set(s, new RankQueue()).get(s)!).add(row, rank);
     }
   }
 
   private unplace(row: number): void {
     const mask = this.bucketCol[row]!;
-    const depth = rankOf(this.rows.locality.depth(row), mask);
-    if (mask === 0) this.anywhere.delete(row, depth);
-    for (let m = mask; m !== 0; m &= m - 1) this.bySite.get(31 - Math.clz32(m & -m))?.delete(row, depth);
+    const rank = rankOf(this.rows.locality.depth(row), mask);
+    if (mask === 0) this.anywhere.delete(row, rank);
+    for (let m = mask; m !== 0; m &= m - 1) this.bySite.get(31 - Math.clz32(m & -m))?.delete(row, rank);
   }
 
   /** The replicas of these files changed: their ready readers move to their new best sites. */
@@ -234,7 +234,10 @@ export class ReadyQueue {
           mine.delete(row);
           continue;
         }
-        if (take(row)) return row;
+        if (take(row)) {
+          if (ctx.site !== undefined) this.lastLocalStart.set(ctx.site, ctx.nowMs);
+          return row;
+        }
         if (++scanned >= SCAN_LIMIT) break;
       }
     }
