@@ -1,7 +1,7 @@
 // `orrery dbb …`: run the data backbone process (no subcommand), manage RSEs,
 // ingest files and show replicas.
 import type { Command } from "commander";
-import { runDbb, ingest, entriesFromFiles, entriesFromManifest, type IngestProgress } from "../dbb/index.js";
+import { runDbb, ingest, entriesFromFiles, entriesFromManifest, parseRseExpression, resolveRseExpression, type IngestProgress } from "../dbb/index.js";
 import { DbbClient } from "../common/dbb-client.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { connectNats, type NatsConnection } from "../common/nats.js";
@@ -113,8 +113,12 @@ export function registerDbbCommands(program: Command): void {
     .command("list")
     .description("list RSEs")
     .option("--site <site>", "only this site's RSEs")
-    .action(async (o: { site?: string }, cmd: Command) => {
-      const rses = await withClient(cmd, (c) => c.rseList(o.site));
+    .option("--expr <expression>", 'only those an RSE expression selects (Rucio\'s: NAME, key=value, key<n, key>n, *, |, &, \\, parentheses), e.g. "tier=custodial"')
+    .action(async (o: { site?: string; expr?: string }, cmd: Command) => {
+      // A malformed expression is refused before the catalog is asked.
+      if (o.expr !== undefined) parseRseExpression(o.expr);
+      const listed = await withClient(cmd, (c) => c.rseList(o.site));
+      const rses = o.expr === undefined ? listed : resolveRseExpression(o.expr, listed);
       if (cmd.optsWithGlobals<CommonOptions>().json) return printJson(rses.map(rseJson));
       printTable(rses, [
         { header: "NAME", value: (r) => r.name },

@@ -3,3 +3,4 @@ export { runDbb, type DbbOptions, type RunningDbb } from "./run-dbb.js";
 export { ingest, type IngestOptions, type IngestProgress, type IngestResult } from "./ingest/ingest.js";
 export { entriesFromManifest, entriesFromFiles, type IngestEntry, type FilesSpec } from "./ingest/entries.js";
 export { parseManifest, type ManifestEntry } from "./ingest/manifest.js";
+export { parseRseExpression, evaluate as evaluateRseExpression, resolve as resolveRseExpression, type RseExpression, type RseLike } from "./rse-expression/index.js";
