@@ -16,6 +16,9 @@ type Token =
 const WORD = /[A-Za-z0-9_.:-]/;
 const SET_OPERATORS: Record<"|" | "&" | "\\", RseSetOperator> = { "|": "union", "&": "intersection", "\\": "complement" };
 const NUMBER = /^-?\d+(\.\d+)?$/;
+/** Caps on untrusted input: no expression an operator writes comes near them, and none can exhaust the stack. */
+const MAX_LENGTH = 4096;
+const MAX_DEPTH = 64;
 
 /** Tokens with 1-based columns; a character outside the grammar becomes a `bad` token for the parser to report. */
 export function tokenize(source: string): Token[] {
@@ -45,7 +48,11 @@ export function tokenize(source: string): Token[] {
 
 /** Parses an RSE expression; a malformed one is an INVALID_ARGUMENT naming the column and what was expected there. */
 export function parseRseExpression(source: string): RseExpression {
+  if (source.length > MAX_LENGTH) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse expression of ${source.length} characters: at most ${MAX_LENGTH} are read`, { hint: "select with attributes (key=value) rather than listing RSEs one by one" });
+  }
   const tokens = tokenize(source);
+  let depth = 0;
   let at = 0;
   const peek = (): Token => tokens[at]!;
   const next = (): Token => tokens[at++]!;
@@ -72,7 +79,9 @@ export function parseRseExpression(source: string): RseExpression {
     const t = next();
     if (t.kind === "*") return { kind: "all" };
     if (t.kind === "(") {
+      if (++depth > MAX_DEPTH) return fail(t, `at most ${MAX_DEPTH} nested parentheses`);
       const inner = expression();
+      depth--;
       const close = peek();
       if (close.kind !== ")") return fail(close, '")" or an operator (|, &, \\)');
       next();

@@ -105,4 +105,9 @@ describe("RSE expressions", () => {
     expect((none as Error).message).toBe('rse expression "site=site-z" selects no RSE (of 4)');
     expect(() => resolve("site=(", RSES)).toThrow(/column 6/);
   });
+  it("refuses expressions past its caps on length and nesting, saying which", () => {
+    expect(() => parseRseExpression("(".repeat(65) + "*" + ")".repeat(65))).toThrow(/column 65: expected at most 64 nested parentheses/);
+    expect(() => parseRseExpression("a|".repeat(3000) + "a")).toThrow(/6001 characters: at most 4096 are read/);
+    expect(parseRseExpression("(".repeat(64) + "*" + ")".repeat(64))).toEqual({ kind: "all" });
+  });
 });
