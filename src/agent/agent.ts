@@ -158,10 +158,10 @@ class Agent {
     }
     clearInterval(this.heartbeatTimer);
     const every = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
-    void this.sendCredit();
+    this.heartbeatTimer = setInterval(() => this.unawaited(this.heartbeat(), "heartbeat"), every);
+    this.unawaited(this.sendCredit(), "credit");
     // Results the coordinator has not acknowledged (a broken stream, a restart) go again; it ignores duplicates.
-    for (const result of this.store.journal.pendingResults()) void this.sendResult(result);
+    for (const result of this.store.journal.pendingResults()) this.unawaited(this.sendResult(result), "result");
   }
 
   private async heartbeat(): Promise<void> {
@@ -177,8 +177,13 @@ class Agent {
     this.creditQueued = true;
     setImmediate(() => {
       this.creditQueued = false;
-      if (!this.draining) void this.sendCredit();
+      if (!this.draining) this.unawaited(this.sendCredit(), "credit");
     });
+  }
+
+  /** A message sent without waiting: a failure is logged (what matters is journaled and goes again). */
+  private unawaited(sent: Promise<unknown>, what: string): void {
+    sent.catch((err: unknown) => this.log.error({ err }, `could not send a ${what}`));
   }
 
   private sendCredit(): Promise<boolean> {
@@ -223,7 +228,7 @@ class Agent {
 
   /** A journal write nobody waits for: a failure is logged (the journal is only behind, not wrong). */
   private journaled(write: Promise<void>, leaseId: string): void {
-    write.catch((err: unknown) => this.log.error({ lease: leaseId, err: String(err) }, "journal write failed"));
+    write.catch((err: unknown) => this.log.error({ lease: leaseId, err }, "journal write failed"));
   }
 
   private pump(): void {
@@ -245,10 +250,10 @@ class Agent {
         else {
           await this.store.journal.resultReady(result);
           // Journaled: sent without waiting for the transport (a lost send goes again from the journal).
-          void this.sendResult(result);
+          this.unawaited(this.sendResult(result), "result");
         }
       })
-      .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err: String(err) }, "lease ended without a result"))
+      .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err }, "lease ended without a result"))
       .finally(() => {
         this.running.delete(lease.leaseId);
         freed();
@@ -265,7 +270,7 @@ class Agent {
   private onCancel(leaseId: string, reason: string): void {
     if (this.pool.dropWaiting(leaseId)) {
       this.journaled(this.store.journal.leaseDropped(leaseId), leaseId);
-      void this.sendCredit();
+      this.unawaited(this.sendCredit(), "credit");
       return;
     }
     const stop: StopRequest = { kind: "cancelled", message: reason || "cancelled by the coordinator" };

@@ -166,7 +166,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     return await finish(outcome, message);
   } finally {
     for (const release of releases) release();
-    await removeScratch(scratch).catch((err: unknown) => log.warn({ err: String(err) }, "scratch not removed"));
+    await removeScratch(scratch).catch((err: unknown) => log.warn({ err }, "scratch not removed"));
   }
 }
 

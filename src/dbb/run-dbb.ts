@@ -46,7 +46,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
         try {
           conn.publish(Subjects.replicaEvents, JSON.stringify(e));
         } catch (err) {
-          log.warn({ ...e, err: String(err) }, "could not publish replica event");
+          log.warn({ ...e, err }, "could not publish replica event");
         }
       }
     };

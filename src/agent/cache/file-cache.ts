@@ -77,7 +77,8 @@ export class FileCache {
     if (meta === undefined) return undefined;
     const bytes = this.blobs.getBinary(key);
     if (bytes === undefined || bytes.length !== meta.bytes) return undefined;
-    void this.meta.put(key, { ...meta, lastUsed: Date.now() });
+    // lastUsed only orders eviction: a failed write leaves the entry older than it is, nothing worse.
+    this.meta.put(key, { ...meta, lastUsed: Date.now() }).catch(() => undefined);
     return bytes;
   }
 

@@ -34,9 +34,13 @@ export function watchSpotNotice(opts: {
       // The metadata service being briefly unreachable is not a notice.
       opts.log.debug({ err, url: opts.url }, "spot notice poll failed");
     }
-    if (!stopped) timer = setTimeout(() => void poll(), opts.intervalMs ?? 5000);
+    if (!stopped) timer = setTimeout(start, opts.intervalMs ?? 5000);
   };
-  void poll();
+  // poll() catches its own failures; a throw past that is a bug, and is logged rather than lost.
+  const start = (): void => {
+    poll().catch((err: unknown) => opts.log.error({ err }, "spot notice watch failed"));
+  };
+  start();
   return {
     stop() {
       stopped = true;

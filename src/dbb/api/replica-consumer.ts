@@ -70,7 +70,7 @@ export async function startReplicaConsumer(
     try {
       reg = fromBinary(ReplicaRegistrationSchema, m.data);
     } catch (err) {
-      log.error({ seq: m.seq, err: String(err) }, "terminated a message that is not a ReplicaRegistration");
+      log.error({ seq: m.seq, err }, "terminated a message that is not a ReplicaRegistration");
       m.term();
       return;
     }
@@ -85,7 +85,7 @@ export async function startReplicaConsumer(
         m.term(); // no reason text: nats-server before 2.10.4 ignores "+TERM <reason>"
       } else {
         // Redis trouble: leave it in the stream and try again shortly.
-        log.warn({ seq: m.seq, did, err: String(err) }, "registration failed; will retry");
+        log.warn({ seq: m.seq, did, err }, "registration failed; will retry");
         m.nak(1000);
       }
     }
@@ -93,7 +93,7 @@ export async function startReplicaConsumer(
 
   const loop = (async () => {
     for await (const m of messages) await handle(m);
-  })().catch((err: unknown) => log.error({ err: String(err) }, "replica consumer stopped"));
+  })().catch((err: unknown) => log.error({ err }, "replica consumer stopped"));
 
   return {
     async stop() {
