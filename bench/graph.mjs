@@ -52,26 +52,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { getHeapStatistics } from "node:v8";
+import { parseBenchArgs } from "./lib/bench-tools.mjs";
 
 const ROLE_ENV = "ORRERY_GRAPH_BENCH_ROLE";
 const MB = 1024 * 1024;
 const TARGETS = { expand_s: 20, store_s: 15, peak_rss_mb: 1536 };
 
 function parseArgs(argv) {
-  const opts = { json: false, quanta: 1_000_000, sample: 20_000, load: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = Number(argv[++i]?.replaceAll("_", ""));
-      if (!Number.isInteger(v) || v <= 0) fail(`${a} takes a positive whole number`);
-      return v;
-    };
-    if (a === "--json") opts.json = true;
-    else if (a === "--quanta") opts.quanta = value();
-    else if (a === "--sample") opts.sample = value();
-    else if (a === "--load") opts.load = true;
-    else fail(`unknown argument ${a}; usage: npm run bench -- graph [--json] [--quanta N] [--sample N] [--load]`);
-  }
+  const opts = parseBenchArgs("graph", argv, { json: false, quanta: 1_000_000, sample: 20_000, load: false });
   if (opts.quanta < 8) fail("--quanta must be at least 8");
   return opts;
 }

@@ -21,29 +21,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli, messages, sleep } from "./lib/bench-tools.mjs";
+import { cli, messages, parseBenchArgs, sleep } from "./lib/bench-tools.mjs";
 
 const TARGETS = { ratio: 0.7, spawn_ratio: 0.8 };
 
-const { say, fail } = messages("io");
+const { say } = messages("io");
 
 function parseArgs(argv) {
-  const opts = { json: false, quanta: 2_000, bytes: 4096, concurrency: 4, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = Number(argv[++i]?.replaceAll("_", ""));
-      if (!Number.isInteger(v) || v <= 0) fail(`${a} takes a positive whole number`);
-      return v;
-    };
-    if (a === "--json") opts.json = true;
-    else if (a === "--quanta") opts.quanta = value();
-    else if (a === "--bytes") opts.bytes = value();
-    else if (a === "--concurrency") opts.concurrency = value();
-    else if (a === "--keep") opts.keep = true;
-    else fail(`unknown argument ${a}; usage: npm run bench -- io [--json] [--quanta N] [--bytes N] [--concurrency N] [--keep]`);
-  }
-  return opts;
+  return parseBenchArgs("io", argv, { json: false, quanta: 2_000, bytes: 4096, concurrency: 4, keep: false });
 }
 
 function run(argv, cwd) {

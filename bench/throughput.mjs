@@ -23,7 +23,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli, messages, sleep } from "./lib/bench-tools.mjs";
+import { cli, messages, parseBenchArgs, sleep } from "./lib/bench-tools.mjs";
 
 const ROLE_ENV = "ORRERY_THROUGHPUT_BENCH_ROLE";
 const QUEUE = "orrery-throughput-bench";
@@ -33,21 +33,7 @@ const TARGET_RATIO = 2;
 const { say, fail } = messages("throughput");
 
 function parseArgs(argv) {
-  const opts = { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = Number(argv[++i]?.replaceAll("_", ""));
-      if (!Number.isInteger(v) || v <= 0) fail(`${a} takes a positive whole number`);
-      return v;
-    };
-    if (a === "--json") opts.json = true;
-    else if (a === "--quanta") opts.quanta = value();
-    else if (a === "--files") opts.files = value();
-    else if (a === "--concurrency") opts.concurrency = value();
-    else if (a === "--keep") opts.keep = true;
-    else fail(`unknown argument ${a}; usage: npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--keep]`);
-  }
+  const opts = parseBenchArgs("throughput", argv, { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false });
   opts.files = Math.min(opts.files, opts.quanta);
   if (opts.quanta % opts.files !== 0) fail(`--quanta (${opts.quanta}) must be a multiple of --files (${opts.files})`);
   return opts;

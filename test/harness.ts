@@ -4,7 +4,9 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNats, startRedis, startS3, type NatsServer, type RedisServer, type S3Server } from "../src/common/local/servers.js";
-import { stopProcess } from "../src/common/local/child.js";
+import { startService, stopProcess } from "../src/common/local/child.js";
+import type { ClusterFile } from "../src/common/local/cluster-file.js";
+import { ORRERY_BIN } from "./cli-runner.js";
 import { allStarted } from "../src/common/local/cluster.js";
 
 export interface TestServers {
@@ -35,4 +37,20 @@ export async function startTestServers(prefix: string, buckets: string[] = ["tes
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Kills the cluster's coordinator with SIGKILL; returns a function that starts it again on the same address, data and servers (resolving to its pid). */
+export function killCoordinator(cluster: ClusterFile, dir: string): () => Promise<number> {
+  const coord = cluster.processes.find((p) => p.role === "coordinator")!;
+  process.kill(coord.pid, "SIGKILL");
+  return async () => {
+    const restarted = await startService({
+      name: "coordinator",
+      command: process.execPath,
+      args: [ORRERY_BIN, "coordinator", "--listen", cluster.coordinator, "--nats", cluster.nats, "--redis", cluster.redis],
+      logFile: join(dir, "logs", "coordinator-restarted.log"),
+      readiness: { kind: "ipc" },
+    });
+    return restarted.pid;
+  };
 }

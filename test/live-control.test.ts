@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
-import { startService, stopProcess } from "../src/common/local/child.js";
+import { stopProcess } from "../src/common/local/child.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
-import { tempDir } from "./harness.js";
-import { orrery, orreryJson, ORRERY_BIN, REPO_ROOT } from "./cli-runner.js";
+import { killCoordinator, tempDir } from "./harness.js";
+import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 interface Status {
   campaign: string;
@@ -215,16 +215,7 @@ describe("live campaign control", () => {
     await running(cancelled);
     expect((await json<Status>(["cancel", cancelled])).state).toBe("CANCELLED");
 
-    const coord = cluster.processes.find((p) => p.role === "coordinator")!;
-    process.kill(coord.pid, "SIGKILL");
-    const restarted = await startService({
-      name: "coordinator",
-      command: process.execPath,
-      args: [ORRERY_BIN, "coordinator", "--listen", cluster.coordinator, "--nats", cluster.nats, "--redis", cluster.redis],
-      logFile: join(dir, "logs", "coordinator-restarted.log"),
-      readiness: { kind: "ipc" },
-    });
-    restartedPid = restarted.pid;
+    restartedPid = await killCoordinator(cluster, dir)();
 
     // Let agents reconnect and deliver what finished meanwhile; neither campaign moves.
     await sleep(3000);

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
-import { startService, stopProcess } from "../src/common/local/child.js";
+import { stopProcess } from "../src/common/local/child.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
-import { tempDir } from "./harness.js";
-import { orrery, orreryJson, ORRERY_BIN, REPO_ROOT } from "./cli-runner.js";
+import { killCoordinator, tempDir } from "./harness.js";
+import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 interface QuantumJson {
   id: string;
@@ -65,18 +65,9 @@ output: {scope: rs-out, run: survive/run1}
       if (quanta.some((q) => q.state === "RUNNING")) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const coord = cluster.processes.find((p) => p.role === "coordinator")!;
-    process.kill(coord.pid, "SIGKILL");
+    const restart = killCoordinator(cluster, dir);
     await new Promise((r) => setTimeout(r, 2500)); // the payload finishes while no coordinator is there
-
-    const restarted = await startService({
-      name: "coordinator",
-      command: process.execPath,
-      args: [ORRERY_BIN, "coordinator", "--listen", cluster.coordinator, "--nats", cluster.nats, "--redis", cluster.redis],
-      logFile: join(dir, "logs", "coordinator-restarted.log"),
-      readiness: { kind: "ipc" },
-    });
-    restartedPid = restarted.pid;
+    restartedPid = await restart();
 
     const done = await cli(["status", "survive", "--watch"]);
     expect(done.code, done.stderr).toBe(0);

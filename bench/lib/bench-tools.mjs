@@ -30,3 +30,28 @@ export function cli(args) {
     child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`orrery ${args.join(" ")} exited ${code}: ${err}`))));
   });
 }
+
+/**
+ * Parses `--flag` and `--name N` arguments against `defaults`: a boolean
+ * default makes a flag, a number one a positive whole number (`1_000` allowed).
+ * Anything else exits 2 with the usage line.
+ */
+export function parseBenchArgs(bench, argv, defaults) {
+  const { fail } = messages(bench);
+  const opts = { ...defaults };
+  const usage = Object.entries(defaults)
+    .map(([k, v]) => `[--${k}${typeof v === "number" ? " N" : ""}]`)
+    .join(" ");
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const key = a.startsWith("--") ? a.slice(2) : "";
+    if (!(key in defaults)) fail(`unknown argument ${a}; usage: npm run bench -- ${bench} ${usage}`);
+    if (typeof defaults[key] === "boolean") opts[key] = true;
+    else {
+      const v = Number(argv[++i]?.replaceAll("_", ""));
+      if (!Number.isInteger(v) || v <= 0) fail(`${a} takes a positive whole number`);
+      opts[key] = v;
+    }
+  }
+  return opts;
+}
