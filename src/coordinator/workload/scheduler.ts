@@ -39,6 +39,8 @@ export function campaignOrder(campaigns: Iterable<LiveCampaign>): LiveCampaign[]
 interface Cursor {
   campaign: LiveCampaign;
   taken: Set<number>;
+  /** Sites with a connected agent that the campaign may use. */
+  activeSites: number;
   /** Quanta running plus those handed out in this decision, per unit of share. */
   load: number;
 }
@@ -63,7 +65,8 @@ export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: numb
   for (let i = 0; i < eligible.length; ) {
     const band = eligible.filter((c) => c.priority === eligible[i]!.priority);
     i += band.length;
-    const cursors: Cursor[] = band.map((c) => ({ campaign: c, taken: new Set(), load: c.counts.RUNNING / c.share }));
+    // A site the campaign may not use has no agent for it: its quanta do not wait for one there.
+    const cursors: Cursor[] = band.map((c) => ({ campaign: c, taken: new Set(), activeSites: activeSites & allowedSites(table, c), load: c.counts.RUNNING / c.share }));
     while (cursors.length > 0) {
       if (slot.cores <= 0 || picked.length >= MAX_PER_DECISION) return picked;
       // Stable: among equal loads the earlier-submitted campaign (earlier in `cursors`) wins.
@@ -76,8 +79,7 @@ export function selectQuanta(table: CampaignTable, agent: AgentSlot, nowMs: numb
         site,
         nowMs,
         delayMs: c.spec.localityWait !== undefined ? c.spec.localityWait * 1000 : (opts.localityDelayMs ?? DEFAULT_LOCALITY_DELAY_MS),
-        // A site the campaign may not use has no agent for it: its quanta do not wait for one there.
-        activeSites: activeSites & allowedSites(table, c),
+        activeSites: cursor.activeSites,
         taken: cursor.taken,
         fits: (r) => fits(c, r, agent, slot, nowMs),
       });
