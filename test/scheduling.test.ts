@@ -130,7 +130,10 @@ describe("scheduling on a real 2-site cluster", () => {
     await submit("high", quick("high", "priority: 500"), false);
     // Queued from here on (submit returns once the campaign is stored).
     const highAt = Date.now();
-    await Promise.all([submit("heavy", quick("heavy", "priority: 300\nshare: 3"), false), submit("light", quick("light", "priority: 300\nshare: 1"), false)]);
+    // heavy and light have two tasks each (120 quanta): enough starts for ±10% to mean something.
+    const shared = (name: string, extra: string) =>
+      campaign(name, "fair", task("work", "frame", `${name}Out`, 0.3) + task("more", `${name}Out`, `${name}More`, 0.3), `localityWait: 0s\n${extra}`);
+    await Promise.all([submit("heavy", shared("heavy", "priority: 300\nshare: 3"), false), submit("light", shared("light", "priority: 300\nshare: 1"), false)]);
     for (const name of ["high", "heavy", "light", "low"]) {
       const r = await cli(["status", name, "--watch"]);
       expect(r.code, r.stderr).toBe(0);
@@ -141,8 +144,9 @@ describe("scheduling on a real 2-site cluster", () => {
     const lowAfter = lowStarts!.filter((t) => t > highAt + 1000);
     expect(lowAfter.length).toBeGreaterThan(0);
     expect(Math.max(...high!)).toBeLessThanOrEqual(Math.min(...lowAfter));
-    // While both had work (from when both had started to heavy's last start): heavy and light started 3:1.
-    const from = Math.max(heavy![0]!, light![0]!);
+    // While both had work, in steady state (from light's fifth start, once the shares have evened out
+    // what ran before light arrived, to heavy's last start): heavy and light started 3:1.
+    const from = Math.max(heavy![0]!, light![4]!);
     const until = Math.max(...heavy!);
     const heavyDuring = heavy!.filter((t) => t >= from).length;
     const lightDuring = light!.filter((t) => t >= from && t <= until).length;
@@ -175,7 +179,7 @@ describe("scheduling on a real 2-site cluster", () => {
     expect(quanta).toHaveLength(16);
     expect(quanta.every((q) => q.attempts.every((a) => !a.agent.endsWith("-spot")))).toBe(true);
     // Preemptible work does reach it (the fair campaigns above ran there too).
-    const earlier = await json<QuantumJson[]>(["quanta", "heavy"]);
+    const earlier = (await Promise.all(["low", "high", "heavy", "light"].map((c) => json<QuantumJson[]>(["quanta", c])))).flat();
     expect(earlier.some((q) => q.attempts.some((a) => a.agent.endsWith("-spot")))).toBe(true);
   });
 
