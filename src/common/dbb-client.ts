@@ -15,6 +15,17 @@ import {
   RseAddResponseSchema,
   RseListRequestSchema,
   RseListResponseSchema,
+  RuleAddRequestSchema,
+  RuleAddResponseSchema,
+  RuleDeleteRequestSchema,
+  RuleDeleteResponseSchema,
+  RuleListRequestSchema,
+  RuleListResponseSchema,
+  RuleShowRequestSchema,
+  RuleShowResponseSchema,
+  RuleUpdateRequestSchema,
+  RuleUpdateResponseSchema,
+  type Rule,
   type FileWithReplicas,
   type Replica,
   type Rse,
@@ -25,6 +36,8 @@ import { dbbRequest, type NatsConnection } from "./nats.js";
 import { Subjects } from "./subjects.js";
 
 export type RseInit = MessageInitShape<typeof RseSchema>;
+export type RuleAddInit = MessageInitShape<typeof RuleAddRequestSchema>;
+export type RuleUpdateInit = MessageInitShape<typeof RuleUpdateRequestSchema>;
 export type ReplicaRegistrationInit = MessageInitShape<typeof ReplicaRegistrationSchema>;
 
 export class DbbClient {
@@ -77,6 +90,40 @@ export class DbbClient {
     } while (pageToken !== "");
     return files;
   }
+
+  /** Adds a rule; resolves once its locks are written and its transfers queued. */
+  async ruleAdd(rule: RuleAddInit): Promise<Rule> {
+    return required((await dbbRequest(this.nc, "rule.add", RuleAddRequestSchema, rule, RuleAddResponseSchema, this.timeoutMs)).rule, "rule.add");
+  }
+
+  /** Every rule (or those on one DID), fetched page by page. */
+  async ruleList(did = ""): Promise<Rule[]> {
+    const rules: Rule[] = [];
+    let pageToken = "";
+    do {
+      const res = await dbbRequest(this.nc, "rule.list", RuleListRequestSchema, { did, pageToken }, RuleListResponseSchema, this.timeoutMs);
+      rules.push(...res.rules);
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    return rules;
+  }
+
+  async ruleShow(id: string): Promise<Rule> {
+    return required((await dbbRequest(this.nc, "rule.show", RuleShowRequestSchema, { id }, RuleShowResponseSchema, this.timeoutMs)).rule, "rule.show");
+  }
+
+  async ruleDelete(id: string): Promise<Rule> {
+    return required((await dbbRequest(this.nc, "rule.delete", RuleDeleteRequestSchema, { id }, RuleDeleteResponseSchema, this.timeoutMs)).rule, "rule.delete");
+  }
+
+  async ruleUpdate(update: RuleUpdateInit): Promise<Rule> {
+    return required((await dbbRequest(this.nc, "rule.update", RuleUpdateRequestSchema, update, RuleUpdateResponseSchema, this.timeoutMs)).rule, "rule.update");
+  }
+}
+
+function required<T>(value: T | undefined, endpoint: string): T {
+  if (value === undefined) throw new OrreryError(ErrorCode.INTERNAL, `dbb.${endpoint} answered without its result`);
+  return value;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../common/nats.js";
 import { Subjects } from "../common/subjects.js";
 import { createLogger } from "../common/logger.js";
-import { Catalog } from "./catalog/catalog.js";
+import { Catalog, connectRedis } from "./catalog/catalog.js";
+import { Judge, RuleEngine, TransferLedger, defineLockScripts, type TransferQueue } from "./rules/index.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
@@ -12,6 +13,10 @@ import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consum
 export interface DbbOptions {
   natsUrl: string;
   redisUrl: string;
+  /** How often the judge looks for expired and stuck rules (default 5 s). */
+  judgeIntervalMs?: number;
+  /** How long a lock stays STUCK before the repairer moves it (default 60 s). */
+  repairDelayMs?: number;
 }
 
 export interface RunningDbb {
@@ -22,6 +27,8 @@ const log = createLogger("dbb");
 
 export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   const catalog = await Catalog.open(opts.redisUrl);
+  const rulesRedis = defineLockScripts(await connectRedis(opts.redisUrl, "dbb-rules"));
+  let judge: Judge | undefined;
   let nc: NatsConnection | undefined;
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;
@@ -30,9 +37,9 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
-      await Promise.allSettled([service?.stop(), consumer?.stop()]);
+      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop()]);
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
-      await catalog.close();
+      await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
       log.info("dbb stopped");
     })();
     return closing;
@@ -50,7 +57,15 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
         }
       }
     };
-    service = await startDbbService(conn, catalog, publishEvents);
+    // TODO(transfers): the JetStream publisher replaces this.
+    const queue: TransferQueue = { enqueue: () => Promise.resolve() };
+    const rses = () => catalog.listRses();
+    const engine = new RuleEngine(rulesRedis, queue, rses);
+    const ledger = new TransferLedger(rulesRedis, queue, rses);
+    judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
+    await judge.recover();
+    judge.start();
+    service = await startDbbService(conn, catalog, engine, publishEvents);
     consumer = await startReplicaConsumer(conn, catalog, publishEvents);
   } catch (err) {
     await close();

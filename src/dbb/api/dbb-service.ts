@@ -16,6 +16,16 @@ import {
   RseAddResponseSchema,
   RseListRequestSchema,
   RseListResponseSchema,
+  RuleAddRequestSchema,
+  RuleAddResponseSchema,
+  RuleDeleteRequestSchema,
+  RuleDeleteResponseSchema,
+  RuleListRequestSchema,
+  RuleListResponseSchema,
+  RuleShowRequestSchema,
+  RuleShowResponseSchema,
+  RuleUpdateRequestSchema,
+  RuleUpdateResponseSchema,
 } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { ERROR_HEADER, ERROR_HINT_HEADER } from "../../common/nats.js";
@@ -23,6 +33,8 @@ import { DBB_SERVICE_NAME, Subjects, type DbbEndpoint } from "../../common/subje
 import { createLogger } from "../../common/logger.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
+import { ruleToProto, type RuleEngine } from "../rules/index.js";
+import { parseDuration } from "../../common/duration.js";
 
 const log = createLogger("dbb-api");
 
@@ -47,6 +59,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
 export async function startDbbService(
   nc: NatsConnection,
   catalog: Catalog,
+  rules: RuleEngine,
   onRegistered: (events: readonly ReplicaEvent[]) => void,
 ): Promise<DbbService> {
   const svc = await new Svcm(nc as unknown as ServicesConnection).add({ name: DBB_SERVICE_NAME, version: "0.1.0", queue: "dbb", description: "Orrery data backbone catalog" });
@@ -108,6 +121,37 @@ export async function startDbbService(
   });
   endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, async (req) => ({ replicas: await catalog.replicas(req.did) }));
   endpoint("files", FileQueryRequestSchema, FileQueryResponseSchema, (req) => catalog.filesPage(req.scope, req.datasetTypes, req.pageToken, req.pageSize));
+
+  endpoint("rule.add", RuleAddRequestSchema, RuleAddResponseSchema, async (req) => {
+    const rule = await rules.add({
+      did: req.did,
+      rseExpression: req.rseExpression,
+      copies: req.copies === 0 ? 1 : req.copies,
+      ...(req.lifetime !== "" ? { lifetime: req.lifetime } : {}),
+      ...(req.grouping !== "" ? { grouping: req.grouping } : {}),
+      weight: req.weight,
+      sourceExpression: req.sourceExpression,
+      locked: req.locked,
+    });
+    log.info({ rule: rule.id, did: rule.did, expression: rule.rseExpression, copies: rule.copies }, "rule added");
+    return { rule: ruleToProto(rule) };
+  });
+  endpoint("rule.list", RuleListRequestSchema, RuleListResponseSchema, async (req) => {
+    const ids = await rules.store.ids(req.did === "" ? undefined : req.did);
+    const start = req.pageToken === "" ? 0 : Number(req.pageToken);
+    if (!Number.isInteger(start) || start < 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rule.list: "${req.pageToken}" is not a page token`);
+    const size = req.pageSize > 0 ? Math.min(req.pageSize, 1000) : 500;
+    const page = await rules.store.many(ids.slice(start, start + size));
+    return { rules: page.map(ruleToProto), nextPageToken: start + size < ids.length ? String(start + size) : "" };
+  });
+  endpoint("rule.show", RuleShowRequestSchema, RuleShowResponseSchema, async (req) => ({ rule: ruleToProto(await rules.store.get(req.id)) }));
+  endpoint("rule.delete", RuleDeleteRequestSchema, RuleDeleteResponseSchema, async (req) => ({ rule: ruleToProto(await rules.delete(req.id)) }));
+  endpoint("rule.update", RuleUpdateRequestSchema, RuleUpdateResponseSchema, async (req) => {
+    await rules.store.get(req.id);
+    if (req.locked !== undefined) await rules.store.setLocked(req.id, req.locked);
+    if (req.lifetime !== "") await rules.store.setLifetime(req.id, parseDuration(req.lifetime, "lifetime"));
+    return { rule: ruleToProto(await rules.store.get(req.id)) };
+  });
 
   return {
     async stop() {

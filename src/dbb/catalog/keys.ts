@@ -26,9 +26,35 @@ export const Keys = {
   typeIndex: (scope: string, datasetType: string) => `dbb:type:${scope}:${datasetType}`,
   /** Set of file DIDs (`scope:name`) attached to a DATASET DID (collection). */
   members: (scope: string, name: string) => `dbb:members:${scope}:${name}`,
+  /** Hash: one replication rule (see rules/rule-store.ts). */
+  rule: (id: string) => `dbb:rule:${id}`,
+  /** Set of every rule id. */
+  rules: "dbb:rules",
+  /** Set of rule ids whose DID is this one. */
+  didRules: (scope: string, name: string) => `dbb:did-rules:${scope}:${name}`,
+  /** String: the rule id holding a (DID, expression) pair, so a duplicate is refused atomically. */
+  ruleIdentity: (did: string, expression: string) => `dbb:rule-identity:${did}\u0000${expression}`,
+  /** Hash: a rule's locks, field `<rse>:<scope>:<name>` → OK | REPLICATING | STUCK. */
+  ruleLocks: (id: string) => `dbb:rule-locks:${id}`,
+  /** Hash: RSEs a rule chose for a group (ALL: field "*", DATASET: the dataset DID) → JSON list. */
+  ruleGroups: (id: string) => `dbb:rule-groups:${id}`,
+  /** Set of `<ruleId>:<rse>`: every lock on a file. */
+  fileLocks: (scope: string, name: string) => `dbb:file-locks:${scope}:${name}`,
+  /** Sorted set of rule ids by expiry (ms). */
+  ruleExpiry: "dbb:rule-expiry",
+  /** Set of rule ids with STUCK locks: the repairer's work list. */
+  stuckRules: "dbb:stuck-rules",
+  /** Sorted set of unlocked file DIDs at an RSE by tombstone (ms; 0 = obsolete): the reaper's queue. */
+  tombstones: (rse: string) => `dbb:tombstones:${rse}`,
+  /** Hash: RSE → bytes of the replicas it holds (every state but BEING_DELETED). */
+  rseUsage: "dbb:rse-usage",
+  /** Hash: the transfer ledger, field `<rse>:<scope>:<name>` → JSON {gen, rule, queuedAt, claim?, tries?}. */
+  transfers: "dbb:transfers",
+  /** Counter giving each transfer request its generation. */
+  transferGen: "dbb:transfer-gen",
 } as const;
 
-export const DidType = { FILE: "FILE", DATASET: "DATASET" } as const;
+export const DidType = { FILE: "FILE", DATASET: "DATASET", CONTAINER: "CONTAINER" } as const;
 export type DidType = (typeof DidType)[keyof typeof DidType];
 
 export const ReplicaState = {

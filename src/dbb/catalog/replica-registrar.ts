@@ -131,7 +131,10 @@ export class ReplicaRegistrar {
         const existing = replicas.get(key);
         if (!(existing && existing.state === ReplicaState.AVAILABLE && existing.path === path && sameContent(existing, f))) {
           const fields = { rse: reg.rse, state: ReplicaState.AVAILABLE, path, bytes: f.bytes.toString(), adler32: f.adler32, md5: f.md5, updatedAt: now };
+          // Rucio: a replica registered without a rule has no tombstone, so the reaper leaves it.
           multi.hset(key, existing ? fields : { ...fields, locks: "0", tombstone: "" });
+          if (!existing) multi.hincrby(Keys.rseUsage, reg.rse, Number(f.bytes));
+          else if (existing.bytes !== f.bytes) multi.hincrby(Keys.rseUsage, reg.rse, Number(f.bytes - existing.bytes));
           multi.sadd(rsesKey(did), reg.rse);
           multi.sadd(Keys.rseReplicas(reg.rse), did);
           replicas.set(key, { state: ReplicaState.AVAILABLE, path, bytes: f.bytes, adler32: f.adler32, md5: f.md5 });
