@@ -45,7 +45,8 @@ end
 -- A transfer request in the ledger; returns its generation (the message id part).
 local function enqueue(rse, did, ruleId, out)
   local gen = redis.call('INCR', 'dbb:transfer-gen')
-  redis.call('HSET', 'dbb:transfers', rse .. ':' .. did, cjson.encode({gen = gen, rule = ruleId, queuedAt = ARGV[1]}))
+  -- Rule ids are hex and times digits: the JSON needs no escaping.
+  redis.call('HSET', 'dbb:transfers', rse .. ':' .. did, '{"gen":' .. gen .. ',"rule":"' .. ruleId .. '","queuedAt":' .. ARGV[1] .. '}')
   table.insert(out, rse); table.insert(out, did); table.insert(out, tostring(gen))
 end
 local function ensureCopying(rse, did, ruleId, out)
@@ -60,31 +61,38 @@ local function otherAvailable(did, rse)
   end
   return n
 end
-local function addLock(ruleId, rse, did, bytes, adler32, md5, path, out)
-  local field = rse .. ':' .. did
-  if redis.call('HEXISTS', ruleLocksKey(ruleId), field) == 1 then return end
+-- Adds one lock. Counts that only sum up (rule lock counters, RSE usage) go
+-- into acc and are written once per call: a lock costs as few Redis calls
+-- as possible, since a rule may write 100,000 of them.
+local function addLock(ruleId, rse, did, bytes, adler32, md5, path, out, acc)
   local rkey = replicaKey(rse, did)
-  local state = redis.call('HGET', rkey, 'state')
+  local r = redis.call('HMGET', rkey, 'state', 'tombstone')
+  local state = r[1]
   local lock = 'REPLICATING'
-  if state == 'AVAILABLE' then
-    lock = 'OK'
-  elseif state == 'BEING_DELETED' then
-    -- the reaper queues a transfer once its delete is done and it sees the lock
-  elseif not state then
+  if state == 'AVAILABLE' then lock = 'OK' end
+  if redis.call('HSETNX', ruleLocksKey(ruleId), rse .. ':' .. did, lock) == 0 then return end
+  redis.call('SADD', fileLocksKey(did), ruleId .. ':' .. rse)
+  acc[lock] = (acc[lock] or 0) + 1
+  if not state then
     redis.call('HSET', rkey, 'rse', rse, 'state', 'COPYING', 'path', path, 'bytes', bytes, 'adler32', adler32, 'md5', md5,
-      'updatedAt', ARGV[2], 'locks', 0, 'tombstone', '')
+      'updatedAt', ARGV[2], 'locks', 1, 'tombstone', '')
     redis.call('SADD', 'dbb:did-rses:' .. did, rse)
     redis.call('SADD', 'dbb:rse-replicas:' .. rse, did)
-    redis.call('HINCRBY', 'dbb:rse-usage', rse, bytes)
+    acc.usage[rse] = (acc.usage[rse] or 0) + tonumber(bytes)
     enqueue(rse, did, ruleId, out)
-  else
-    ensureCopying(rse, did, ruleId, out)
+    return
   end
-  redis.call('HSET', ruleLocksKey(ruleId), field, lock)
-  redis.call('SADD', fileLocksKey(did), ruleId .. ':' .. rse)
   redis.call('HINCRBY', rkey, 'locks', 1)
-  clearTombstone(rse, did)
-  redis.call('HINCRBY', ruleKey(ruleId), 'locks' .. lock, 1)
+  if r[2] and r[2] ~= '' then clearTombstone(rse, did) end
+  -- BEING_DELETED: the reaper queues a transfer once its delete is done and it sees the lock.
+  if state ~= 'AVAILABLE' and state ~= 'BEING_DELETED' then ensureCopying(rse, did, ruleId, out) end
+end
+local function newAcc() return { usage = {} } end
+local function flushAcc(ruleId, acc)
+  for _, s in ipairs({'OK', 'REPLICATING', 'STUCK'}) do
+    if acc[s] then redis.call('HINCRBY', ruleKey(ruleId), 'locks' .. s, acc[s]) end
+  end
+  for rse, n in pairs(acc.usage) do redis.call('HINCRBY', 'dbb:rse-usage', rse, n) end
 end
 local function removeLock(ruleId, field)
   local state = redis.call('HGET', ruleLocksKey(ruleId), field)
@@ -111,8 +119,9 @@ end
 
 /** ARGV: nowMs, nowIso, ruleId, then (rse, did, bytes, adler32, md5, path)…; returns (rse, did, gen)… to publish. */
 const ADD_LOCKS = `${PRELUDE}
-local out = {}
-for i = 4, #ARGV, 6 do addLock(ARGV[3], ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], out) end
+local out, acc = {}, newAcc()
+for i = 4, #ARGV, 6 do addLock(ARGV[3], ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], out, acc) end
+flushAcc(ARGV[3], acc)
 return out`;
 
 /** ARGV: nowMs, nowIso, ruleId, field…: drops those locks of a rule. */
@@ -122,9 +131,10 @@ return 1`;
 
 /** ARGV: nowMs, nowIso, ruleId, oldField, then one addLock's (rse, did, bytes, adler32, md5, path): a repair. */
 const MOVE_LOCK = `${PRELUDE}
-local out = {}
+local out, acc = {}, newAcc()
 removeLock(ARGV[3], ARGV[4])
-addLock(ARGV[3], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], out)
+addLock(ARGV[3], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], out, acc)
+flushAcc(ARGV[3], acc)
 return out`;
 
 /** ARGV: nowMs, nowIso, ruleId, field: a STUCK lock tried again where it is. */
@@ -212,7 +222,35 @@ end
 table.insert(out, 1, 'BAD')
 return out`;
 
+/**
+ * ARGV: nowMs, nowIso, ruleId ('' for none), did…: for each file six values —
+ * type, bytes, adler32, md5, "rse=state,…" of its replicas, "rse,…" the rule
+ * locks it at. One call reads a batch that would take three commands per file.
+ */
+const READ_FILES = `
+local out = {}
+local prefix = ARGV[3] .. ':'
+for i = 4, #ARGV do
+  local did = ARGV[i]
+  local f = redis.call('HMGET', 'dbb:did:' .. did, 'type', 'bytes', 'adler32', 'md5')
+  local reps = {}
+  for _, rse in ipairs(redis.call('SMEMBERS', 'dbb:did-rses:' .. did)) do
+    local st = redis.call('HGET', 'dbb:replica:' .. rse .. ':' .. did, 'state')
+    if st then table.insert(reps, rse .. '=' .. st) end
+  end
+  local locked = {}
+  if ARGV[3] ~= '' then
+    for _, m in ipairs(redis.call('SMEMBERS', 'dbb:file-locks:' .. did)) do
+      if string.sub(m, 1, #prefix) == prefix then table.insert(locked, string.sub(m, #prefix + 1)) end
+    end
+  end
+  table.insert(out, f[1] or ''); table.insert(out, f[2] or ''); table.insert(out, f[3] or ''); table.insert(out, f[4] or '')
+  table.insert(out, table.concat(reps, ',')); table.insert(out, table.concat(locked, ','))
+end
+return out`;
+
 const SCRIPTS = {
+  orreryReadFiles: READ_FILES,
   orreryAddLocks: ADD_LOCKS,
   orreryRemoveLocks: REMOVE_LOCKS,
   orreryMoveLock: MOVE_LOCK,

@@ -7,6 +7,7 @@ import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { parseDid } from "../../common/did.js";
 import { DidType, Keys } from "../catalog/keys.js";
 import type { PlacementFile } from "./rule-placement.js";
+import { clock, type LockCommands } from "./lock-scripts.js";
 
 export interface RuleFile extends PlacementFile {
   adler32: string;
@@ -19,8 +20,8 @@ export interface FileGroup {
   files: RuleFile[];
 }
 
-/** Files read per pipeline; a few pipelines are in flight at once. */
-const BATCH = 2000;
+/** Files read per script call; a few calls are in flight at once. */
+const BATCH = 1000;
 const IN_FLIGHT = 4;
 /** Containers nest at most this deep (cycles are refused at attach; this guards the walk anyway). */
 const MAX_DEPTH = 32;
@@ -73,9 +74,9 @@ export async function filesOf(redis: Redis, dataset: string, type: string): Prom
 
 /**
  * Size, checksums, replicas and (when `ruleId` is given) the rule's existing
- * locks of each file; two pipelined round trips per batch.
+ * locks of each file; one script call per batch.
  */
-export async function readFiles(redis: Redis, dids: readonly string[], ruleId?: string): Promise<RuleFile[]> {
+export async function readFiles(redis: Redis & LockCommands, dids: readonly string[], ruleId?: string): Promise<RuleFile[]> {
   const out: RuleFile[] = new Array(dids.length);
   const batches: Promise<void>[] = [];
   let next = 0;
@@ -93,39 +94,17 @@ export async function readFiles(redis: Redis, dids: readonly string[], ruleId?: 
   return out.filter((f) => f !== undefined && f.bytes >= 0);
 }
 
-async function readBatch(redis: Redis, dids: readonly string[], ruleId: string | undefined): Promise<RuleFile[]> {
-  const pipe = redis.pipeline();
-  for (const d of dids) {
-    const [scope, name] = split(d);
-    pipe.hmget(Keys.did(scope, name), "type", "bytes", "adler32", "md5").smembers(Keys.fileRses(scope, name));
-    if (ruleId !== undefined) pipe.smembers(Keys.fileLocks(scope, name));
-  }
-  const results = await exec(pipe);
-  const step = ruleId === undefined ? 2 : 3;
-  const statePipe = redis.pipeline();
-  const asks: { file: number; rse: string }[] = [];
-  const files: RuleFile[] = dids.map((did, i) => {
-    const [type, bytes, adler32, md5] = results[i * step] as (string | null)[];
-    const rses = results[i * step + 1] as string[];
-    const locked = new Set<string>();
-    if (ruleId !== undefined) {
-      for (const m of results[i * step + 2] as string[]) if (m.startsWith(`${ruleId}:`)) locked.add(m.slice(ruleId.length + 1));
-    }
-    const [scope, name] = split(did);
-    for (const rse of rses) {
-      asks.push({ file: i, rse });
-      statePipe.hget(Keys.replica(rse, scope, name), "state");
+async function readBatch(redis: Redis & LockCommands, dids: readonly string[], ruleId: string | undefined): Promise<RuleFile[]> {
+  const flat = (await redis.orreryReadFiles(...clock(), ruleId ?? "", ...dids)) as string[];
+  return dids.map((did, i) => {
+    const [type, bytes, adler32, md5, replicas, locked] = flat.slice(i * 6, i * 6 + 6);
+    const states = new Map<string, string>();
+    for (const pair of replicas ? replicas.split(",") : []) {
+      const at = pair.indexOf("=");
+      states.set(pair.slice(0, at), pair.slice(at + 1));
     }
     // Not a file (detached and gone, or a collection): skipped by the caller.
     const known = type === DidType.FILE;
-    return { did, bytes: known ? Number(bytes ?? "0") : -1, adler32: adler32 ?? "", md5: md5 ?? "", replicas: new Map<string, string>(), locked };
+    return { did, bytes: known ? Number(bytes || "0") : -1, adler32: adler32 ?? "", md5: md5 ?? "", replicas: states, locked: new Set(locked ? locked.split(",") : []) };
   });
-  if (asks.length > 0) {
-    const states = (await exec(statePipe)) as (string | null)[];
-    asks.forEach(({ file, rse }, i) => {
-      const state = states[i];
-      if (state) (files[file]!.replicas as Map<string, string>).set(rse, state);
-    });
-  }
-  return files;
 }
