@@ -1,21 +1,14 @@
 // `orrery dbb …`: run the data backbone process (no subcommand), manage RSEs,
 // ingest files and show replicas.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { runDbb, ingest, entriesFromFiles, entriesFromManifest, parseRseExpression, resolveRseExpression, type IngestProgress } from "../dbb/index.js";
-import { DbbClient } from "../common/dbb-client.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
-import { connectNats, type NatsConnection } from "../common/nats.js";
 import { signalReady } from "../common/ready.js";
 import type { DataId } from "../common/data-id.js";
 import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
-import { resolveConnection } from "./connection.js";
+import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
+import { registerDbbCollections } from "./dbb-collections.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
-
-interface CommonOptions {
-  cluster?: string;
-  json?: boolean;
-  nats?: string;
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -47,17 +40,6 @@ export function formatBytes(n: number): string {
     u++;
   }
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
-
-async function withClient<T>(cmd: Command, fn: (client: DbbClient, nc: NatsConnection) => Promise<T>): Promise<T> {
-  const opts = cmd.optsWithGlobals<CommonOptions>();
-  const natsUrl = opts.nats ?? resolveConnection({ cluster: opts.cluster }).natsUrl;
-  const nc = await connectNats(natsUrl, "orrery-cli");
-  try {
-    return await fn(new DbbClient(nc), nc);
-  } finally {
-    await nc.close();
-  }
 }
 
 function rseJson(r: Rse) {
@@ -103,10 +85,10 @@ export function registerDbbCommands(program: Command): void {
     .action(async (name: string, o: { site: string; endpoint: string; bucket: string; tier: string; attr: string[]; quota: string; prefix: string; output?: boolean }, cmd: Command) => {
       if (!/^\d+$/.test(o.quota)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--quota "${o.quota}" is not a number of bytes`, { hint: "give --quota as a whole number of bytes, 0 for none" });
       const attributes = parsePairs(o.attr, "--attr");
-      const added = await withClient(cmd, (c) =>
+      const added = await withDbbClient(cmd, (c) =>
         c.rseAdd({ name, site: o.site, endpoint: o.endpoint, bucket: o.bucket, tier: o.tier, attributes, quotaBytes: BigInt(o.quota), prefix: o.prefix, output: o.output === true }),
       );
-      if (cmd.optsWithGlobals<CommonOptions>().json) printJson(rseJson(added));
+      if (cmd.optsWithGlobals<DbbCommandOptions>().json) printJson(rseJson(added));
       else printLine(`RSE ${added.name} added: site ${added.site}, tier ${added.tier}${added.output ? ", output RSE" : ""}, ${added.endpoint}/${added.bucket}`);
     });
   rse
@@ -117,9 +99,9 @@ export function registerDbbCommands(program: Command): void {
     .action(async (o: { site?: string; expr?: string }, cmd: Command) => {
       // A malformed expression is refused before the catalog is asked.
       if (o.expr !== undefined) parseRseExpression(o.expr);
-      const listed = await withClient(cmd, (c) => c.rseList(o.site));
+      const listed = await withDbbClient(cmd, (c) => c.rseList(o.site));
       const rses = o.expr === undefined ? listed : resolveRseExpression(o.expr, listed);
-      if (cmd.optsWithGlobals<CommonOptions>().json) return printJson(rses.map(rseJson));
+      if (cmd.optsWithGlobals<DbbCommandOptions>().json) return printJson(rses.map(rseJson));
       printTable(rses, [
         { header: "NAME", value: (r) => r.name },
         { header: "SITE", value: (r) => r.site },
@@ -139,13 +121,15 @@ export function registerDbbCommands(program: Command): void {
     .option("--scope <scope>", "scope of the files (without --manifest)")
     .option("--dataset-type <type>", "dataset type of the files (without --manifest)")
     .option("--data-id <key=value>", "data id entry (repeatable, without --manifest)", collect, [])
-    .option("--collection <did>", "also attach the files to this collection (scope:name)")
-    .action(async (files: string[], o: { rse: string; manifest?: string; scope?: string; datasetType?: string; dataId: string[]; collection?: string }, cmd: Command) => {
+    .option("--dataset <did>", "also attach the files to this DATASET (scope:name), made if absent")
+    .addOption(new Option("--collection <did>", "the former name of --dataset").hideHelp())
+    .action(async (files: string[], o: { rse: string; manifest?: string; scope?: string; datasetType?: string; dataId: string[]; dataset?: string; collection?: string }, cmd: Command) => {
+      const dataset = o.dataset ?? o.collection;
       const entries = await ingestEntries(files, o);
-      const json = cmd.optsWithGlobals<CommonOptions>().json === true;
+      const json = cmd.optsWithGlobals<DbbCommandOptions>().json === true;
       const progress = progressLine();
-      const result = await withClient(cmd, (client) =>
-        ingest({ client, rse: o.rse, entries, onProgress: progress.update, ...(o.collection ? { collection: o.collection } : {}) }),
+      const result = await withDbbClient(cmd, (client) =>
+        ingest({ client, rse: o.rse, entries, onProgress: progress.update, ...(dataset ? { dataset } : {}) }),
       ).finally(progress.end);
       if (json) printJson(result);
       else printLine(`ingested ${result.ingested} files (${formatBytes(result.bytes)}) into ${o.rse}`);
@@ -153,11 +137,12 @@ export function registerDbbCommands(program: Command): void {
 
   dbb
     .command("replicas <did>")
-    .description("where a file, or every file of a collection, is stored")
+    .description("where a file, or every file at or below a dataset or container, is stored")
     .action(async (did: string, _o: unknown, cmd: Command) => {
-      const replicas = await withClient(cmd, (c) => c.replicas(did));
-      const rows = replicas.map((r) => ({ did: r.did, rse: r.rse, state: r.state, bytes: Number(r.bytes), adler32: r.adler32, md5: r.md5 }));
-      if (cmd.optsWithGlobals<CommonOptions>().json) return printJson(rows);
+      const replicas = await withDbbClient(cmd, (c) => c.replicas(did));
+      // producedBy: the quantum that wrote the file (null for ingested files).
+      const rows = replicas.map((r) => ({ did: r.did, rse: r.rse, state: r.state, bytes: Number(r.bytes), adler32: r.adler32, md5: r.md5, producedBy: r.producedBy || null }));
+      if (cmd.optsWithGlobals<DbbCommandOptions>().json) return printJson(rows);
       if (rows.length === 0) return printNotice(`${did} has no replicas`);
       printTable(rows, [
         { header: "DID", value: (r) => r.did },
@@ -166,8 +151,11 @@ export function registerDbbCommands(program: Command): void {
         { header: "BYTES", value: (r) => r.bytes, align: "right" },
         { header: "ADLER32", value: (r) => r.adler32 },
         { header: "MD5", value: (r) => r.md5 },
+        { header: "PRODUCED BY", value: (r) => r.producedBy ?? "" },
       ]);
     });
+
+  registerDbbCollections(dbb);
 }
 
 async function ingestEntries(files: string[], o: { manifest?: string; scope?: string; datasetType?: string; dataId: string[] }) {

@@ -10,7 +10,18 @@ export const Subjects = {
   campaignEvents: (campaign: string) => `orrery.event.campaign.${campaign}`,
 } as const;
 
-export const DbbEndpoints = ["rse.add", "rse.list", "register", "replicas", "files"] as const;
+export const DbbEndpoints = [
+  "rse.add",
+  "rse.list",
+  "register",
+  "replicas",
+  "files",
+  // collections
+  "attach",
+  "detach",
+  "contents",
+  "close",
+] as const;
 export type DbbEndpoint = (typeof DbbEndpoints)[number];
 
 export const Streams = {

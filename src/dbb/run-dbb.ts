@@ -4,7 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../common/nats.js";
 import { Subjects } from "../common/subjects.js";
 import { createLogger } from "../common/logger.js";
-import { Catalog } from "./catalog/catalog.js";
+import { Catalog, type CollectionHooks } from "./catalog/catalog.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
@@ -12,6 +12,8 @@ import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consum
 export interface DbbOptions {
   natsUrl: string;
   redisUrl: string;
+  /** Told of every change to a collection's contents (the rule engine's hook); none by default. */
+  collectionHooks?: CollectionHooks;
 }
 
 export interface RunningDbb {
@@ -21,7 +23,7 @@ export interface RunningDbb {
 const log = createLogger("dbb");
 
 export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
-  const catalog = await Catalog.open(opts.redisUrl);
+  const catalog = await Catalog.open(opts.redisUrl, opts.collectionHooks ?? {});
   let nc: NatsConnection | undefined;
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;

@@ -42,7 +42,11 @@ export function leaseMessage(grant: LeaseGrant): Lease {
       softTimeLimitS: r.softTimeLimit ?? 0,
       timeLimitS: r.timeLimit,
     },
-    outputCollection: `${c.spec.output.scope}:${c.spec.output.run}`,
+    // Outputs go into one DATASET per task and run, inside one CONTAINER per run: a rule or
+    // download can take a whole run or one task's outputs. A task name holds no '/', and
+    // file names add a dataset type and a file name below the run, so the three never meet.
+    outputCollection: `${c.spec.output.scope}:${c.spec.output.run}/${q.task}`,
+    outputContainer: `${c.spec.output.scope}:${c.spec.output.run}`,
     deadlineMs: BigInt(grant.deadlineMs),
   });
 }
