@@ -43,8 +43,8 @@ export function leaseMessage(grant: LeaseGrant): Lease {
       timeLimitS: r.timeLimit,
     },
     // Outputs go into one DATASET per task and run, inside one CONTAINER per run: a rule or
-    // download can take a whole run or one task's outputs. A task name holds no '/', and
-    // file names add a dataset type and a file name below the run, so the three never meet.
+    // download can take a whole run or one task's outputs. Task names hold no '/' and output
+    // files sit two levels below the run (run/type/file), so within a run no two names meet.
     outputCollection: `${c.spec.output.scope}:${c.spec.output.run}/${q.task}`,
     outputContainer: `${c.spec.output.scope}:${c.spec.output.run}`,
     deadlineMs: BigInt(grant.deadlineMs),
