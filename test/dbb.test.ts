@@ -100,7 +100,7 @@ describe("data backbone", () => {
     });
     const manifest = writeData("ingest/manifest.jsonl", Buffer.from(lines.join("\n")));
     const progress: IngestProgress[] = [];
-    const result = await ingest({ client, rse: "test-disk", entries: await entriesFromManifest(manifest), collection: "hsc:ingest-1", onProgress: (p) => progress.push(p) });
+    const result = await ingest({ client, rse: "test-disk", entries: await entriesFromManifest(manifest), dataset: "hsc:ingest-1", onProgress: (p) => progress.push(p) });
     const total = contents.reduce((n, c) => n + c.length, 0);
     expect(result).toEqual({ ingested: 3, bytes: total });
     expect(progress.at(-1)).toEqual({ files: 3, totalFiles: 3, bytes: total, totalBytes: total });
@@ -252,7 +252,7 @@ describe("data backbone", () => {
       const result: unknown = JSON.parse(await run("ingest", "--rse", "test-disk", file, "--scope", "hsc", "--dataset-type", "flat", "--data-id", "instrument=HSC", "--data-id", "detector=7"));
       expect(result).toEqual({ ingested: 1, bytes: 1234 });
       const rows: unknown = JSON.parse(await run("replicas", "hsc:flat_7.fits"));
-      expect(rows).toEqual([{ did: "hsc:flat_7.fits", rse: "test-disk", state: "AVAILABLE", bytes: 1234, ...pick(checksumBytes(await download(DISK, "hsc/flat_7.fits"))) }]);
+      expect(rows).toEqual([{ did: "hsc:flat_7.fits", rse: "test-disk", state: "AVAILABLE", bytes: 1234, ...pick(checksumBytes(await download(DISK, "hsc/flat_7.fits"))), producedBy: null }]);
       const [f] = await client.files("hsc", ["flat"]);
       expect(JSON.parse(f!.file!.dataId)).toEqual({ detector: 7, instrument: "HSC" });
       const rses = JSON.parse(await run("rse", "list")) as { name: string }[];

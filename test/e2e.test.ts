@@ -26,6 +26,7 @@ interface ReplicaJson {
   bytes: number;
   adler32: string;
   md5: string;
+  producedBy: string | null;
 }
 interface RseJson {
   name: string;
@@ -89,6 +90,7 @@ describe("mini-drp end to end on a local cluster", () => {
         const replicas = await json<ReplicaJson[]>(["dbb", "replicas", did]);
         const here = replicas.find((r) => r.rse === outputRse && r.state === "AVAILABLE");
         expect(here, `${did} has an AVAILABLE replica at ${outputRse}`).toBeDefined();
+        expect(here!.producedBy).toBe(q.id);
         const rse = rses.get(outputRse)!;
         const [scope, name] = [did.slice(0, did.indexOf(":")), did.slice(did.indexOf(":") + 1)];
         const key = [rse.prefix, scope, name].filter((p) => p !== "").join("/");
@@ -97,5 +99,13 @@ describe("mini-drp end to end on a local cluster", () => {
         expect({ bytes: here!.bytes, adler32: here!.adler32, md5: here!.md5 }).toEqual(sums);
       }
     }
+
+    // Outputs sit in one dataset per task inside the run's container.
+    const run = "hsc-drp:mini-drp/run1";
+    expect(await json<{ did: string; type: string }[]>(["dbb", "contents", run])).toEqual(["calibrate", "coadd", "isr"].map((t) => ({ did: `${run}/${t}`, type: "DATASET" })));
+    const isr = await json<{ did: string }[]>(["dbb", "contents", `${run}/isr`]);
+    expect(isr.map((c) => c.did).sort()).toEqual(quanta.filter((q) => q.task === "isr").flatMap((q) => q.outputs).sort());
+    const all = await json<ReplicaJson[]>(["dbb", "replicas", run]);
+    expect(new Set(all.map((r) => r.did))).toEqual(new Set(quanta.flatMap((q) => q.outputs)));
   });
 });

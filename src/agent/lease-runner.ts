@@ -154,7 +154,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     // Both must be done before the success is reported; neither needs the other.
     await Promise.all([
       uploadProvenance(rse, scope, lease.quantumId, lease.attempt, JSON.parse(result.provenanceJson)),
-      registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection }),
+      registerOutputs(stagedOut, ctx.dbb, { site: ctx.site, quantumId: lease.quantumId, attempt: lease.attempt, collection: lease.outputCollection, container: lease.outputContainer }),
     ]);
     return result;
   } catch (err) {

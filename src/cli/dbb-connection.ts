@@ -1,4 +1,6 @@
-// The DBB client of `orrery dbb …` subcommands: NATS from --nats, else the cluster's.
+// How `orrery dbb …` subcommands reach the data backbone: a NATS connection
+// from --nats or the cluster, closed when the command is done. Shared by every
+// file that registers dbb subcommands.
 import type { Command } from "commander";
 import { DbbClient } from "../common/dbb-client.js";
 import { connectNats, type NatsConnection } from "../common/nats.js";
@@ -19,4 +21,9 @@ export async function withDbbClient<T>(cmd: Command, fn: (client: DbbClient, nc:
   } finally {
     await nc.close();
   }
+}
+
+/** Whether the command was asked for JSON (--json anywhere on the line). */
+export function wantsJson(cmd: Command): boolean {
+  return cmd.optsWithGlobals<DbbCommandOptions>().json === true;
 }

@@ -1,6 +1,6 @@
 // `orrery dbb …`: run the data backbone process (no subcommand), manage RSEs,
 // ingest files and show replicas.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { runDbb, ingest, entriesFromFiles, entriesFromManifest, parseRseExpression, resolveRseExpression, type IngestProgress } from "../dbb/index.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { signalReady } from "../common/ready.js";
@@ -8,6 +8,7 @@ import type { DataId } from "../common/data-id.js";
 import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
 import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
 import { registerRuleCommands } from "./dbb-rules.js";
+import { registerDbbCollections } from "./dbb-collections.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 
 function collect(value: string, previous: string[]): string[] {
@@ -123,13 +124,15 @@ export function registerDbbCommands(program: Command): void {
     .option("--scope <scope>", "scope of the files (without --manifest)")
     .option("--dataset-type <type>", "dataset type of the files (without --manifest)")
     .option("--data-id <key=value>", "data id entry (repeatable, without --manifest)", collect, [])
-    .option("--collection <did>", "also attach the files to this collection (scope:name)")
-    .action(async (files: string[], o: { rse: string; manifest?: string; scope?: string; datasetType?: string; dataId: string[]; collection?: string }, cmd: Command) => {
+    .option("--dataset <did>", "also attach the files to this DATASET (scope:name), made if absent")
+    .addOption(new Option("--collection <did>", "the former name of --dataset").hideHelp())
+    .action(async (files: string[], o: { rse: string; manifest?: string; scope?: string; datasetType?: string; dataId: string[]; dataset?: string; collection?: string }, cmd: Command) => {
+      const dataset = o.dataset ?? o.collection;
       const entries = await ingestEntries(files, o);
       const json = cmd.optsWithGlobals<DbbCommandOptions>().json === true;
       const progress = progressLine();
       const result = await withDbbClient(cmd, (client) =>
-        ingest({ client, rse: o.rse, entries, onProgress: progress.update, ...(o.collection ? { collection: o.collection } : {}) }),
+        ingest({ client, rse: o.rse, entries, onProgress: progress.update, ...(dataset ? { dataset } : {}) }),
       ).finally(progress.end);
       if (json) printJson(result);
       else printLine(`ingested ${result.ingested} files (${formatBytes(result.bytes)}) into ${o.rse}`);
@@ -137,10 +140,11 @@ export function registerDbbCommands(program: Command): void {
 
   dbb
     .command("replicas <did>")
-    .description("where a file, or every file of a collection, is stored")
+    .description("where a file, or every file at or below a dataset or container, is stored")
     .action(async (did: string, _o: unknown, cmd: Command) => {
       const replicas = await withDbbClient(cmd, (c) => c.replicas(did));
-      const rows = replicas.map((r) => ({ did: r.did, rse: r.rse, state: r.state, bytes: Number(r.bytes), adler32: r.adler32, md5: r.md5 }));
+      // producedBy: the quantum that wrote the file (null for ingested files).
+      const rows = replicas.map((r) => ({ did: r.did, rse: r.rse, state: r.state, bytes: Number(r.bytes), adler32: r.adler32, md5: r.md5, producedBy: r.producedBy || null }));
       if (cmd.optsWithGlobals<DbbCommandOptions>().json) return printJson(rows);
       if (rows.length === 0) return printNotice(`${did} has no replicas`);
       printTable(rows, [
@@ -150,8 +154,11 @@ export function registerDbbCommands(program: Command): void {
         { header: "BYTES", value: (r) => r.bytes, align: "right" },
         { header: "ADLER32", value: (r) => r.adler32 },
         { header: "MD5", value: (r) => r.md5 },
+        { header: "PRODUCED BY", value: (r) => r.producedBy ?? "" },
       ]);
     });
+
+  registerDbbCollections(dbb);
 }
 
 async function ingestEntries(files: string[], o: { manifest?: string; scope?: string; datasetType?: string; dataId: string[] }) {

@@ -4,6 +4,14 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import {
+  AttachRequestSchema,
+  AttachResponseSchema,
+  CloseRequestSchema,
+  CloseResponseSchema,
+  ContentsRequestSchema,
+  ContentsResponseSchema,
+  DetachRequestSchema,
+  DetachResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
   RegisterRequestSchema,
@@ -34,11 +42,20 @@ import {
 import { ErrorCode, OrreryError } from "./errors.js";
 import { dbbRequest, type NatsConnection } from "./nats.js";
 import { Subjects } from "./subjects.js";
+import { didTypeName, type DidTypeName } from "./did-type.js";
 
 export type RseInit = MessageInitShape<typeof RseSchema>;
 export type RuleAddInit = MessageInitShape<typeof RuleAddRequestSchema>;
 export type RuleUpdateInit = MessageInitShape<typeof RuleUpdateRequestSchema>;
 export type ReplicaRegistrationInit = MessageInitShape<typeof ReplicaRegistrationSchema>;
+
+/** A collection's direct contents, and what the collection itself is. */
+export interface Contents {
+  did: string;
+  type: DidTypeName;
+  open: boolean;
+  contents: { did: string; type: DidTypeName }[];
+}
 
 export class DbbClient {
   constructor(
@@ -65,10 +82,61 @@ export class DbbClient {
     return res.registered;
   }
 
-  /** Replicas of a file DID, or of every file of a collection DID (`scope:name`). */
-  async replicas(did: string): Promise<Replica[]> {
-    const res = await dbbRequest(this.nc, "replicas", ReplicaListRequestSchema, { did }, ReplicaListResponseSchema, this.timeoutMs);
-    return res.replicas;
+  /** Replicas of a file DID, or of every file at or below a collection DID (`scope:name`), fetched page by page; sorted by DID, then RSE. */
+  async replicas(did: string, pageSize = 0): Promise<Replica[]> {
+    const byKey = new Map<string, Replica>();
+    let pageToken = "";
+    do {
+      const res = await dbbRequest(this.nc, "replicas", ReplicaListRequestSchema, { did, pageToken, pageSize }, ReplicaListResponseSchema, this.timeoutMs);
+      // A file in two datasets of a container comes once per dataset.
+      for (const r of res.replicas) byKey.set(`${r.did}\n${r.rse}`, r);
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    return [...byKey.values()].sort((a, b) => (a.did === b.did ? cmp(a.rse, b.rse) : cmp(a.did, b.did)));
+  }
+
+  /** Attaches DIDs to a collection (made if absent, typed by what it holds); returns those newly attached. */
+  async attach(parent: string, dids: readonly string[]): Promise<string[]> {
+    const res = await dbbRequest(this.nc, "attach", AttachRequestSchema, { parent, dids: [...dids] }, AttachResponseSchema, this.timeoutMs);
+    return res.attached;
+  }
+
+  /** Detaches DIDs from a collection; each must be attached to it. */
+  async detach(parent: string, dids: readonly string[]): Promise<string[]> {
+    const res = await dbbRequest(this.nc, "detach", DetachRequestSchema, { parent, dids: [...dids] }, DetachResponseSchema, this.timeoutMs);
+    return res.detached;
+  }
+
+  /** A DID's direct contents (none for a FILE), fetched page by page, sorted by DID. */
+  async contents(did: string, pageSize = 0): Promise<Contents> {
+    const seen = new Map<string, DidTypeName>();
+    let pageToken = "";
+    let head: { type: DidTypeName; open: boolean } | undefined;
+    do {
+      const res = await dbbRequest(this.nc, "contents", ContentsRequestSchema, { did, pageToken, pageSize }, ContentsResponseSchema, this.timeoutMs);
+      head ??= { type: didTypeName(res.type), open: res.open };
+      for (const c of res.contents) seen.set(c.did, didTypeName(c.type));
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    const contents = [...seen].map(([d, type]) => ({ did: d, type })).sort((a, b) => cmp(a.did, b.did));
+    return { did, ...head!, contents };
+  }
+
+  /** What a DID is (and whether it is open), or undefined when the catalog does not hold it. */
+  async describe(did: string): Promise<{ type: DidTypeName; open: boolean } | undefined> {
+    try {
+      const res = await dbbRequest(this.nc, "contents", ContentsRequestSchema, { did, pageSize: 1 }, ContentsResponseSchema, this.timeoutMs);
+      return { type: didTypeName(res.type), open: res.open };
+    } catch (err) {
+      if (err instanceof OrreryError && err.code === ErrorCode.NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  /** Closes a DATASET or CONTAINER: nothing can be attached to or detached from it afterwards. */
+  async close(did: string): Promise<{ did: string; type: DidTypeName }> {
+    const res = await dbbRequest(this.nc, "close", CloseRequestSchema, { did }, CloseResponseSchema, this.timeoutMs);
+    return { did: res.did, type: didTypeName(res.type) };
   }
 
   /** Every file of a scope with one of the dataset types, with its replicas, fetched page by page (order not defined). */
@@ -124,6 +192,10 @@ export class DbbClient {
 function required<T>(value: T | undefined, endpoint: string): T {
   if (value === undefined) throw new OrreryError(ErrorCode.INTERNAL, `dbb.${endpoint} answered without its result`);
   return value;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

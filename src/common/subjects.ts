@@ -10,7 +10,24 @@ export const Subjects = {
   campaignEvents: (campaign: string) => `orrery.event.campaign.${campaign}`,
 } as const;
 
-export const DbbEndpoints = ["rse.add", "rse.list", "register", "replicas", "files", "rule.add", "rule.list", "rule.show", "rule.delete", "rule.update"] as const;
+export const DbbEndpoints = [
+  "rse.add",
+  "rse.list",
+  "register",
+  "replicas",
+  "files",
+  // collections
+  "attach",
+  "detach",
+  "contents",
+  "close",
+  // rules
+  "rule.add",
+  "rule.list",
+  "rule.show",
+  "rule.delete",
+  "rule.update",
+] as const;
 export type DbbEndpoint = (typeof DbbEndpoints)[number];
 
 export const Streams = {

@@ -1,5 +1,6 @@
 // The data backbone's one door: the dbb process and the ingest API.
 export { runDbb, type DbbOptions, type RunningDbb } from "./run-dbb.js";
+export type { CollectionHooks } from "./catalog/catalog.js";
 export { ingest, type IngestOptions, type IngestProgress, type IngestResult } from "./ingest/ingest.js";
 export { entriesFromManifest, entriesFromFiles, type IngestEntry, type FilesSpec } from "./ingest/entries.js";
 export { parseManifest, type ManifestEntry } from "./ingest/manifest.js";

@@ -4,7 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../common/nats.js";
 import { Subjects } from "../common/subjects.js";
 import { createLogger } from "../common/logger.js";
-import { Catalog, connectRedis } from "./catalog/catalog.js";
+import { Catalog, connectRedis, type CollectionHooks } from "./catalog/catalog.js";
 import { Judge, RuleEngine, TransferLedger, defineLockScripts, type TransferQueue } from "./rules/index.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
@@ -17,6 +17,8 @@ export interface DbbOptions {
   judgeIntervalMs?: number;
   /** How long a lock stays STUCK before the repairer moves it (default 60 s). */
   repairDelayMs?: number;
+  /** Also told of every change to a collection's contents, after the rule engine. */
+  collectionHooks?: CollectionHooks;
 }
 
 export interface RunningDbb {
@@ -26,7 +28,19 @@ export interface RunningDbb {
 const log = createLogger("dbb");
 
 export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
-  const catalog = await Catalog.open(opts.redisUrl);
+  // The rule engine is made once NATS is up; attaches before that have no rules to tell.
+  let engine: RuleEngine | undefined;
+  const hooks: CollectionHooks = {
+    onAttached: async (parent, children) => {
+      await engine?.onAttached(parent, children);
+      await opts.collectionHooks?.onAttached?.(parent, children);
+    },
+    onDetached: async (parent, children) => {
+      await engine?.onDetached(parent, children);
+      await opts.collectionHooks?.onDetached?.(parent, children);
+    },
+  };
+  const catalog = await Catalog.open(opts.redisUrl, hooks);
   const rulesRedis = defineLockScripts(await connectRedis(opts.redisUrl, "dbb-rules"));
   let judge: Judge | undefined;
   let nc: NatsConnection | undefined;
@@ -60,7 +74,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
     // TODO(transfers): the JetStream publisher replaces this.
     const queue: TransferQueue = { enqueue: () => Promise.resolve() };
     const rses = () => catalog.listRses();
-    const engine = new RuleEngine(rulesRedis, queue, rses);
+    engine = new RuleEngine(rulesRedis, queue, rses);
     const ledger = new TransferLedger(rulesRedis, queue, rses);
     judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
     await judge.recover();

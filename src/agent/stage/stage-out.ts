@@ -82,7 +82,10 @@ export interface RegistrationContext {
   site: string;
   quantumId: string;
   attempt: number;
+  /** The DATASET outputs join (one per task and run). */
   collection: string;
+  /** The CONTAINER that dataset joins (one per run); empty for none. */
+  container: string;
 }
 
 /** Registers every staged output with the DBB; resolves once JetStream has acknowledged each. */
@@ -104,6 +107,7 @@ export async function registerOutputs(staged: readonly StagedOutput[], dbb: DbbL
         rse: out.rse,
         path: out.key,
         collection: ctx.collection,
+        container: ctx.container,
         originSite: ctx.site,
         producedBy: ctx.quantumId,
       },

@@ -42,7 +42,11 @@ export function leaseMessage(grant: LeaseGrant): Lease {
       softTimeLimitS: r.softTimeLimit ?? 0,
       timeLimitS: r.timeLimit,
     },
-    outputCollection: `${c.spec.output.scope}:${c.spec.output.run}`,
+    // Outputs go into one DATASET per task and run, inside one CONTAINER per run: a rule or
+    // download can take a whole run or one task's outputs. Task names hold no '/' and output
+    // files sit two levels below the run (run/type/file), so within a run no two names meet.
+    outputCollection: `${c.spec.output.scope}:${c.spec.output.run}/${q.task}`,
+    outputContainer: `${c.spec.output.scope}:${c.spec.output.run}`,
     deadlineMs: BigInt(grant.deadlineMs),
   });
 }

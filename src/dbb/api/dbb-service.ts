@@ -5,7 +5,15 @@ import { Svcm, type ServiceMsg } from "@nats-io/services";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import {
+  AttachRequestSchema,
+  AttachResponseSchema,
+  CloseRequestSchema,
+  CloseResponseSchema,
+  ContentsRequestSchema,
+  ContentsResponseSchema,
   DbbErrorSchema,
+  DetachRequestSchema,
+  DetachResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
   RegisterRequestSchema,
@@ -35,6 +43,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import { ruleToProto, type RuleEngine } from "../rules/index.js";
 import { parseDuration } from "../../common/duration.js";
+import { contentsDidType } from "../../common/did-type.js";
 
 const log = createLogger("dbb-api");
 
@@ -119,8 +128,27 @@ export async function startDbbService(
     onRegistered(result.events);
     return { registered: result.registered };
   });
-  endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, async (req) => ({ replicas: await catalog.replicas(req.did) }));
+  endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, (req) => catalog.replicas(req.did, req.pageToken, req.pageSize));
   endpoint("files", FileQueryRequestSchema, FileQueryResponseSchema, (req) => catalog.filesPage(req.scope, req.datasetTypes, req.pageToken, req.pageSize));
+  endpoint("attach", AttachRequestSchema, AttachResponseSchema, async (req) => {
+    const attached = await catalog.attach(req.parent, req.dids);
+    log.info({ parent: req.parent, attached: attached.length }, "attached");
+    return { attached };
+  });
+  endpoint("detach", DetachRequestSchema, DetachResponseSchema, async (req) => {
+    const detached = await catalog.detach(req.parent, req.dids);
+    log.info({ parent: req.parent, detached: detached.length }, "detached");
+    return { detached };
+  });
+  endpoint("contents", ContentsRequestSchema, ContentsResponseSchema, async (req) => {
+    const page = await catalog.contents(req.did, req.pageToken, req.pageSize);
+    return { type: contentsDidType(page.type), open: page.open, contents: page.contents.map((c) => ({ did: c.did, type: contentsDidType(c.type) })), nextPageToken: page.nextPageToken };
+  });
+  endpoint("close", CloseRequestSchema, CloseResponseSchema, async (req) => {
+    const closed = await catalog.closeCollection(req.did);
+    log.info({ did: closed.did }, "collection closed");
+    return { did: closed.did, type: contentsDidType(closed.type) };
+  });
 
   endpoint("rule.add", RuleAddRequestSchema, RuleAddResponseSchema, async (req) => {
     const rule = await rules.add({

@@ -1,5 +1,5 @@
-// The DBB catalog: one object over two Redis connections — one for reads and
-// plain writes, one reserved for WATCHed registration transactions.
+// The DBB catalog: one object over three Redis connections — one for reads and
+// plain writes, one each for WATCHed registration and collection transactions.
 import { Redis } from "ioredis";
 import type { FileWithReplicas, Replica, ReplicaRegistration, Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
@@ -7,7 +7,10 @@ import { createLogger } from "../../common/logger.js";
 import { addRse, listRses } from "./rse-store.js";
 import { ReplicaRegistrar, type RegisterResult } from "./replica-registrar.js";
 import { validateRegistration } from "./registration.js";
-import { filesPage, replicasOf } from "./replica-queries.js";
+import { filesPage, replicasPage } from "./replica-queries.js";
+import { Collections, type CollectionChange } from "./collections.js";
+import { contentsPage, listScopes, type ContentsPage } from "./collection-queries.js";
+import type { DidType } from "./keys.js";
 
 const log = createLogger("dbb-catalog");
 
@@ -32,22 +35,39 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
   }
 }
 
+/**
+ * Called after a change to a collection is stored, with the children it
+ * actually added or removed (files of a DATASET, collections of a CONTAINER):
+ * Rucio re-evaluates the rules of a DID and its parents on ATTACH and DETACH,
+ * so the rule engine gives new files their locks here. Errors are logged.
+ */
+export interface CollectionHooks {
+  onAttached?: (parentDid: string, childDids: string[]) => void | Promise<void>;
+  onDetached?: (parentDid: string, childDids: string[]) => void | Promise<void>;
+}
+
 export class Catalog {
   private readonly registrar: ReplicaRegistrar;
+  private readonly collections: Collections;
 
   private constructor(
     private readonly redis: Redis,
     private readonly writer: Redis,
+    private readonly collectionWriter: Redis,
+    private readonly hooks: CollectionHooks,
   ) {
     this.registrar = new ReplicaRegistrar(writer);
+    this.collections = new Collections(collectionWriter);
   }
 
-  static async open(redisUrl: string): Promise<Catalog> {
-    const redis = await connectRedis(redisUrl, "dbb-catalog");
+  static async open(redisUrl: string, hooks: CollectionHooks = {}): Promise<Catalog> {
+    const opened: Redis[] = [];
     try {
-      return new Catalog(redis, await connectRedis(redisUrl, "dbb-registrar"));
+      for (const name of ["dbb-catalog", "dbb-registrar", "dbb-collections"]) opened.push(await connectRedis(redisUrl, name));
+      const [redis, writer, collectionWriter] = opened as [Redis, Redis, Redis];
+      return new Catalog(redis, writer, collectionWriter, hooks);
     } catch (err) {
-      redis.disconnect();
+      for (const r of opened) r.disconnect();
       throw err;
     }
   }
@@ -61,18 +81,51 @@ export class Catalog {
   }
 
   /** Validates every registration first: one bad entry refuses the whole batch. */
-  register(registrations: readonly ReplicaRegistration[]): Promise<RegisterResult> {
-    let valid;
-    try {
-      valid = registrations.map(validateRegistration);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.registrar.register(valid);
+  async register(registrations: readonly ReplicaRegistration[]): Promise<RegisterResult> {
+    const result = await this.registrar.register(registrations.map(validateRegistration));
+    for (const change of result.attached) await this.notify("onAttached", change);
+    return result;
   }
 
-  replicas(did: string): Promise<Replica[]> {
-    return replicasOf(this.redis, did);
+  /** One page of the replicas of a file, or of the files at or below a collection. */
+  replicas(did: string, pageToken = "", pageSize = 0): Promise<{ replicas: Replica[]; nextPageToken: string }> {
+    return replicasPage(this.redis, did, pageToken, pageSize);
+  }
+
+  /** Attaches DIDs to a collection (made if absent); returns the DIDs newly attached. */
+  async attach(parent: string, children: readonly string[]): Promise<string[]> {
+    const change = await this.collections.attach(parent, children);
+    await this.notify("onAttached", change);
+    return change.children;
+  }
+
+  async detach(parent: string, children: readonly string[]): Promise<string[]> {
+    const change = await this.collections.detach(parent, children);
+    await this.notify("onDetached", change);
+    return change.children;
+  }
+
+  contents(did: string, pageToken = "", pageSize = 0): Promise<ContentsPage> {
+    return contentsPage(this.redis, did, pageToken, pageSize);
+  }
+
+  closeCollection(did: string): Promise<{ did: string; type: DidType }> {
+    return this.collections.close(did);
+  }
+
+  scopes(): Promise<string[]> {
+    return listScopes(this.redis);
+  }
+
+  /** The change is stored whatever the hook does: its failure is logged, not returned to the caller. */
+  private async notify(hook: keyof CollectionHooks, change: CollectionChange): Promise<void> {
+    const fn = this.hooks[hook];
+    if (!fn || change.children.length === 0) return;
+    try {
+      await fn(change.parent, change.children);
+    } catch (err) {
+      log.error({ err, hook, parent: change.parent, children: change.children.length }, "collection hook failed");
+    }
   }
 
   filesPage(scope: string, datasetTypes: readonly string[], pageToken: string, pageSize: number): Promise<{ files: FileWithReplicas[]; nextPageToken: string }> {
@@ -80,6 +133,6 @@ export class Catalog {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.redis.quit(), this.writer.quit()]);
+    await Promise.allSettled([this.redis.quit(), this.writer.quit(), this.collectionWriter.quit()]);
   }
 }

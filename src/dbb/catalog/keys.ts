@@ -14,7 +14,7 @@ export const Keys = {
   rses: "dbb:rses",
   /** Hash: one RSE's attributes (see rse-store.ts). */
   rse: (rse: string) => `dbb:rse:${rse}`,
-  /** Hash: a DID (FILE or DATASET) with its catalog attributes. */
+  /** Hash: a DID (FILE, DATASET or CONTAINER) with its catalog attributes; collections have `open` "1"/"0". */
   did: (scope: string, name: string) => `dbb:did:${scope}:${name}`,
   /** Set of RSE names holding a replica of a file (any state). */
   fileRses: (scope: string, name: string) => `dbb:did-rses:${scope}:${name}`,
@@ -24,7 +24,7 @@ export const Keys = {
   rseReplicas: (rse: string) => `dbb:rse-replicas:${rse}`,
   /** Set of file names of one scope and dataset type: a type query is one pass. */
   typeIndex: (scope: string, datasetType: string) => `dbb:type:${scope}:${datasetType}`,
-  /** Set of file DIDs (`scope:name`) attached to a DATASET DID (collection). */
+  /** Set of child DIDs (`scope:name`) of a collection: files of a DATASET, datasets and containers of a CONTAINER. */
   members: (scope: string, name: string) => `dbb:members:${scope}:${name}`,
   /** Hash: one replication rule (see rules/rule-store.ts). */
   rule: (id: string) => `dbb:rule:${id}`,
@@ -52,6 +52,10 @@ export const Keys = {
   transfers: "dbb:transfers",
   /** Counter giving each transfer request its generation. */
   transferGen: "dbb:transfer-gen",
+  /** Set of the collections (`scope:name`) a DID is attached to: walked upwards to refuse cycles. */
+  parents: (scope: string, name: string) => `dbb:parents:${scope}:${name}`,
+  /** Set of every scope: filled when a DID of the scope is first registered. */
+  scopes: "dbb:scopes",
 } as const;
 
 export const DidType = { FILE: "FILE", DATASET: "DATASET", CONTAINER: "CONTAINER" } as const;

@@ -32,6 +32,12 @@ describe("validateRegistration", () => {
     expect(validateRegistration(reg({ collection: "hsc:ingest-1" })).collection).toEqual({ scope: "hsc", name: "ingest-1" });
   });
 
+  it("parses the container DID the collection joins", () => {
+    const v = validateRegistration(reg({ collection: "drp:run1/isr", container: "drp:run1" }));
+    expect([v.collection, v.container]).toEqual([{ scope: "drp", name: "run1/isr" }, { scope: "drp", name: "run1" }]);
+    expect(validateRegistration(reg()).container).toBeUndefined();
+  });
+
   it.each([
     [{ file: { adler32: "xyz" } }, /adler32 of hsc:raw\/r_1.fits/],
     [{ file: { md5: "00" } }, /md5/],
@@ -42,6 +48,9 @@ describe("validateRegistration", () => {
     [{ rse: "Bad_RSE" }, /rse of hsc:raw\/r_1.fits/],
     [{ file: { validTo: "tomorrow" } }, /validTo/],
     [{ collection: "nocolon" }, /not a DID/],
+    [{ container: "drp:run1" }, /container of hsc:raw\/r_1.fits is given without a collection/],
+    [{ collection: "drp:run1", container: "drp:run1" }, /is also its collection/],
+    [{ collection: "drp:ds", container: "bad scope:x" }, /container scope/],
   ])("refuses %j", (over, message) => {
     expect(() => validateRegistration(reg(over as never))).toThrow(message);
   });

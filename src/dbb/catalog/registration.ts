@@ -25,7 +25,10 @@ export interface ValidRegistration {
   rse: string;
   /** Object key in the RSE's bucket; empty means the default key objectKey(rse, scope, name). */
   path: string;
+  /** The DATASET the file joins (made if absent). */
   collection: Did | undefined;
+  /** The CONTAINER the dataset joins (made if absent); only with a collection. */
+  container: Did | undefined;
   originSite: string;
   producedBy: string;
 }
@@ -80,6 +83,14 @@ export function validateRegistration(reg: ReplicaRegistration): ValidRegistratio
     checkDidName(collection.name, "collection name");
     if (collection.scope === f.scope && collection.name === f.name) throw invalid(`collection of ${did} is the file itself: give a DATASET DID`);
   }
+  let container: Did | undefined;
+  if (reg.container !== "") {
+    if (!collection) throw invalid(`container of ${did} is given without a collection: files attach to a DATASET, which attaches to the CONTAINER`);
+    container = parseDid(reg.container);
+    checkScope(container.scope, "container scope");
+    checkDidName(container.name, "container name");
+    if (reg.container === reg.collection || reg.container === did) throw invalid(`container ${reg.container} of ${did} is also its ${reg.container === did ? "file" : "collection"}: give a CONTAINER DID of its own`);
+  }
   return {
     file: {
       scope: f.scope,
@@ -96,6 +107,7 @@ export function validateRegistration(reg: ReplicaRegistration): ValidRegistratio
     rse: reg.rse,
     path: reg.path.replace(/^\/+/, ""),
     collection,
+    container,
     originSite: reg.originSite,
     producedBy: reg.producedBy,
   };

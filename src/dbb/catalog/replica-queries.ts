@@ -1,11 +1,13 @@
 // Catalog reads: replicas of a DID and every file of a scope's dataset types.
-// Each is a fixed number of pipelined round trips, whatever the file count.
+// Each page is a fixed number of pipelined round trips, whatever the file count.
 import type { Redis } from "ioredis";
 import { create } from "@bufbuild/protobuf";
 import { FileDidSchema, FileWithReplicasSchema, ReplicaSchema, type FileDid, type FileWithReplicas, type Replica } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { parseDid } from "../../common/did.js";
 import { DidType, Keys, checkDatasetType, checkScope } from "./keys.js";
+import { datasetsBelow, pageSizeOf } from "./collection-queries.js";
+import { membersKey } from "./collections.js";
 
 type Hash = Record<string, string>;
 
@@ -32,7 +34,7 @@ export function fileFromHash(h: Hash): FileDid {
   });
 }
 
-export function replicaFromHash(did: string, h: Hash): Replica {
+export function replicaFromHash(did: string, h: Hash, producedBy = ""): Replica {
   return create(ReplicaSchema, {
     did,
     rse: h["rse"] ?? "",
@@ -41,6 +43,7 @@ export function replicaFromHash(did: string, h: Hash): Replica {
     adler32: h["adler32"] ?? "",
     md5: h["md5"] ?? "",
     path: h["path"] ?? "",
+    producedBy,
   });
 }
 
@@ -48,48 +51,70 @@ function byName<T extends { rse: string }>(a: T, b: T): number {
   return a.rse < b.rse ? -1 : a.rse > b.rse ? 1 : 0;
 }
 
-/** Replicas of many file DIDs (`scope:name`): two pipelined round trips. */
+/** Files per page when the caller does not say: a page stays well under NATS's 1 MB message limit. */
+export const DEFAULT_PAGE_SIZE = 1000;
+
+/** Replicas of many file DIDs (`scope:name`), with the quantum that produced each: two pipelined round trips. */
 async function replicasOfFiles(redis: Redis, dids: readonly string[]): Promise<Map<string, Replica[]>> {
   const rsesPipe = redis.pipeline();
   for (const d of dids) {
     const { scope, name } = parseDid(d);
-    rsesPipe.smembers(Keys.fileRses(scope, name));
+    rsesPipe.smembers(Keys.fileRses(scope, name)).hget(Keys.did(scope, name), "producedBy");
   }
-  const rseSets = await run<string[]>(rsesPipe);
+  const fileResults = await run<string[] | string | null>(rsesPipe);
   const pairs: [string, string][] = [];
   const replicaPipe = redis.pipeline();
   dids.forEach((d, i) => {
     const { scope, name } = parseDid(d);
-    for (const rse of rseSets[i] ?? []) {
+    for (const rse of (fileResults[2 * i] as string[] | undefined) ?? []) {
       pairs.push([d, rse]);
       replicaPipe.hgetall(Keys.replica(rse, scope, name));
     }
   });
+  const producedBy = new Map(dids.map((d, i) => [d, (fileResults[2 * i + 1] as string | null) ?? ""]));
   const hashes = pairs.length === 0 ? [] : await run<Hash>(replicaPipe);
   const out = new Map<string, Replica[]>(dids.map((d) => [d, []]));
   pairs.forEach(([d], i) => {
     const h = hashes[i];
-    if (h && h["state"] !== undefined) out.get(d)!.push(replicaFromHash(d, h));
+    if (h && h["state"] !== undefined) out.get(d)!.push(replicaFromHash(d, h, producedBy.get(d)));
   });
   for (const list of out.values()) list.sort(byName);
   return out;
 }
 
-/** Replicas of a FILE DID, or of every file of a DATASET DID (collection). */
-export async function replicasOf(redis: Redis, didText: string): Promise<Replica[]> {
+/**
+ * One page of the replicas of a FILE DID, or of every file at or below a
+ * DATASET or CONTAINER (Rucio's list_replicas resolves collections to their
+ * files). The token is `<dataset index>.<SSCAN cursor>` over the sorted
+ * datasets below the DID; a file in two of them comes once per dataset, and
+ * callers drop the repeats.
+ */
+export async function replicasPage(redis: Redis, didText: string, pageToken: string, pageSize: number): Promise<{ replicas: Replica[]; nextPageToken: string }> {
   const { scope, name } = parseDid(didText);
   const type = await redis.hget(Keys.did(scope, name), "type");
   if (type === null) {
     throw new OrreryError(ErrorCode.NOT_FOUND, `DID ${didText} is not in the catalog`, { hint: "check the scope and name (orrery dbb ingest registers files)" });
   }
-  if (type === DidType.FILE) return (await replicasOfFiles(redis, [didText])).get(didText) ?? [];
-  const members = (await redis.smembers(Keys.members(scope, name))).sort();
-  const byDid = await replicasOfFiles(redis, members);
-  return members.flatMap((d) => byDid.get(d) ?? []);
+  if (type === DidType.FILE) return { replicas: (await replicasOfFiles(redis, [didText])).get(didText) ?? [], nextPageToken: "" };
+  const datasets = await datasetsBelow(redis, didText, type as DidType);
+  const m = /^(\d+)\.(\d+)$/.exec(pageToken);
+  if (pageToken !== "" && !m) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `replicas: "${pageToken}" is not a page token of this query`);
+  let index = m ? Number(m[1]) : 0;
+  let cursor = m ? m[2]! : "0";
+  const size = pageSizeOf(pageSize, DEFAULT_PAGE_SIZE);
+  const files: string[] = [];
+  while (index < datasets.length && files.length < size) {
+    const [next, batch] = await redis.sscan(membersKey(datasets[index]!), cursor, "COUNT", size - files.length);
+    files.push(...batch);
+    if (next === "0") {
+      index++;
+      cursor = "0";
+    } else cursor = next;
+  }
+  const page = [...new Set(files)].sort();
+  const byDid = await replicasOfFiles(redis, page);
+  return { replicas: page.flatMap((d) => byDid.get(d) ?? []), nextPageToken: index >= datasets.length ? "" : `${index}.${cursor}` };
 }
-
-/** Files per page when the caller does not say: a page stays well under NATS's 1 MB message limit. */
-export const DEFAULT_PAGE_SIZE = 1000;
 
 /**
  * One page of the files of a scope and its dataset types, with their replicas.

@@ -1,12 +1,16 @@
 // Writes replica registrations to Redis. A batch is read, decided in memory
 // and written in one MULTI/EXEC guarded by WATCH, so a registration is one
 // atomic write even with several dbb processes; within a process batches go
-// one at a time (WATCH belongs to the connection).
+// one at a time (WATCH belongs to the connection). A registration may also
+// attach its file to a DATASET and that dataset to a CONTAINER, both made if
+// absent, in the same write and under the same rules as `dbb attach`.
 import type { Redis } from "ioredis";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { DidType, Keys, ReplicaState } from "./keys.js";
 import { replicaPath, sameContent, type FileAttributes, type ValidRegistration } from "./registration.js";
 import { rseFromHash } from "./rse-store.js";
+import { checkAttachable, didTypeOf, isOpen } from "./collection-rules.js";
+import { membersKey, parentsKey, type CollectionChange } from "./collections.js";
 
 export interface ReplicaEvent {
   did: string;
@@ -18,6 +22,13 @@ export interface RegisterResult {
   registered: number;
   /** Replicas whose state was written (new/updated AVAILABLE ones, others turned BAD). */
   events: ReplicaEvent[];
+  /** Files newly attached to datasets, datasets newly attached to containers. */
+  attached: CollectionChange[];
+}
+
+interface CollectionView {
+  type: DidType | undefined;
+  open: boolean;
 }
 
 interface DidState {
@@ -49,7 +60,7 @@ export class ReplicaRegistrar {
   }
 
   private async registerWithRetry(regs: readonly ValidRegistration[]): Promise<RegisterResult> {
-    if (regs.length === 0) return { registered: 0, events: [] };
+    if (regs.length === 0) return { registered: 0, events: [], attached: [] };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const result = await this.attempt(regs);
       if (result) return result;
@@ -63,7 +74,9 @@ export class ReplicaRegistrar {
   private async attempt(regs: readonly ValidRegistration[]): Promise<RegisterResult | null> {
     const r = this.redis;
     const fileDids = unique(regs.map((g) => `${g.file.scope}:${g.file.name}`));
-    const collections = unique(regs.flatMap((g) => (g.collection ? [`${g.collection.scope}:${g.collection.name}`] : [])));
+    const collections = unique(regs.flatMap((g) => [g.collection, g.container].flatMap((c) => (c ? [`${c.scope}:${c.name}`] : []))));
+    // Who is already where: a closed collection refuses only what would change it.
+    const memberships = unique(regs.flatMap((g) => attachmentsOf(g).map(([parent, child]) => `${parent}\n${child}`)));
     const rseNames = unique(regs.map((g) => g.rse));
     const didKeys = [...fileDids, ...collections].map(didKey);
     const replicaKeys = unique(regs.map((g) => Keys.replica(g.rse, g.file.scope, g.file.name)));
@@ -74,7 +87,11 @@ export class ReplicaRegistrar {
       for (const n of rseNames) read.hgetall(Keys.rse(n));
       for (const d of fileDids) read.hgetall(didKey(d)).smembers(rsesKey(d));
       for (const k of replicaKeys) read.hgetall(k);
-      for (const c of collections) read.hget(didKey(c), "type");
+      for (const c of collections) read.hmget(didKey(c), "type", "open");
+      for (const m of memberships) {
+        const [parent, child] = m.split("\n") as [string, string];
+        read.sismember(membersKey(parent), child);
+      }
       const results = ((await read.exec()) ?? []).map(([err, value]) => {
         if (err) throw err;
         return value;
@@ -89,7 +106,15 @@ export class ReplicaRegistrar {
       }
       const replicas = new Map<string, ReplicaView | undefined>();
       for (const k of replicaKeys) replicas.set(k, replicaOf(results[i++] as Record<string, string>));
-      const collectionTypes = new Map(collections.map((c) => [c, results[i++] as string | null]));
+      const views = new Map<string, CollectionView>(
+        collections.map((c) => {
+          const [type, open] = results[i++] as (string | null)[];
+          const t = didTypeOf(type);
+          return [c, { type: t, open: isOpen(t, open) }];
+        }),
+      );
+      const member = new Map(memberships.map((m) => [m, results[i++] === 1]));
+      const attachedAt: { parent: string; child: string; at: number }[] = [];
 
       const now = new Date().toISOString();
       const multi = r.multi();
@@ -101,10 +126,13 @@ export class ReplicaRegistrar {
         const rse = rses.get(reg.rse);
         if (!rse) throw new OrreryError(ErrorCode.NOT_FOUND, `RSE "${reg.rse}" of ${did} is not in the catalog`, { hint: "add it with `orrery dbb rse add`" });
         const state = dids.get(did)!;
-        if (state.type === DidType.DATASET) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${did} is a collection, not a file: give the file another name`);
+        if (state.type === DidType.DATASET || state.type === DidType.CONTAINER) {
+          throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${did} is a ${state.type}, not a file: give the file another name`);
+        }
         if (!state.content) {
           multi.hset(didKey(did), { type: DidType.FILE, ...fileFields(f), createdAt: now, originSite: reg.originSite || rse.site, producedBy: reg.producedBy });
           multi.sadd(Keys.typeIndex(f.scope, f.datasetType), f.name);
+          multi.sadd(Keys.scopes, f.scope); // a scope exists once a DID of it does
           writes++;
         } else if (!sameContent(state.content, f)) {
           // New bytes under the same name: the file takes them and every other copy is stale.
@@ -143,26 +171,33 @@ export class ReplicaRegistrar {
           writes++;
         }
 
-        if (reg.collection) {
-          const c = `${reg.collection.scope}:${reg.collection.name}`;
-          const type = collectionTypes.get(c);
-          if (type === DidType.FILE || dids.has(c)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `collection ${c} is a file: give a DATASET DID as collection`);
-          if (!type) {
-            multi.hset(didKey(c), { type: DidType.DATASET, scope: reg.collection.scope, name: reg.collection.name, createdAt: now });
-            collectionTypes.set(c, DidType.DATASET);
+        for (const [parent, child, type] of attachmentsOf(reg)) {
+          if (dids.has(parent)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${parent} is a file: give a ${type} DID to attach ${child} to`);
+          const view = views.get(parent)!;
+          if (view.type === undefined) {
+            const [scope, name] = split(parent);
+            multi.hset(didKey(parent), { type, scope, name, metadata: "{}", open: "1", createdAt: now });
+            multi.sadd(Keys.scopes, scope);
+            view.type = type;
+            view.open = true;
           }
-          multi.sadd(Keys.members(reg.collection.scope, reg.collection.name), did);
+          const key = `${parent}\n${child}`;
+          const childType = child === did ? DidType.FILE : DidType.DATASET;
+          checkAttachable({ did: parent, type: view.type, open: view.open || member.get(key) === true }, { did: child, type: childType, open: true });
+          attachedAt.push({ parent, child, at: multi.length - 1 }); // MULTI itself is queued first and has no reply
+          multi.sadd(membersKey(parent), child).sadd(parentsKey(child), parent);
+          member.set(key, true);
           writes++;
         }
       }
       if (writes === 0) {
         await r.unwatch();
-        return { registered: regs.length, events: [] };
+        return { registered: regs.length, events: [], attached: [] };
       }
       const done = await multi.exec();
       if (done === null) return null;
       for (const [err] of done) if (err) throw err;
-      return { registered: regs.length, events };
+      return { registered: regs.length, events, attached: changes(attachedAt.filter((a) => done[a.at]?.[1] === 1)) };
     } catch (err) {
       await r.unwatch().catch(() => undefined);
       throw err;
@@ -172,6 +207,22 @@ export class ReplicaRegistrar {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
+}
+
+/** [parent, child, type the parent is made with]: the file into its DATASET, the dataset into its CONTAINER. */
+function attachmentsOf(reg: ValidRegistration): [string, string, DidType][] {
+  if (!reg.collection) return [];
+  const file = `${reg.file.scope}:${reg.file.name}`;
+  const dataset = `${reg.collection.scope}:${reg.collection.name}`;
+  const out: [string, string, DidType][] = [[dataset, file, DidType.DATASET]];
+  if (reg.container) out.push([`${reg.container.scope}:${reg.container.name}`, dataset, DidType.CONTAINER]);
+  return out;
+}
+
+function changes(attached: readonly { parent: string; child: string }[]): CollectionChange[] {
+  const byParent = new Map<string, string[]>();
+  for (const a of attached) byParent.set(a.parent, [...(byParent.get(a.parent) ?? []), a.child]);
+  return [...byParent].map(([parent, children]) => ({ parent, children }));
 }
 
 function split(did: string): [string, string] {

@@ -25,8 +25,8 @@ export interface IngestOptions {
   client: DbbClient;
   rse: string;
   entries: readonly IngestEntry[];
-  /** A DATASET DID (`scope:name`) the files are attached to, created if new. */
-  collection?: string;
+  /** A DATASET DID (`scope:name`) the files are attached to, made if absent. */
+  dataset?: string;
   onProgress?: (progress: IngestProgress) => void;
   /** Files uploaded at once (default 4). */
   concurrency?: number;
@@ -42,7 +42,7 @@ export interface IngestResult {
 const PROGRESS_INTERVAL_MS = 200;
 
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
-  if (opts.collection) parseDid(opts.collection);
+  if (opts.dataset) await checkDataset(opts.client, opts.dataset);
   const rse = (await opts.client.rseList()).find((r) => r.name === opts.rse);
   if (!rse) {
     throw new OrreryError(ErrorCode.NOT_FOUND, `RSE "${opts.rse}" is not in the catalog`, {
@@ -86,7 +86,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
         progress.bytes += n;
         report(false);
       });
-      pending.push(registration(entry, rse, key, sums, opts.collection ?? ""));
+      pending.push(registration(entry, rse, key, sums, opts.dataset ?? ""));
       progress.files++;
       report(true);
       if (pending.length >= batchSize) void flush().catch(() => undefined);
@@ -103,6 +103,21 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   await flush(); // what was uploaded is registered even when a later upload failed
   if (uploadError) throw uploadError.reason;
   return { ingested: registered, bytes: progress.bytes };
+}
+
+/** Refuses, before anything is uploaded, a dataset the registrations would be refused for. */
+async function checkDataset(client: DbbClient, did: string): Promise<void> {
+  parseDid(did);
+  const found = await client.describe(did);
+  if (found === undefined) return; // made by the first registration
+  if (found.type !== "DATASET") {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--dataset ${did} is a ${found.type}: files can be attached only to a DATASET`, {
+      hint: "give a DATASET (or a new name, made for you); attach that dataset to the container with `orrery dbb attach`",
+    });
+  }
+  if (!found.open) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--dataset ${did} is closed: nothing can be attached to a closed collection`, { hint: "ingest into another dataset" });
+  }
 }
 
 async function upload(rse: Rse, key: string, entry: IngestEntry, onBytes: (n: number) => void): Promise<FileChecksums> {

@@ -170,6 +170,26 @@ export class RuleEngine {
     }
   }
 
+  /**
+   * Files detached from a collection lose the locks of the rules on it and
+   * above it (Rucio removes the locks of detached content); their replicas
+   * get tombstones when no other lock holds them.
+   */
+  async onDetached(parent: string, children: readonly string[]): Promise<void> {
+    const ruleIds = await this.rulesAbove(parent);
+    if (ruleIds.length === 0 || children.length === 0) return;
+    const files: string[] = [];
+    for (const child of children) {
+      const under = await datasetsUnder(this.redis, child);
+      for (const d of under.datasets) files.push(...(await filesOf(this.redis, d, under.type)));
+    }
+    for (const id of ruleIds) {
+      const locked = await readFiles(this.redis, files, id);
+      const fields = locked.flatMap((f) => [...f.locked].map((rse) => `${rse}:${f.did}`));
+      for (let i = 0; i < fields.length; i += LOCKS_PER_CALL) await this.redis.orreryRemoveLocks(...clock(), id, ...fields.slice(i, i + LOCKS_PER_CALL));
+    }
+  }
+
   /** Rules on a DID and on every collection above it (walking parents, at most 32 levels). */
   private async rulesAbove(did: string): Promise<string[]> {
     const ids = new Set<string>();
@@ -179,7 +199,7 @@ export class RuleEngine {
       const pipe = this.redis.pipeline();
       for (const d of level) {
         const { scope, name } = parseDid(d);
-        pipe.smembers(Keys.didRules(scope, name)).smembers(`dbb:parents:${scope}:${name}`);
+        pipe.smembers(Keys.didRules(scope, name)).smembers(Keys.parents(scope, name));
       }
       const results = ((await pipe.exec()) ?? []).map(([err, v]) => {
         if (err) throw err;
