@@ -64,12 +64,23 @@ function rseJson(r: Rse) {
   return { name: r.name, site: r.site, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, tier: r.tier, attributes: r.attributes, quotaBytes: Number(r.quotaBytes), output: r.output };
 }
 
-async function runDbbProcess(opts: { nats?: string; redis?: string }): Promise<void> {
+interface DbbProcessOptions {
+  nats?: string;
+  redis?: string;
+  transfersOnly?: boolean;
+  transferWorkers: string;
+}
+
+async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
   const natsUrl = opts.nats ?? process.env["ORRERY_NATS"];
   const redisUrl = opts.redis ?? process.env["ORRERY_REDIS"];
   if (!natsUrl) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no NATS server given", { hint: "give --nats nats://host:port or set $ORRERY_NATS" });
   if (!redisUrl) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no Redis server given", { hint: "give --redis redis://host:port or set $ORRERY_REDIS" });
-  const dbb = await runDbb({ natsUrl, redisUrl });
+  if (!/^\d+$/.test(opts.transferWorkers) || Number(opts.transferWorkers) > 1000) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--transfer-workers "${opts.transferWorkers}" is not a whole number 0..1000`, { hint: "give the copies at once per destination RSE, e.g. --transfer-workers 4 (0: none)" });
+  }
+  const transferWorkers = Number(opts.transferWorkers);
+  const dbb = await runDbb({ natsUrl, redisUrl, transfersOnly: opts.transfersOnly === true, transferWorkers });
   const stop = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -86,7 +97,9 @@ export function registerDbbCommands(program: Command): void {
     .description("run the data backbone (without a subcommand), or manage its catalog")
     .option("--nats <url>", "NATS server (default $ORRERY_NATS; for subcommands the cluster's)")
     .option("--redis <url>", "Redis server of the catalog (default $ORRERY_REDIS)")
-    .action((opts: { nats?: string; redis?: string }) => runDbbProcess(opts));
+    .option("--transfers-only", "run only transfer workers (no catalog API): more copy capacity beside a dbb")
+    .option("--transfer-workers <n>", "copies at once per destination RSE in this process (0: none)", "4")
+    .action((opts: DbbProcessOptions) => runDbbProcess(opts));
 
   const rse = dbb.command("rse").description("storage elements (RSEs)");
   rse

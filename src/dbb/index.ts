@@ -4,3 +4,16 @@ export { ingest, type IngestOptions, type IngestProgress, type IngestResult } fr
 export { entriesFromManifest, entriesFromFiles, type IngestEntry, type FilesSpec } from "./ingest/entries.js";
 export { parseManifest, type ManifestEntry } from "./ingest/manifest.js";
 export { parseRseExpression, evaluate as evaluateRseExpression, resolve as resolveRseExpression, type RseExpression, type RseLike } from "./rse-expression/index.js";
+export {
+  TransferPublisher,
+  startTransferWorkers,
+  copyVerified,
+  type TransferRequest,
+  type TransferQueue,
+  type TransferSource,
+  type TransferTask,
+  type ClaimResult,
+  type TransferLedgerPort,
+  type TransferWorkers,
+  type TransferWorkerOptions,
+} from "./transfers/index.js";
