@@ -1,10 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { ensureTransferConsumer } from "../src/dbb/transfers/index.js";
 import { TransferPublisher, copyVerified, startTransferWorkers, type TransferTask, type TransferWorkerOptions, type TransferWorkers } from "../src/dbb/index.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
 import { Streams, Subjects } from "../src/common/subjects.js";
 import { checksumBytes } from "../src/common/checksum.js";
+import { isOrreryError } from "../src/common/errors.js";
 import { MapTransferLedger } from "./fixtures/map-transfer-ledger.js";
 import { getObject, headObject, putObject, startTwoSites, type TwoSites } from "./fixtures/two-sites.js";
 
@@ -82,8 +84,23 @@ describe("transfer workers", () => {
     expect(events).toEqual(expect.arrayContaining(tasks.map((t) => ({ did: t.did, rse, state: "AVAILABLE" }))));
     const info = await eventually(() => consumerInfo(rse), (i) => i.num_pending === 0 && i.num_ack_pending === 0);
     expect(info.config.max_ack_pending).toBe(4);
-    expect(ledger.claims.filter((c) => c.result === "task")).toHaveLength(3);
+    // Each request claimed once: the second enqueue stored nothing.
+    expect(ledger.claims.map((c) => c.result)).toEqual(["task", "task", "task"]);
     expect(ledger.failures).toEqual([]);
+  });
+
+  it("enqueues many requests through a bounded window, each stored once however often it is enqueued", async () => {
+    const rse = "xfer-queued";
+    const requests = Array.from({ length: 5000 }, (_, i) => ({ rse, did: `hsc:many/f_${i}.fits`, gen: 1 }));
+    const queue = new TransferPublisher(nc, { window: 64 });
+    await queue.enqueue(requests);
+    await queue.enqueue(requests.slice(0, 2500));
+    await queue.enqueue([{ rse, did: "hsc:many/f_0.fits", gen: 2 }]); // a new generation is a new request
+    await ensureTransferConsumer(await jetstreamManager(nc), rse, 4);
+    expect((await consumerInfo(rse)).num_pending).toBe(5001);
+
+    const refused = await queue.enqueue([{ rse: "Not An RSE", did: "hsc:x", gen: 1 }]).catch((e: unknown) => e);
+    expect(isOrreryError(refused, "INVALID_ARGUMENT")).toBe(true);
   });
 
   it("declares a damaged source BAD and copies from the next source", async () => {
