@@ -68,14 +68,22 @@ export class RsePuller {
   private dispatch(m: JsMsg): void {
     if (this.state.kind !== "running") {
       // Arrived while stopping: hand it straight back for another worker.
-      m.nak();
+      try {
+        m.nak();
+      } catch (err) {
+        this.log.debug({ rse: this.rse, err }, "could not hand a message back; it is redelivered after ack_wait");
+      }
       return;
     }
     this.active++;
     const p = this.handle(m)
       .catch((err: unknown) => {
         this.log.error({ rse: this.rse, seq: m.seq, err }, "transfer handler failed");
-        m.nak(RETRY_PAUSE_MS);
+        try {
+          m.nak(RETRY_PAUSE_MS);
+        } catch {
+          // Connection gone: JetStream redelivers after ack_wait anyway.
+        }
       })
       .finally(() => {
         this.active--;

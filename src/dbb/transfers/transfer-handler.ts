@@ -70,7 +70,14 @@ export async function handleTransfer(msg: JsMsg, rse: string, ctx: TransferHandl
   const tries = msg.info.deliveryCount;
   const log = ctx.log.child({ rse: req.rse, did: req.did, gen: req.gen, try: tries });
   // Keeps the message ours for as long as we work on it (ack_wait is shorter than a big copy).
-  const keepAlive = setInterval(() => msg.working(), ctx.workingEveryMs);
+  const keepAlive = setInterval(() => {
+    try {
+      msg.working();
+    } catch (err) {
+      // Connection closing: the message is redelivered after ack_wait, and the ledger keeps the copy once.
+      log.warn({ err }, "could not extend the message's ack wait");
+    }
+  }, ctx.workingEveryMs);
   try {
     let claim;
     try {

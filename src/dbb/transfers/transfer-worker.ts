@@ -126,7 +126,7 @@ export async function startTransferWorkers(
     chain = next.catch((err: unknown) => log.warn({ err }, "could not refresh the RSE list"));
     return next;
   };
-  await refresh().catch((err: unknown) => log.warn({ err }, "could not read the RSE list; will try again"));
+  await refresh().catch(() => undefined); // logged by the chain; the poll tries again
   const poll = setInterval(() => {
     refresh().catch(() => undefined); // logged by the chain
   }, opts.rsePollMs ?? 5_000);
