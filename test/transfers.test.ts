@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ensureTransferConsumer } from "../src/dbb/transfers/index.js";
-import { TransferPublisher, copyVerified, startTransferWorkers, type TransferTask, type TransferWorkerOptions, type TransferWorkers } from "../src/dbb/index.js";
+import { TransferPublisher, copyVerified, runDbb, startTransferWorkers, type TransferTask, type TransferWorkerOptions, type TransferWorkers } from "../src/dbb/index.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
+import { DbbClient } from "../src/common/dbb-client.js";
 import { Streams, Subjects } from "../src/common/subjects.js";
 import { checksumBytes } from "../src/common/checksum.js";
 import { isOrreryError } from "../src/common/errors.js";
@@ -178,6 +179,21 @@ describe("transfer workers", () => {
     await eventually(() => ledger.completions.length, (n) => n === 15);
     expect(ledger.maxActive.get(rse)).toBeGreaterThan(1);
     expect(ledger.maxActive.get(rse)).toBeLessThanOrEqual(3);
+  });
+
+  it("runs in a transfers-only dbb process, with the RSEs of the catalog and their transfer_limit", async () => {
+    const api = await runDbb({ natsUrl: sites.servers.nats.url, redisUrl: sites.servers.redis.url, transferWorkers: 0 });
+    cleanups.push(() => api.close());
+    const rse = "xfer-only-disk";
+    await new DbbClient(nc).rseAdd({ name: rse, site: "site-b", endpoint: sites.b.endpoint, bucket: sites.b.bucket, attributes: { transfer_limit: "2" } });
+    const ledger = new MapTransferLedger();
+    const only = await runDbb({ natsUrl: sites.servers.nats.url, redisUrl: sites.servers.redis.url, transfersOnly: true, transferWorkers: 3, ledger });
+    cleanups.push(() => only.close());
+    const tasks = await Promise.all(Array.from({ length: 4 }, (_, i) => fileTask(rse, `only_${i}.fits`, 2000)));
+    await new TransferPublisher(nc).enqueue(tasks.map((t) => ledger.add(t)));
+    await eventually(() => ledger.completions.length, (n) => n === 4);
+    expect((await consumerInfo(rse)).config.max_ack_pending).toBe(2);
+    expect(ledger.maxActive.get(rse)).toBeLessThanOrEqual(2);
   });
 
   it("stop() waits for a copy in flight to finish and be acked", async () => {
