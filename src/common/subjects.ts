@@ -6,6 +6,11 @@ export const Subjects = {
   replicaRegister: "dbb.replica.register",
   /** Catalog events: a replica became AVAILABLE etc. */
   replicaEvents: "dbb.event.replica",
+  /**
+   * Transfer requests for one destination RSE (stream DBB_TRANSFERS). No dbb
+   * API endpoint may be named `transfer.…`: the stream owns `dbb.transfer.>`.
+   */
+  transfer: (rse: string) => `dbb.transfer.${rse}`,
   /** Campaign and quantum events from the coordinator. */
   campaignEvents: (campaign: string) => `orrery.event.campaign.${campaign}`,
 } as const;
@@ -32,6 +37,7 @@ export type DbbEndpoint = (typeof DbbEndpoints)[number];
 
 export const Streams = {
   replicas: { name: "DBB_REPLICAS", subjects: ["dbb.replica.register"] },
+  transfers: { name: "DBB_TRANSFERS", subjects: ["dbb.transfer.>"] },
 } as const;
 
 export const DBB_SERVICE_NAME = "dbb";

@@ -5,3 +5,5 @@ export { ingest, type IngestOptions, type IngestProgress, type IngestResult } fr
 export { entriesFromManifest, entriesFromFiles, type IngestEntry, type FilesSpec } from "./ingest/entries.js";
 export { parseManifest, type ManifestEntry } from "./ingest/manifest.js";
 export { parseRseExpression, evaluate as evaluateRseExpression, resolve as resolveRseExpression, type RseExpression, type RseLike } from "./rse-expression/index.js";
+export { TransferPublisher, startTransferWorkers, copyVerified, type TransferWorkers, type TransferWorkerOptions } from "./transfers/index.js";
+export type { TransferRequest, TransferQueue, TransferSource, TransferTask, ClaimResult, TransferLedgerPort } from "./rules/index.js";

@@ -1,14 +1,18 @@
 // The dbb process: catalog over Redis, its NATS API and the JetStream
-// consumer of replica registrations, with replica events on core NATS.
+// consumer of replica registrations, with replica events on core NATS; and
+// transfer workers. `transfersOnly` runs the transfer workers alone (more
+// copy capacity on other nodes, without a second catalog API).
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../common/nats.js";
 import { Subjects } from "../common/subjects.js";
 import { createLogger } from "../common/logger.js";
+import { ErrorCode, OrreryError } from "../common/errors.js";
 import { Catalog, connectRedis, type CollectionHooks } from "./catalog/catalog.js";
-import { Judge, RuleEngine, TransferLedger, defineLockScripts, type TransferQueue } from "./rules/index.js";
+import { Judge, RuleEngine, TransferLedger, defineLockScripts } from "./rules/index.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
+import { TransferPublisher, startTransferWorkers, type TransferWorkers } from "./transfers/index.js";
 
 export interface DbbOptions {
   natsUrl: string;
@@ -19,6 +23,13 @@ export interface DbbOptions {
   repairDelayMs?: number;
   /** Also told of every change to a collection's contents, after the rule engine. */
   collectionHooks?: CollectionHooks;
+  /** Only the transfer workers: no catalog API, no registration consumer, no judge. */
+  transfersOnly?: boolean;
+  /** Copies at once per destination RSE in this process; 0 runs no transfer workers (default 4). */
+  transferWorkers?: number;
+  /** Tries of a transfer before its locks are STUCK (default 5), and the first retry's delay (default 5 s, doubling). */
+  transferTries?: number;
+  transferBackoffMs?: number;
 }
 
 export interface RunningDbb {
@@ -28,6 +39,10 @@ export interface RunningDbb {
 const log = createLogger("dbb");
 
 export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
+  const transferWorkers = opts.transferWorkers ?? 4;
+  if (opts.transfersOnly && transferWorkers < 1) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "--transfers-only with no transfer workers has nothing to do", { hint: "give --transfer-workers 1 or more" });
+  }
   // The rule engine is made once NATS is up; attaches before that have no rules to tell.
   let engine: RuleEngine | undefined;
   const hooks: CollectionHooks = {
@@ -46,12 +61,13 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   let nc: NatsConnection | undefined;
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;
+  let transfers: TransferWorkers | undefined;
   let closing: Promise<void> | undefined;
 
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
-      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop()]);
+      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), transfers?.stop()]);
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
       await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
       log.info("dbb stopped");
@@ -60,7 +76,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   };
 
   try {
-    nc = await connectNats(opts.natsUrl, "dbb");
+    nc = await connectNats(opts.natsUrl, opts.transfersOnly ? "dbb-transfers" : "dbb");
     const conn = nc;
     const publishEvents = (events: readonly ReplicaEvent[]) => {
       for (const e of events) {
@@ -71,20 +87,33 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
         }
       }
     };
-    // TODO(transfers): the JetStream publisher replaces this.
-    const queue: TransferQueue = { enqueue: () => Promise.resolve() };
+
+    const queue = new TransferPublisher(conn);
     const rses = () => catalog.listRses();
-    engine = new RuleEngine(rulesRedis, queue, rses);
     const ledger = new TransferLedger(rulesRedis, queue, rses);
-    judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
-    await judge.recover();
-    judge.start();
-    service = await startDbbService(conn, catalog, engine, publishEvents);
-    consumer = await startReplicaConsumer(conn, catalog, publishEvents);
+    if (!opts.transfersOnly) {
+      engine = new RuleEngine(rulesRedis, queue, rses);
+      judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
+      service = await startDbbService(conn, catalog, engine, publishEvents);
+      consumer = await startReplicaConsumer(conn, catalog, publishEvents);
+    }
+    if (transferWorkers > 0) {
+      transfers = await startTransferWorkers(conn, ledger, rses, {
+        concurrency: transferWorkers,
+        onEvents: publishEvents,
+        ...(opts.transferTries !== undefined ? { maxTries: opts.transferTries } : {}),
+        ...(opts.transferBackoffMs !== undefined ? { backoffMs: opts.transferBackoffMs } : {}),
+      });
+    }
+    // After the workers exist: requests a crash left unpublished go out again.
+    if (judge) {
+      await judge.recover();
+      judge.start();
+    }
   } catch (err) {
     await close();
     throw err;
   }
-  log.info({ nats: opts.natsUrl }, "dbb ready");
+  log.info({ nats: opts.natsUrl, transfersOnly: opts.transfersOnly === true, transferWorkers }, "dbb ready");
   return { close };
 }

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   agentPrefetch?: number;
   /** How long a quantum waits for an agent at its data's site (coordinator --locality-delay). */
   localityDelayMs?: number;
+  /** Extra flags of the dbb process (e.g. ["--repair-delay", "1s"]). */
+  dbbArgs?: string[];
   /** Coordinator lease TTL and heartbeat, shortened by tests of lost agents. */
   leaseTtlMs?: number;
   heartbeatMs?: number;
@@ -86,7 +88,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
 
     say("starting the data backbone");
     const env = { ...process.env, ORRERY_NATS: nats.url, ORRERY_REDIS: redis.url };
-    const dbb = await startOrrery("dbb", ["dbb", "--nats", nats.url, "--redis", redis.url], logDir, env);
+    const dbb = await startOrrery("dbb", ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])], logDir, env);
     processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log") });
     await registerRses(nats.url, cluster);
 

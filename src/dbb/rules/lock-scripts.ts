@@ -158,7 +158,17 @@ local now = tonumber(ARGV[1])
 if e.claim and e.claim ~= ARGV[6] and tonumber(e.claimUntil) > now then return {'busy'} end
 e.claim = ARGV[6]; e.claimUntil = now + tonumber(ARGV[7]); e.tries = (e.tries or 0) + 1
 redis.call('HSET', 'dbb:transfers', ARGV[3] .. ':' .. ARGV[4], cjson.encode(e))
-return {'task', e.rule or ''}`;
+return {'task', e.rule or '', tostring(e.tries)}`;
+
+/** ARGV: nowMs, nowIso, rse, did, gen, worker, ttlMs → 1 if the worker still holds the claim (now extended). */
+const RENEW = `
+local raw = redis.call('HGET', 'dbb:transfers', ARGV[3] .. ':' .. ARGV[4])
+if not raw then return 0 end
+local e = cjson.decode(raw)
+if tostring(e.gen) ~= ARGV[5] or e.claim ~= ARGV[6] then return 0 end
+e.claimUntil = tonumber(ARGV[1]) + tonumber(ARGV[7])
+redis.call('HSET', 'dbb:transfers', ARGV[3] .. ':' .. ARGV[4], cjson.encode(e))
+return 1`;
 
 /** ARGV: nowMs, nowIso, rse, did, gen: a verified copy landed. */
 const TRANSFER_DONE = `${PRELUDE}
@@ -256,6 +266,7 @@ const SCRIPTS = {
   orreryMoveLock: MOVE_LOCK,
   orreryRetryLock: RETRY_LOCK,
   orreryClaimTransfer: CLAIM,
+  orreryRenewClaim: RENEW,
   orreryTransferDone: TRANSFER_DONE,
   orreryTransferFailed: TRANSFER_FAILED,
   orreryDeclareBad: DECLARE_BAD,

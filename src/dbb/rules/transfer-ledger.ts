@@ -26,6 +26,7 @@ export class TransferLedger implements TransferLedgerPort {
     if (answer[0] === "done") return { kind: "done" };
     if (answer[0] === "busy") return { kind: "busy" };
     const ruleId = answer[1] ?? "";
+    const tries = Number(answer[2] ?? "1");
     const { scope, name } = parseDid(req.did);
     const [file, dest, rseNames, sourceExpression] = await Promise.all([
       this.redis.hmget(Keys.did(scope, name), "bytes", "adler32", "md5"),
@@ -65,8 +66,13 @@ export class TransferLedger implements TransferLedgerPort {
         md5: file[2] ?? "",
         destination: { endpoint: destination.endpoint, bucket: destination.bucket, path: dest ?? "" },
         sources,
+        tries,
       },
     };
+  }
+
+  async renew(req: TransferRequest, worker: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.orreryRenewClaim(...clock(), req.rse, req.did, String(req.gen), worker, ttlMs)) === 1;
   }
 
   async completed(req: TransferRequest, _worker: string): Promise<ReplicaEvent[]> {

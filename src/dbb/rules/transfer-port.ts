@@ -36,6 +36,8 @@ export interface TransferTask {
   destination: TransferEndpoint;
   /** AVAILABLE replicas the rule's source expression allows, nearest (same site) first. */
   sources: TransferSource[];
+  /** Claims of this request so far, this one included: the try count (redeliveries to a busy claim do not count). */
+  tries: number;
 }
 
 export type ClaimResult = { kind: "task"; task: TransferTask } | { kind: "done" } | { kind: "busy" };
@@ -43,6 +45,8 @@ export type ClaimResult = { kind: "task"; task: TransferTask } | { kind: "done" 
 /** The catalog as transfer workers see it; TransferLedger is the Redis one. */
 export interface TransferLedgerPort {
   claim(req: TransferRequest, worker: string, ttlMs: number): Promise<ClaimResult>;
+  /** Extends a claim the worker holds; false when it lost it (the request was replaced or dropped). */
+  renew(req: TransferRequest, worker: string, ttlMs: number): Promise<boolean>;
   /** A verified copy landed: replica AVAILABLE, its locks OK, the request gone; the events to publish. */
   completed(req: TransferRequest, worker: string): Promise<ReplicaEvent[]>;
   /** A try failed; `final` makes the locks STUCK and drops the request. */
