@@ -21,8 +21,12 @@ const log = createLogger("dbb-transfer-stream");
 
 /** Copies in flight to an RSE without a `transfer_limit` attribute. */
 export const DEFAULT_TRANSFER_LIMIT = 4;
-/** Redelivery after this long without an ack or `working()`: workers call working() well within it. */
-export const TRANSFER_ACK_WAIT_MS = 30_000;
+/**
+ * Redelivery after this long without an ack or `working()`: workers call
+ * working() every third of it. Short, because with a transfer_limit of 1 a
+ * dead worker's message holds its RSE's queue until it is redelivered.
+ */
+export const TRANSFER_ACK_WAIT_MS = 10_000;
 /** A request published twice within this window (same Nats-Msg-Id) is stored once. */
 export const TRANSFER_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
@@ -97,7 +101,7 @@ function consumerConfig(rse: string, limit: number): Partial<ConsumerConfig> & {
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(TRANSFER_ACK_WAIT_MS),
-    // Tries are counted by the workers (deliveryCount), which terminate after their maximum.
+    // Tries are counted by the workers (claims in the ledger), which terminate after their maximum.
     max_deliver: -1,
     max_ack_pending: limit,
   };

@@ -34,9 +34,9 @@ export interface TransferWorkerOptions {
   onEvents?: (events: readonly ReplicaEvent[]) => void;
   /** How often the RSE list is read again (default 5 s). */
   rsePollMs?: number;
-  /** Ledger claim lifetime: after a worker dies its request waits this long at most (default 2 min). */
+  /** Ledger claim lifetime: after a worker dies its request waits this long at most (default: the ack wait, 10 s). */
   claimTtlMs?: number;
-  /** Redelivery delay when another worker holds the claim (default 5 s). */
+  /** Redelivery delay when another worker holds the claim (default 2 s). */
   busyDelayMs?: number;
   /** How long stop() lets copies finish before aborting them (default 20 s). */
   stopGraceMs?: number;
@@ -79,9 +79,10 @@ export async function startTransferWorkers(
     maxTries: Math.max(1, opts.maxTries ?? 5),
     backoffMs: opts.backoffMs ?? 5_000,
     maxBackoffMs: opts.maxBackoffMs ?? 10 * 60_000,
-    claimTtlMs: opts.claimTtlMs ?? 2 * 60_000,
+    // Renewed with each working(): a dead worker's claim lapses about when its message is redelivered.
+    claimTtlMs: opts.claimTtlMs ?? TRANSFER_ACK_WAIT_MS,
     workingEveryMs: Math.floor(TRANSFER_ACK_WAIT_MS / 3),
-    busyDelayMs: opts.busyDelayMs ?? 5_000,
+    busyDelayMs: opts.busyDelayMs ?? 2_000,
     copy: opts.copy ?? copyVerified,
     publishEvents,
     log,
