@@ -4,6 +4,8 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import {
+  BadReplicaRequestSchema,
+  BadReplicaResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
   RegisterRequestSchema,
@@ -118,6 +120,11 @@ export class DbbClient {
 
   async ruleUpdate(update: RuleUpdateInit): Promise<Rule> {
     return required((await dbbRequest(this.nc, "rule.update", RuleUpdateRequestSchema, update, RuleUpdateResponseSchema, this.timeoutMs)).rule, "rule.update");
+  }
+
+  /** Declares the replica of a file at an RSE BAD (its bytes do not match the catalog); returns its state now (BAD, or COPYING when copied again). */
+  async declareBad(did: string, rse: string, reason: string): Promise<string> {
+    return (await dbbRequest(this.nc, "replica.bad", BadReplicaRequestSchema, { did, rse, reason }, BadReplicaResponseSchema, this.timeoutMs)).state;
   }
 }
 

@@ -6,6 +6,7 @@ import { Subjects } from "../common/subjects.js";
 import { createLogger } from "../common/logger.js";
 import { Catalog, connectRedis } from "./catalog/catalog.js";
 import { Judge, RuleEngine, TransferLedger, defineLockScripts, type TransferQueue } from "./rules/index.js";
+import { Reaper, defineReaperScripts } from "./reaper/index.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
@@ -17,6 +18,8 @@ export interface DbbOptions {
   judgeIntervalMs?: number;
   /** How long a lock stays STUCK before the repairer moves it (default 60 s). */
   repairDelayMs?: number;
+  /** How often the reaper looks at each RSE's tombstones (default 10 s). */
+  reaperIntervalMs?: number;
 }
 
 export interface RunningDbb {
@@ -29,6 +32,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   const catalog = await Catalog.open(opts.redisUrl);
   const rulesRedis = defineLockScripts(await connectRedis(opts.redisUrl, "dbb-rules"));
   let judge: Judge | undefined;
+  let reaper: Reaper | undefined;
   let nc: NatsConnection | undefined;
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;
@@ -37,7 +41,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
-      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop()]);
+      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), reaper?.stop()]);
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
       await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
       log.info("dbb stopped");
@@ -65,7 +69,10 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
     judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
     await judge.recover();
     judge.start();
-    service = await startDbbService(conn, catalog, engine, publishEvents);
+    reaper = new Reaper(defineReaperScripts(rulesRedis), queue, rses, publishEvents, { intervalMs: opts.reaperIntervalMs ?? 10_000 });
+    await reaper.recover();
+    reaper.start();
+    service = await startDbbService(conn, catalog, engine, publishEvents, ledger);
     consumer = await startReplicaConsumer(conn, catalog, publishEvents);
   } catch (err) {
     await close();

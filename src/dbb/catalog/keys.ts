@@ -52,6 +52,8 @@ export const Keys = {
   transfers: "dbb:transfers",
   /** Counter giving each transfer request its generation. */
   transferGen: "dbb:transfer-gen",
+  /** Hash: file DID → `<bytes>:<markedAtMs>` of replicas at an RSE the reaper marked BEING_DELETED and has not finished. */
+  beingDeleted: (rse: string) => `dbb:being-deleted:${rse}`,
 } as const;
 
 export const DidType = { FILE: "FILE", DATASET: "DATASET", CONTAINER: "CONTAINER" } as const;
