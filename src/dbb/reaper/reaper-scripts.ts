@@ -5,7 +5,7 @@
 // meanwhile. They reuse the lock scripts' helpers (replica keys, locksAt,
 // ensureCopying, otherAvailable), so the ledger entries they write are the
 // rule engine's own.
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { PRELUDE } from "../rules/lock-scripts.js";
 
 /**
@@ -38,8 +38,9 @@ end
 if locks > 0 or #locksAt(did, rse) > 0 then return {'skip', 'locked'} end
 if state == 'COPYING' or state == 'BEING_DELETED' then return {'skip', state} end
 if redis.call('HEXISTS', 'dbb:transfers', rse .. ':' .. did) == 1 then return {'skip', 'transfer pending'} end
--- Never the last copy: an AVAILABLE replica goes only while another RSE has
--- the file AVAILABLE. A BAD or UNAVAILABLE one is no readable copy and goes.
+-- Never the last copy, as DESIGN.md asks of this Rucio reaper: an AVAILABLE
+-- replica goes only while another RSE has the file AVAILABLE. A BAD or
+-- UNAVAILABLE one is no readable copy and goes.
 if state == 'AVAILABLE' and otherAvailable(did, rse) == 0 then return {'skip', 'last copy'} end
 redis.call('HSET', rkey, 'state', 'BEING_DELETED', 'updatedAt', ARGV[2])
 redis.call('ZREM', queue, did)
@@ -87,6 +88,7 @@ const SCRIPTS = { orreryReaperMark: MARK, orreryReaperFinish: FINISH } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 export type ReaperCommands = { [K in keyof typeof SCRIPTS]: ScriptCall };
+export type ReaperPipeline = ChainableCommander & { [K in keyof typeof SCRIPTS]: (...args: (string | number)[]) => ChainableCommander };
 
 export function defineReaperScripts(redis: Redis): Redis & ReaperCommands {
   for (const [name, lua] of Object.entries(SCRIPTS)) {

@@ -16,7 +16,7 @@ import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import type { TransferQueue } from "../rules/index.js";
 import { clock } from "../rules/lock-scripts.js";
 import { s3ObjectDeleter, type ObjectDeleter } from "./object-deleter.js";
-import { parseFinish, parseMark, type ReaperCommands } from "./reaper-scripts.js";
+import { parseFinish, parseMark, type ReaperCommands, type ReaperPipeline } from "./reaper-scripts.js";
 
 const log = createLogger("dbb-reaper");
 
@@ -126,17 +126,20 @@ export class Reaper {
         mode === "obsolete"
           ? await this.redis.zrangebyscore(queueKey, 0, 0, "LIMIT", skipped, BATCH)
           : await this.redis.zrangebyscore(queueKey, "(0", now, "LIMIT", skipped, BATCH);
+      // One round trip for the batch: each mark still checks the quota on its own, so once
+      // usage is within it the rest of the batch answers 'enough'.
+      const pipe = this.redis.pipeline() as ReaperPipeline;
+      for (const did of dids) pipe.orreryReaperMark(...clock(now), rse.name, did, mode, String(rse.quotaBytes));
+      const answers = dids.length === 0 ? [] : ((await pipe.exec()) ?? []);
       const marked: Marked[] = [];
       let enough = false;
-      for (const did of dids) {
-        const answer = parseMark(await this.redis.orreryReaperMark(...clock(now), rse.name, did, mode, String(rse.quotaBytes)));
-        if (answer.kind === "marked") marked.push({ did, path: answer.path, bytes: answer.bytes });
+      answers.forEach(([err, value], i) => {
+        if (err) throw err;
+        const answer = parseMark(value);
+        if (answer.kind === "marked") marked.push({ did: dids[i]!, path: answer.path, bytes: answer.bytes });
         else if (answer.kind === "skip") skipped++;
-        else if (answer.kind === "enough") {
-          enough = true;
-          break;
-        }
-      }
+        else if (answer.kind === "enough") enough = true;
+      });
       // Readers stop choosing these replicas now, before their bytes go.
       this.publish(marked.map((m) => ({ did: m.did, rse: rse.name, state: ReplicaState.BEING_DELETED })));
       const done = await this.deleteAndFinish(rse, marked);
