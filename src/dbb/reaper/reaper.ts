@@ -7,7 +7,10 @@
 //
 // Each deletion is mark (Lua) → delete the object → finish (Lua): a crash
 // anywhere leaves the replica BEING_DELETED in `dbb:being-deleted:<rse>`,
-// finished at the next start-up.
+// finished at the next start-up. The replica event of a deletion is
+// BEING_DELETED, published at the mark: readers (the coordinator's locality)
+// must stop choosing the replica before its bytes go; removing the record
+// afterwards publishes nothing more.
 import type { Redis } from "ioredis";
 import type { Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { createLogger } from "../../common/logger.js";
