@@ -10,6 +10,7 @@ import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
 import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
 import { registerRuleCommands } from "./dbb-rules.js";
 import { registerDbbCollections } from "./dbb-collections.js";
+import { registerDownloadCommand } from "./dbb-download.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 
 function collect(value: string, previous: string[]): string[] {
@@ -57,6 +58,7 @@ interface DbbProcessOptions {
   retryDelay: string;
   repairDelay: string;
   judgeInterval: string;
+  reaperInterval: string;
 }
 
 function wholeNumber(value: string, flag: string, max: number, hint: string): number {
@@ -81,6 +83,7 @@ async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
     transferBackoffMs: parseDuration(opts.retryDelay, "--retry-delay") * 1000,
     repairDelayMs: parseDuration(opts.repairDelay, "--repair-delay") * 1000,
     judgeIntervalMs: Math.max(50, parseDuration(opts.judgeInterval, "--judge-interval") * 1000),
+    reaperIntervalMs: Math.max(50, parseDuration(opts.reaperInterval, "--reaper-interval") * 1000),
   });
   const stop = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -104,6 +107,7 @@ export function registerDbbCommands(program: Command): void {
     .option("--retry-delay <duration>", "delay before a failed transfer's second try (doubling after)", "5s")
     .option("--repair-delay <duration>", "how long a lock stays STUCK before the repairer moves it", "60s")
     .option("--judge-interval <duration>", "how often expired and stuck rules are looked at", "5s")
+    .option("--reaper-interval <duration>", "how often the reaper looks at each RSE's tombstones and quota", "10s")
     .action((opts: DbbProcessOptions) => runDbbProcess(opts));
 
   const rse = dbb.command("rse").description("storage elements (RSEs)");
@@ -150,6 +154,7 @@ export function registerDbbCommands(program: Command): void {
     });
 
   registerRuleCommands(dbb);
+  registerDownloadCommand(dbb);
 
   dbb
     .command("ingest [files...]")

@@ -12,6 +12,8 @@ import {
   ContentsResponseSchema,
   DetachRequestSchema,
   DetachResponseSchema,
+  BadReplicaRequestSchema,
+  BadReplicaResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
   RegisterRequestSchema,
@@ -186,6 +188,11 @@ export class DbbClient {
 
   async ruleUpdate(update: RuleUpdateInit): Promise<Rule> {
     return required((await dbbRequest(this.nc, "rule.update", RuleUpdateRequestSchema, update, RuleUpdateResponseSchema, this.timeoutMs)).rule, "rule.update");
+  }
+
+  /** Declares the replica of a file at an RSE BAD (its bytes do not match the catalog); returns its state now (BAD, or COPYING when copied again). */
+  async declareBad(did: string, rse: string, reason: string): Promise<string> {
+    return (await dbbRequest(this.nc, "replica.bad", BadReplicaRequestSchema, { did, rse, reason }, BadReplicaResponseSchema, this.timeoutMs)).state;
   }
 }
 

@@ -32,6 +32,8 @@ export const DbbEndpoints = [
   "rule.show",
   "rule.delete",
   "rule.update",
+  // bad replicas
+  "replica.bad",
 ] as const;
 export type DbbEndpoint = (typeof DbbEndpoints)[number];
 

@@ -9,6 +9,7 @@ import { createLogger } from "../common/logger.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { Catalog, connectRedis, type CollectionHooks } from "./catalog/catalog.js";
 import { Judge, RuleEngine, TransferLedger, defineLockScripts } from "./rules/index.js";
+import { Reaper, defineReaperScripts } from "./reaper/index.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
@@ -30,6 +31,8 @@ export interface DbbOptions {
   /** Tries of a transfer before its locks are STUCK (default 5), and the first retry's delay (default 5 s, doubling). */
   transferTries?: number;
   transferBackoffMs?: number;
+  /** How often the reaper looks at each RSE's tombstones (default 10 s). */
+  reaperIntervalMs?: number;
 }
 
 export interface RunningDbb {
@@ -58,6 +61,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   const catalog = await Catalog.open(opts.redisUrl, hooks);
   const rulesRedis = defineLockScripts(await connectRedis(opts.redisUrl, "dbb-rules"));
   let judge: Judge | undefined;
+  let reaper: Reaper | undefined;
   let nc: NatsConnection | undefined;
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;
@@ -67,7 +71,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
-      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), transfers?.stop()]);
+      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), reaper?.stop(), transfers?.stop()]);
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
       await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
       log.info("dbb stopped");
@@ -94,7 +98,8 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
     if (!opts.transfersOnly) {
       engine = new RuleEngine(rulesRedis, queue, rses);
       judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
-      service = await startDbbService(conn, catalog, engine, publishEvents);
+      reaper = new Reaper(defineReaperScripts(rulesRedis), queue, rses, publishEvents, { intervalMs: opts.reaperIntervalMs ?? 10_000 });
+      service = await startDbbService(conn, catalog, engine, publishEvents, ledger);
       consumer = await startReplicaConsumer(conn, catalog, publishEvents);
     }
     if (transferWorkers > 0) {
@@ -105,10 +110,12 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
         ...(opts.transferBackoffMs !== undefined ? { backoffMs: opts.transferBackoffMs } : {}),
       });
     }
-    // After the workers exist: requests a crash left unpublished go out again.
-    if (judge) {
+    // After the workers exist: requests a crash left unpublished go out again, deletions a crash interrupted finish.
+    if (judge && reaper) {
       await judge.recover();
       judge.start();
+      await reaper.recover();
+      reaper.start();
     }
   } catch (err) {
     await close();

@@ -55,7 +55,17 @@ export class DbbLookup {
 
   /** Replicas of a file that the catalog lists as AVAILABLE. */
   async availableReplicas(did: string): Promise<Replica[]> {
-    return (await this.client.replicas(did)).filter((r) => r.state === "AVAILABLE");
+    return (await this.replicas(did)).filter((r) => r.state === "AVAILABLE");
+  }
+
+  /** Every replica of a file, in any state. */
+  replicas(did: string): Promise<Replica[]> {
+    return this.client.replicas(did);
+  }
+
+  /** Declares a replica BAD (its bytes do not match the catalog); returns its state now. */
+  declareBad(did: string, rse: string, reason: string): Promise<string> {
+    return this.client.declareBad(did, rse, reason);
   }
 
   /**

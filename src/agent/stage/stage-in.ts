@@ -1,17 +1,15 @@
 // Stage-in: every input of a lease into its scratch directory, from the LMDB
 // cache, else from an RSE of this site, else from any RSE with an AVAILABLE
-// replica. Every byte is checked against the catalog's size and checksums.
-import { createWriteStream } from "node:fs";
+// replica. Every byte is checked against the catalog's size and checksums; a
+// replica whose bytes do not match is declared BAD to the data backbone
+// (Rucio's declare_bad_file_replicas) and the next replica is tried.
 import { readFile, rm } from "node:fs/promises";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { Checksummer, type FileChecksums } from "../../common/checksum.js";
+import type { FileChecksums } from "../../common/checksum.js";
 import { parseDid } from "../../common/did.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import { objectKey, s3ClientFor } from "../../common/s3.js";
+import { checksumProblem, describeError, fetchObject } from "../../common/replica-fetch.js";
+import { objectKey } from "../../common/s3.js";
 import type { FileRef } from "../../gen/orrery/v1/common_pb.js";
 import type { FileCache } from "../cache/index.js";
 import type { DbbLookup } from "./dbb-lookup.js";
@@ -44,14 +42,15 @@ export async function stageInFile(ref: FileRef, path: string, ctx: StageInContex
     const problems: string[] = [];
     for await (const rseName of candidateRses(ref, ctx, problems)) {
       ctx.signal?.throwIfAborted();
-      const problem = await downloadFrom(rseName, ref, path, ctx);
-      if (problem === undefined) {
+      const outcome = await downloadFrom(rseName, ref, path, ctx);
+      if (outcome.kind === "ok") {
         // Only verified bytes reach the cache.
         if (cacheable && !(await ctx.cache.put(ref.did, ref.md5, await readFile(path)))) ctx.log.debug({ did: ref.did }, "input not cached: no room");
         return { ref, path, source: rseName, release };
       }
-      problems.push(`${rseName}: ${problem}`);
-      ctx.log.warn({ did: ref.did, rse: rseName, problem }, "replica not usable");
+      problems.push(`${rseName}: ${outcome.problem}`);
+      ctx.log.warn({ did: ref.did, rse: rseName, problem: outcome.problem }, "replica not usable");
+      if (outcome.kind === "mismatch") await reportBad(ref.did, rseName, outcome.got, outcome.problem, ctx);
     }
     throw new OrreryError(ErrorCode.STAGE_IN, `cannot stage in ${ref.did}: ${problems.length > 0 ? problems.join("; ") : "no replica known"}`, {
       hint: `check the file's replicas with: orrery dbb replicas ${ref.did}`,
@@ -92,39 +91,42 @@ async function* candidateRses(ref: FileRef, ctx: StageInContext, problems: strin
   }
 }
 
-/** Streams the object to `path` while checksumming; returns what is wrong, or undefined when the bytes match. */
-async function downloadFrom(rseName: string, ref: FileRef, path: string, ctx: StageInContext): Promise<string | undefined> {
+type Download = { kind: "ok" } | { kind: "failed"; problem: string } | { kind: "mismatch"; problem: string; got: FileChecksums };
+
+/** Streams the object to `path` while checksumming; a mismatch with the lease's values is told apart from a failed read. */
+async function downloadFrom(rseName: string, ref: FileRef, path: string, ctx: StageInContext): Promise<Download> {
   const rse = await ctx.dbb.rse(rseName);
-  if (rse === undefined) return "not an RSE the data backbone knows";
+  if (rse === undefined) return { kind: "failed", problem: "not an RSE the data backbone knows" };
   const { scope, name } = parseDid(ref.did);
   const key = objectKey(rse, scope, name);
   let got: FileChecksums;
   try {
-    const res = await s3ClientFor(rse.endpoint).send(new GetObjectCommand({ Bucket: rse.bucket, Key: key }), {
-      ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
-    });
-    if (res.Body === undefined) return `s3://${rse.bucket}/${key} has no body`;
-    const sum = new Checksummer();
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        sum.update(chunk);
-        done(null, chunk);
-      },
-    });
-    await pipeline(res.Body as Readable, tap, createWriteStream(path), ctx.signal ? { signal: ctx.signal } : {});
-    got = sum.digest();
+    got = await fetchObject({ endpoint: rse.endpoint, bucket: rse.bucket, key }, path, ctx.signal ? { signal: ctx.signal } : {});
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
-    return `download of s3://${rse.bucket}/${key} failed: ${describe(err)}`;
+    return { kind: "failed", problem: `download of s3://${rse.bucket}/${key} failed: ${describeError(err)}` };
   }
-  const want = { bytes: Number(ref.bytes), adler32: ref.adler32, md5: ref.md5 };
-  if (got.bytes !== want.bytes) return `size mismatch: ${got.bytes} bytes, the catalog says ${want.bytes}`;
-  if (want.adler32 !== "" && got.adler32 !== want.adler32) return `adler32 mismatch: ${got.adler32}, the catalog says ${want.adler32}`;
-  if (want.md5 !== "" && got.md5 !== want.md5) return `md5 mismatch: ${got.md5}, the catalog says ${want.md5}`;
-  return undefined;
+  const problem = checksumProblem(got, ref);
+  return problem === undefined ? { kind: "ok" } : { kind: "mismatch", problem, got };
 }
 
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.name !== "Error" && !err.message.startsWith(err.name) ? `${err.name}: ${err.message}` : err.message;
+/**
+ * Declares an AVAILABLE replica BAD, unless the catalog's values now match the bytes
+ * read: then the lease carried a file's older checksums and the replica is
+ * fine. A failure to report is logged; stage-in goes on to the next replica.
+ */
+async function reportBad(did: string, rse: string, got: FileChecksums, reason: string, ctx: StageInContext): Promise<void> {
+  try {
+    const current = (await ctx.dbb.replicas(did)).find((r) => r.rse === rse);
+    // Only an AVAILABLE replica promises its bytes; one being copied or deleted may differ.
+    if (current?.state !== "AVAILABLE") return;
+    if (checksumProblem(got, current) === undefined) {
+      ctx.log.warn({ did, rse }, "the lease's checksums differ from the catalog's, which match the replica: not declared BAD");
+      return;
+    }
+    const state = await ctx.dbb.declareBad(did, rse, reason);
+    ctx.log.warn({ did, rse, reason, state }, "replica declared BAD");
+  } catch (err) {
+    ctx.log.warn({ did, rse, err }, "could not declare the replica BAD");
+  }
 }

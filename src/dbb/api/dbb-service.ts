@@ -11,6 +11,8 @@ import {
   CloseResponseSchema,
   ContentsRequestSchema,
   ContentsResponseSchema,
+  BadReplicaRequestSchema,
+  BadReplicaResponseSchema,
   DbbErrorSchema,
   DetachRequestSchema,
   DetachResponseSchema,
@@ -41,7 +43,8 @@ import { DBB_SERVICE_NAME, Subjects, type DbbEndpoint } from "../../common/subje
 import { createLogger } from "../../common/logger.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
-import { ruleToProto, type RuleEngine } from "../rules/index.js";
+import { ruleToProto, type RuleEngine, type TransferLedgerPort } from "../rules/index.js";
+import { declareBadReplica } from "../reaper/index.js";
 import { parseDuration } from "../../common/duration.js";
 import { contentsDidType } from "../../common/did-type.js";
 
@@ -70,6 +73,7 @@ export async function startDbbService(
   catalog: Catalog,
   rules: RuleEngine,
   onRegistered: (events: readonly ReplicaEvent[]) => void,
+  ledger: Pick<TransferLedgerPort, "declareBad">,
 ): Promise<DbbService> {
   const svc = await new Svcm(nc as unknown as ServicesConnection).add({ name: DBB_SERVICE_NAME, version: "0.1.0", queue: "dbb", description: "Orrery data backbone catalog" });
   const inFlight = new Set<Promise<void>>();
@@ -179,6 +183,13 @@ export async function startDbbService(
     if (req.locked !== undefined) await rules.store.setLocked(req.id, req.locked);
     if (req.lifetime !== "") await rules.store.setLifetime(req.id, parseDuration(req.lifetime, "lifetime"));
     return { rule: ruleToProto(await rules.store.get(req.id)) };
+  });
+
+  // Rucio's declare_bad_file_replicas, for readers whose bytes did not match the catalog.
+  endpoint("replica.bad", BadReplicaRequestSchema, BadReplicaResponseSchema, async (req) => {
+    const { state, events } = await declareBadReplica(ledger, req);
+    onRegistered(events);
+    return { state };
   });
 
   return {

@@ -56,6 +56,8 @@ export const Keys = {
   parents: (scope: string, name: string) => `dbb:parents:${scope}:${name}`,
   /** Set of every scope: filled when a DID of the scope is first registered. */
   scopes: "dbb:scopes",
+  /** Hash: file DID → `<bytes>:<markedAtMs>` of replicas at an RSE the reaper marked BEING_DELETED and has not finished. */
+  beingDeleted: (rse: string) => `dbb:being-deleted:${rse}`,
 } as const;
 
 export const DidType = { FILE: "FILE", DATASET: "DATASET", CONTAINER: "CONTAINER" } as const;

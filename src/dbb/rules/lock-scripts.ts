@@ -5,7 +5,8 @@
 // in catalog/keys.ts; a DID is `scope:name`, an RSE name never holds ':'.
 import type { ChainableCommander, Redis } from "ioredis";
 
-const PRELUDE = `
+/** Helpers every script starts with (the reaper's scripts reuse them). */
+export const PRELUDE = `
 local function replicaKey(rse, did) return 'dbb:replica:' .. rse .. ':' .. did end
 local function ruleKey(id) return 'dbb:rule:' .. id end
 local function ruleLocksKey(id) return 'dbb:rule-locks:' .. id end
@@ -213,7 +214,8 @@ const DECLARE_BAD = `${PRELUDE}
 local did, rse = ARGV[3], ARGV[4]
 local rkey = replicaKey(rse, did)
 local state = redis.call('HGET', rkey, 'state')
-if not state then return {'ABSENT'} end
+-- A replica the reaper is deleting is gone for readers: nothing to declare.
+if (not state) or state == 'BEING_DELETED' then return {'ABSENT'} end
 local others = otherAvailable(did, rse)
 redis.call('HSET', rkey, 'state', 'BAD', 'updatedAt', ARGV[2], 'lastError', ARGV[5])
 local out = {}
