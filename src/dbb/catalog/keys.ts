@@ -52,6 +52,14 @@ export const Keys = {
   transfers: "dbb:transfers",
   /** Counter giving each transfer request its generation. */
   transferGen: "dbb:transfer-gen",
+  /** String: a site's replication policy, JSON {policy, since, setAt} (see policies/policy-store.ts). */
+  policy: (site: string) => `dbb:policy:${site}`,
+  /** Set of sites that have a policy. */
+  policies: "dbb:policies",
+  /** Set of sites whose retroactive subscriptions have not yet been applied to every existing file. */
+  policyRetroactive: "dbb:policy-retroactive",
+  /** Sorted set of new file DIDs by registration time (ms): written with the registration, removed once their site's subscriptions made their rules. */
+  subscriptionPending: "dbb:subscription-pending",
 } as const;
 
 export const DidType = { FILE: "FILE", DATASET: "DATASET", CONTAINER: "CONTAINER" } as const;
