@@ -8,6 +8,7 @@ import type { DataId } from "../common/data-id.js";
 import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
 import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
 import { registerRuleCommands } from "./dbb-rules.js";
+import { registerPolicyCommands } from "./dbb-policies.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 
 function collect(value: string, previous: string[]): string[] {
@@ -114,6 +115,7 @@ export function registerDbbCommands(program: Command): void {
     });
 
   registerRuleCommands(dbb);
+  registerPolicyCommands(dbb);
 
   dbb
     .command("ingest [files...]")

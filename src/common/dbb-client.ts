@@ -6,6 +6,10 @@ import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import {
   FileQueryRequestSchema,
   FileQueryResponseSchema,
+  PolicySetRequestSchema,
+  PolicySetResponseSchema,
+  PolicyShowRequestSchema,
+  PolicyShowResponseSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
   ReplicaListRequestSchema,
@@ -119,6 +123,24 @@ export class DbbClient {
   async ruleUpdate(update: RuleUpdateInit): Promise<Rule> {
     return required((await dbbRequest(this.nc, "rule.update", RuleUpdateRequestSchema, update, RuleUpdateResponseSchema, this.timeoutMs)).rule, "rule.update");
   }
+
+  /** Sets a site's replication policy (JSON of the policy file); retroactive subscriptions are applied before it answers. */
+  async policySet(policyJson: string): Promise<PolicySetReply> {
+    const res = await dbbRequest(this.nc, "policy.set", PolicySetRequestSchema, { policyJson }, PolicySetResponseSchema, this.timeoutMs);
+    return { policyJson: res.policyJson, retroactiveFiles: Number(res.retroactiveFiles), retroactiveRules: Number(res.retroactiveRules) };
+  }
+
+  /** A site's replication policy as JSON text. */
+  async policyShow(site: string): Promise<string> {
+    return (await dbbRequest(this.nc, "policy.show", PolicyShowRequestSchema, { site }, PolicyShowResponseSchema, this.timeoutMs)).policyJson;
+  }
+}
+
+/** What `policy.set` answers: the policy as stored (JSON text) and what its retroactive subscriptions did. */
+export interface PolicySetReply {
+  policyJson: string;
+  retroactiveFiles: number;
+  retroactiveRules: number;
 }
 
 function required<T>(value: T | undefined, endpoint: string): T {

@@ -10,7 +10,7 @@ export const Subjects = {
   campaignEvents: (campaign: string) => `orrery.event.campaign.${campaign}`,
 } as const;
 
-export const DbbEndpoints = ["rse.add", "rse.list", "register", "replicas", "files", "rule.add", "rule.list", "rule.show", "rule.delete", "rule.update"] as const;
+export const DbbEndpoints = ["rse.add", "rse.list", "register", "replicas", "files", "rule.add", "rule.list", "rule.show", "rule.delete", "rule.update", "policy.set", "policy.show"] as const;
 export type DbbEndpoint = (typeof DbbEndpoints)[number];
 
 export const Streams = {

@@ -4,3 +4,4 @@ export { ingest, type IngestOptions, type IngestProgress, type IngestResult } fr
 export { entriesFromManifest, entriesFromFiles, type IngestEntry, type FilesSpec } from "./ingest/entries.js";
 export { parseManifest, type ManifestEntry } from "./ingest/manifest.js";
 export { parseRseExpression, evaluate as evaluateRseExpression, resolve as resolveRseExpression, type RseExpression, type RseLike } from "./rse-expression/index.js";
+export { parsePolicyYaml, parsePolicyJson, policyInvalid, rseProblems, MAX_POLICY_BYTES, type Policy, type PolicyInput } from "./policies/index.js";

@@ -9,6 +9,7 @@ import { Judge, RuleEngine, TransferLedger, defineLockScripts, type TransferQueu
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
+import { PolicyService } from "./policies/index.js";
 
 export interface DbbOptions {
   natsUrl: string;
@@ -32,12 +33,14 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   let nc: NatsConnection | undefined;
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;
+  let policies: PolicyService | undefined;
   let closing: Promise<void> | undefined;
 
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
       await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop()]);
+      await policies?.stop();
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
       await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
       log.info("dbb stopped");
@@ -65,8 +68,11 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
     judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
     await judge.recover();
     judge.start();
-    service = await startDbbService(conn, catalog, engine, publishEvents);
-    consumer = await startReplicaConsumer(conn, catalog, publishEvents);
+    const subscriptions = new PolicyService(rulesRedis, queue, rses);
+    policies = subscriptions;
+    subscriptions.start();
+    service = await startDbbService(conn, catalog, engine, publishEvents, subscriptions);
+    consumer = await startReplicaConsumer(conn, catalog, publishEvents, (created) => subscriptions.enqueueNew(created));
   } catch (err) {
     await close();
     throw err;

@@ -8,6 +8,10 @@ import {
   DbbErrorSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
+  PolicySetRequestSchema,
+  PolicySetResponseSchema,
+  PolicyShowRequestSchema,
+  PolicyShowResponseSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
   ReplicaListRequestSchema,
@@ -35,6 +39,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import { ruleToProto, type RuleEngine } from "../rules/index.js";
 import { parseDuration } from "../../common/duration.js";
+import type { PolicyService } from "../policies/index.js";
 
 const log = createLogger("dbb-api");
 
@@ -61,6 +66,7 @@ export async function startDbbService(
   catalog: Catalog,
   rules: RuleEngine,
   onRegistered: (events: readonly ReplicaEvent[]) => void,
+  policies: PolicyService,
 ): Promise<DbbService> {
   const svc = await new Svcm(nc as unknown as ServicesConnection).add({ name: DBB_SERVICE_NAME, version: "0.1.0", queue: "dbb", description: "Orrery data backbone catalog" });
   const inFlight = new Set<Promise<void>>();
@@ -117,6 +123,8 @@ export async function startDbbService(
   endpoint("register", RegisterRequestSchema, RegisterResponseSchema, async (req) => {
     const result = await catalog.register(req.replicas);
     onRegistered(result.events);
+    // Stored already; the new files' subscription rules are made before the answer (failures stay pending for a retry).
+    await policies.applyNew(result.created);
     return { registered: result.registered };
   });
   endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, async (req) => ({ replicas: await catalog.replicas(req.did) }));
@@ -152,6 +160,12 @@ export async function startDbbService(
     if (req.lifetime !== "") await rules.store.setLifetime(req.id, parseDuration(req.lifetime, "lifetime"));
     return { rule: ruleToProto(await rules.store.get(req.id)) };
   });
+
+  endpoint("policy.set", PolicySetRequestSchema, PolicySetResponseSchema, async (req) => {
+    const r = await policies.set(req.policyJson);
+    return { policyJson: JSON.stringify(r.policy), retroactiveFiles: BigInt(r.retroactiveFiles), retroactiveRules: BigInt(r.retroactiveRules) };
+  });
+  endpoint("policy.show", PolicyShowRequestSchema, PolicyShowResponseSchema, async (req) => ({ policyJson: JSON.stringify(await policies.show(req.site)) }));
 
   return {
     async stop() {
