@@ -81,25 +81,47 @@ export const PolicySchema = z
     subscriptions: z.array(SubscriptionSchema).max(MAX_SUBSCRIPTIONS, `at most ${MAX_SUBSCRIPTIONS} subscriptions`),
   })
   .strict()
-  .superRefine((policy, ctx) => {
-    const first = new Map<string, number>();
-    policy.subscriptions.forEach((s, i) => {
-      const before = first.get(s.name);
-      if (before !== undefined) ctx.addIssue({ code: "custom", path: ["subscriptions", i, "name"], message: `"${s.name}" is also the name of subscriptions.${before}` });
-      else first.set(s.name, i);
-      // The policy of a site sees only DIDs first registered at that site.
-      if (s.match.originSite !== undefined && s.match.originSite !== policy.site) {
-        ctx.addIssue({ code: "custom", path: ["subscriptions", i, "match", "originSite"], message: `"${s.match.originSite}" is not this policy's site "${policy.site}": it would never match; leave it out or set that site's policy` });
-      }
-      const expressions = new Map<string, number>();
-      s.rules.forEach((r, j) => {
-        const other = expressions.get(r.rseExpression);
-        // Rucio's DuplicateRule: one rule per (DID, expression), so the second could never be made.
-        if (other !== undefined) ctx.addIssue({ code: "custom", path: ["subscriptions", i, "rules", j, "rseExpression"], message: `same expression as rules.${other}: a DID has one rule per RSE expression` });
-        else expressions.set(r.rseExpression, j);
-      });
+  // Runs even when other fields are wrong (`when`), so a file's problems are all listed at once; it reads the value defensively.
+  .superRefine((policy, ctx) => crossChecks(policy, ctx), { when: () => true });
+
+type Loose = Record<string, unknown> | undefined;
+
+function record(v: unknown): Loose {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** What no single field shows: names given twice, an originSite no file of the site has, a rule repeated. */
+function crossChecks(policy: unknown, ctx: z.RefinementCtx): void {
+  const site = record(policy)?.["site"];
+  const subscriptions = record(policy)?.["subscriptions"];
+  if (!Array.isArray(subscriptions)) return;
+  const first = new Map<string, number>();
+  subscriptions.forEach((raw: unknown, i) => {
+    const s = record(raw);
+    const name = s?.["name"];
+    if (typeof name === "string") {
+      const before = first.get(name);
+      if (before !== undefined) ctx.addIssue({ code: "custom", path: ["subscriptions", i, "name"], message: `"${name}" is also the name of subscriptions.${before}` });
+      else first.set(name, i);
+    }
+    const originSite = record(s?.["match"])?.["originSite"];
+    // The policy of a site sees only DIDs first registered at that site.
+    if (typeof site === "string" && typeof originSite === "string" && originSite !== site) {
+      ctx.addIssue({ code: "custom", path: ["subscriptions", i, "match", "originSite"], message: `"${originSite}" is not this policy's site "${site}": it would never match; leave it out or set that site's policy` });
+    }
+    const rules = s?.["rules"];
+    if (!Array.isArray(rules)) return;
+    const expressions = new Map<string, number>();
+    rules.forEach((r: unknown, j) => {
+      const expression = record(r)?.["rseExpression"];
+      if (typeof expression !== "string") return;
+      const other = expressions.get(expression);
+      // Rucio's DuplicateRule: one rule per (DID, expression), so the second could never be made.
+      if (other !== undefined) ctx.addIssue({ code: "custom", path: ["subscriptions", i, "rules", j, "rseExpression"], message: `same expression as rules.${other}: a DID has one rule per RSE expression` });
+      else expressions.set(expression, j);
     });
   });
+}
 
 /** A policy as the operator writes it (defaults may be left out). */
 export type PolicyInput = z.input<typeof PolicySchema>;
