@@ -14,7 +14,7 @@ import type { SubscriptionJob } from "./subscription-match.js";
 const log = createLogger("dbb-subscriptions");
 
 /** Rules added at once: enough to keep Redis busy, few enough to leave the API responsive. */
-const CONCURRENCY = 16;
+const CONCURRENCY = 32;
 /** How long one read of the RSE list serves the rules of a batch. */
 const RSE_LIST_TTL_MS = 2000;
 
