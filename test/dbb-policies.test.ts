@@ -152,8 +152,12 @@ describe("site replication policies", () => {
     expect(first).toMatchObject({ retroactiveFiles: 30, retroactiveRules: 30 });
     for (const did of existing) expect(await rulesOf(did)).toEqual([{ expression: "tier=custodial", subscription: "site-a/old-raw", grouping: "NONE", locks: 1 }]);
     expect(await rulesOf(elsewhere!)).toEqual([]);
-    // Set again: every rule exists, none is made twice.
-    expect(await setPolicy(policy)).toMatchObject({ retroactiveFiles: 30, retroactiveRules: 0 });
+    // Set again unchanged: the files were covered when it was set; nothing is walked again.
+    expect(await setPolicy(policy)).toMatchObject({ retroactiveFiles: 0, retroactiveRules: 0 });
+    // A changed subscription is walked again; the rules that exist are skipped, not made twice.
+    const changed = { ...policy, subscriptions: [{ ...policy.subscriptions[0]!, match: { scope, datasetType: ["raw", "bias"] } }] };
+    expect(await setPolicy(changed)).toMatchObject({ retroactiveFiles: 30, retroactiveRules: 0 });
+    expect((await client.ruleList(existing[0]!)).length).toBe(1);
   });
 
   it("rules still come for files registered while no dbb ran to apply the subscriptions", async () => {

@@ -57,9 +57,9 @@ export class PolicyService {
     const policy = parsePolicyJson(policyJson);
     const problems = rseProblems(policy, await this.rses(), unlocated("policy"));
     if (problems.length > 0) throw policyInvalid(problems);
-    const stored = await this.store.set(policy);
-    log.info({ site: policy.site, subscriptions: policy.subscriptions.map((s) => s.name) }, "site policy set");
-    const walked = policy.subscriptions.some((s) => s.retroactive) ? await this.retroactive.run(stored) : { files: 0, rules: 0 };
+    const { stored, walk } = await this.store.set(policy);
+    log.info({ site: policy.site, subscriptions: policy.subscriptions.map((s) => s.name), retroactive: walk }, "site policy set");
+    const walked = walk.length > 0 ? await this.retroactive.run(stored, walk) : { files: 0, rules: 0 };
     return { policy, retroactiveFiles: walked.files, retroactiveRules: walked.rules };
   }
 

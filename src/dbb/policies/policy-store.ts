@@ -14,6 +14,12 @@ export interface StoredPolicy {
   setAt: number;
 }
 
+export interface SetPolicy {
+  stored: StoredPolicy;
+  /** Retroactive subscriptions whose existing files are to be walked: the new or changed ones, or all after an unfinished walk. */
+  walk: string[];
+}
+
 function sameSubscription(a: Subscription, b: Subscription): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -31,19 +37,21 @@ export class PolicyStore {
    * again unchanged keeps its start time, so setting the same file twice
    * changes nothing; a new or changed one starts now.
    */
-  async set(policy: Policy, now = Date.now()): Promise<StoredPolicy> {
-    const before = await this.get(policy.site);
+  async set(policy: Policy, now = Date.now()): Promise<SetPolicy> {
+    const [before, unfinished] = await Promise.all([this.get(policy.site), this.redis.sismember(Keys.policyRetroactive, policy.site)]);
     const since: Record<string, number> = {};
     for (const s of policy.subscriptions) {
       const old = before?.policy.subscriptions.find((o) => o.name === s.name);
       since[s.name] = old && sameSubscription(old, s) ? (before?.since[s.name] ?? now) : now;
     }
     const stored: StoredPolicy = { policy, since, setAt: now };
+    // An unchanged subscription covered the existing files when it was set; walking them again would remake rules an operator deleted.
+    const walk = policy.subscriptions.filter((s) => s.retroactive && (unfinished === 1 || since[s.name] === now)).map((s) => s.name);
     const multi = this.redis.multi().set(Keys.policy(policy.site), JSON.stringify(stored)).sadd(Keys.policies, policy.site);
     // Marked in the same write, so a crash during the walk leaves it to be finished at the next start.
-    if (policy.subscriptions.some((s) => s.retroactive)) multi.sadd(Keys.policyRetroactive, policy.site);
+    if (walk.length > 0) multi.sadd(Keys.policyRetroactive, policy.site);
     await multi.exec();
-    return stored;
+    return { stored, walk };
   }
 
   async get(site: string): Promise<StoredPolicy | undefined> {

@@ -31,13 +31,13 @@ export class RetroactiveWalk {
     private readonly rules: SubscriptionRules,
   ) {}
 
-  /** Makes the rules of a site's retroactive subscriptions on its existing files; clears the site's mark when all are made. */
-  async run(stored: StoredPolicy): Promise<RetroactiveResult> {
+  /** Makes the rules of a site's retroactive subscriptions (those named, or all) on its existing files; clears the site's mark when all are made. */
+  async run(stored: StoredPolicy, names?: readonly string[]): Promise<RetroactiveResult> {
     const started = Date.now();
     const { site } = stored.policy;
     const result: RetroactiveResult = { files: 0, rules: 0 };
     let complete = true;
-    for (const sub of stored.policy.subscriptions.filter((s) => s.retroactive)) {
+    for (const sub of stored.policy.subscriptions.filter((s) => s.retroactive && (names === undefined || names.includes(s.name)))) {
       for (const datasetType of sub.match.datasetType) {
         const key = Keys.typeIndex(sub.match.scope, datasetType);
         let cursor = "0";

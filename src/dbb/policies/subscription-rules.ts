@@ -53,6 +53,8 @@ export class SubscriptionRules {
 
   async make(jobs: readonly SubscriptionJob[]): Promise<MadeRules> {
     const made: MadeRules = { created: 0, existing: 0, refused: 0, retry: new Set() };
+    // One warning per subscription rule and batch, not one per file.
+    const refusals = new Map<string, { job: SubscriptionJob; files: number; err: unknown }>();
     const todo = await this.withoutExisting(jobs);
     made.existing = jobs.length - todo.length;
     let next = 0;
@@ -67,7 +69,10 @@ export class SubscriptionRules {
           else if (isOrreryError(err, ErrorCode.INVALID_ARGUMENT) || isOrreryError(err, ErrorCode.NOT_FOUND)) {
             // Rucio's transmogrifier logs a rule it cannot make for a DID and goes on with the next.
             made.refused++;
-            log.warn({ did: job.did, subscription: job.input.subscription, expression: job.input.rseExpression, err }, "subscription could not make its rule");
+            const key = `${job.input.subscription ?? ""}\u0000${job.input.rseExpression}`;
+            const seen = refusals.get(key);
+            if (seen) seen.files++;
+            else refusals.set(key, { job, files: 1, err });
           } else {
             made.retry.add(job.did);
             log.warn({ did: job.did, subscription: job.input.subscription, err }, "subscription rule failed; will try again");
@@ -76,6 +81,9 @@ export class SubscriptionRules {
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker));
+    for (const { job, files, err } of refusals.values()) {
+      log.warn({ subscription: job.input.subscription, expression: job.input.rseExpression, files, example: job.did, err }, "subscription could not make its rule on these files");
+    }
     if (made.created > 0 || made.refused > 0) log.info({ rules: made.created, existing: made.existing, refused: made.refused, retry: made.retry.size }, "subscription rules made");
     return made;
   }
