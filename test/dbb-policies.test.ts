@@ -9,9 +9,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { create } from "@bufbuild/protobuf";
-import { ReplicaRegistrationSchema } from "../src/gen/orrery/v1/dbb_pb.js";
-import { runDbb, type PolicyInput, type RunningDbb } from "../src/dbb/index.js";
-import { Catalog } from "../src/dbb/catalog/catalog.js";
+import { ReplicaRegistrationSchema, type Rule } from "../src/gen/orrery/v1/dbb_pb.js";
+import { parsePolicyJson, runDbb, type PolicyInput, type RunningDbb } from "../src/dbb/index.js";
+import { Catalog, connectRedis } from "../src/dbb/catalog/catalog.js";
+import { PolicyStore } from "../src/dbb/policies/policy-store.js";
 import { DbbClient, publishReplicaRegistration, type ReplicaRegistrationInit } from "../src/common/dbb-client.js";
 import { checksumBytes } from "../src/common/checksum.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
@@ -127,8 +128,9 @@ describe("site replication policies", () => {
     const regs = Array.from({ length: 200 }, (_, i) => registration({ scope, datasetType: i % 4 === 0 ? "raw" : "calexp" }, i));
     await Promise.all(regs.map((r) => publishReplicaRegistration(js, r.reg)));
     const calexps = regs.filter((_, i) => i % 4 !== 0).map((r) => r.did);
-    const last = calexps[calexps.length - 1]!;
-    await eventually(() => client.ruleList(last), (rules) => rules.length === 2);
+    // The consumer acknowledges first and makes the rules after: wait until every lock is written.
+    const complete = (rules: Rule[]) => rules.filter((r) => r.subscription === "site-a/to-b" && Number(r.locksOk + r.locksReplicating) === r.copies).length;
+    await eventually(() => client.ruleList(), (rules) => complete(rules) >= calexps.length * 2);
     for (const did of calexps) expect((await rulesOf(did)).map((r) => `${r.expression}:${r.locks}`).sort(), did).toEqual(["pb-disk:1", "site=site-a:2"]);
     expect(await rulesOf(regs[0]!.did)).toEqual([]);
   });
@@ -160,23 +162,39 @@ describe("site replication policies", () => {
     expect((await client.ruleList(existing[0]!)).length).toBe(1);
   });
 
-  it("rules still come for files registered while no dbb ran to apply the subscriptions", async () => {
+  it("rules still come when the dbb died between storing a registration or a policy and making the rules", async () => {
     const scope = `crash-${tag()}`;
-    await setPolicy({ site: "site-a", subscriptions: [{ name: "after-crash", match: { scope, datasetType: ["raw"] }, rules: [{ rseExpression: "pa-tape" }] }] });
+    const old = await register(Array.from({ length: 4 }, () => ({ scope, datasetType: "bias" })));
     await dbb.close();
-    // The registration is stored (as by a dbb that died right after), its rules are not made.
+    // Stored as by a dbb that died right after each write: the policy (with a retroactive
+    // subscription whose walk never ran), then new files whose subscriptions never ran.
+    const redis = await connectRedis(servers.redis.url, "policies-test");
     const catalog = await Catalog.open(servers.redis.url);
     const regs = Array.from({ length: 5 }, (_, i) => registration({ scope, datasetType: "raw" }, i));
     try {
+      const policy = parsePolicyJson(
+        JSON.stringify({
+          site: "site-a",
+          subscriptions: [
+            { name: "after-crash", match: { scope, datasetType: ["raw"] }, rules: [{ rseExpression: "pa-tape" }] },
+            { name: "old-bias", match: { scope, datasetType: ["bias"] }, rules: [{ rseExpression: "tier=custodial" }], retroactive: true },
+          ],
+        }),
+      );
+      await new PolicyStore(redis).set(policy);
       const result = await catalog.register(regs.map((r) => create(ReplicaRegistrationSchema, r.reg)));
       expect(result.created.map((c) => c.did).sort()).toEqual(regs.map((r) => r.did).sort());
     } finally {
-      await catalog.close();
+      await Promise.all([catalog.close(), redis.quit()]);
     }
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url });
     for (const r of regs) {
-      const rules = await eventually(() => rulesOf(r.did), (v) => v.length > 0);
+      const rules = await eventually(() => rulesOf(r.did), (v) => v.length > 0 && v.every((rule) => rule.locks > 0));
       expect(rules).toEqual([{ expression: "pa-tape", subscription: "site-a/after-crash", grouping: "NONE", locks: 1 }]);
+    }
+    for (const did of old) {
+      const rules = await eventually(() => rulesOf(did), (v) => v.length > 0 && v.every((rule) => rule.locks > 0));
+      expect(rules).toEqual([{ expression: "tier=custodial", subscription: "site-a/old-bias", grouping: "NONE", locks: 1 }]);
     }
   });
 
