@@ -11,6 +11,7 @@ import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
 import { registerRuleCommands } from "./dbb-rules.js";
 import { registerDbbCollections } from "./dbb-collections.js";
 import { registerDownloadCommand } from "./dbb-download.js";
+import { registerPolicyCommands } from "./dbb-policies.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 
 function collect(value: string, previous: string[]): string[] {
@@ -155,6 +156,7 @@ export function registerDbbCommands(program: Command): void {
 
   registerRuleCommands(dbb);
   registerDownloadCommand(dbb);
+  registerPolicyCommands(dbb);
 
   dbb
     .command("ingest [files...]")

@@ -16,6 +16,10 @@ import {
   BadReplicaResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
+  PolicySetRequestSchema,
+  PolicySetResponseSchema,
+  PolicyShowRequestSchema,
+  PolicyShowResponseSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
   ReplicaListRequestSchema,
@@ -194,6 +198,23 @@ export class DbbClient {
   async declareBad(did: string, rse: string, reason: string): Promise<string> {
     return (await dbbRequest(this.nc, "replica.bad", BadReplicaRequestSchema, { did, rse, reason }, BadReplicaResponseSchema, this.timeoutMs)).state;
   }
+  /** Sets a site's replication policy (JSON of the policy file); retroactive subscriptions are applied before it answers. */
+  async policySet(policyJson: string): Promise<PolicySetReply> {
+    const res = await dbbRequest(this.nc, "policy.set", PolicySetRequestSchema, { policyJson }, PolicySetResponseSchema, this.timeoutMs);
+    return { policyJson: res.policyJson, retroactiveFiles: Number(res.retroactiveFiles), retroactiveRules: Number(res.retroactiveRules) };
+  }
+
+  /** A site's replication policy as JSON text. */
+  async policyShow(site: string): Promise<string> {
+    return (await dbbRequest(this.nc, "policy.show", PolicyShowRequestSchema, { site }, PolicyShowResponseSchema, this.timeoutMs)).policyJson;
+  }
+}
+
+/** What `policy.set` answers: the policy as stored (JSON text) and what its retroactive subscriptions did. */
+export interface PolicySetReply {
+  policyJson: string;
+  retroactiveFiles: number;
+  retroactiveRules: number;
 }
 
 function required<T>(value: T | undefined, endpoint: string): T {

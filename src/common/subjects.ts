@@ -34,6 +34,9 @@ export const DbbEndpoints = [
   "rule.update",
   // bad replicas
   "replica.bad",
+  // site policies
+  "policy.set",
+  "policy.show",
 ] as const;
 export type DbbEndpoint = (typeof DbbEndpoints)[number];
 

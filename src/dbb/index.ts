@@ -7,3 +7,4 @@ export { parseManifest, type ManifestEntry } from "./ingest/manifest.js";
 export { parseRseExpression, evaluate as evaluateRseExpression, resolve as resolveRseExpression, type RseExpression, type RseLike } from "./rse-expression/index.js";
 export { TransferPublisher, startTransferWorkers, copyVerified, type TransferWorkers, type TransferWorkerOptions } from "./transfers/index.js";
 export type { TransferRequest, TransferQueue, TransferSource, TransferTask, ClaimResult, TransferLedgerPort } from "./rules/index.js";
+export { parsePolicyYaml, parsePolicyJson, policyInvalid, rseProblems, MAX_POLICY_BYTES, type Policy, type PolicyInput } from "./policies/index.js";

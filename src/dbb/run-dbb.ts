@@ -14,6 +14,7 @@ import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
 import { TransferPublisher, startTransferWorkers, type TransferWorkers } from "./transfers/index.js";
+import { PolicyService } from "./policies/index.js";
 
 export interface DbbOptions {
   natsUrl: string;
@@ -66,12 +67,14 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   let service: DbbService | undefined;
   let consumer: ReplicaConsumer | undefined;
   let transfers: TransferWorkers | undefined;
+  let policies: PolicyService | undefined;
   let closing: Promise<void> | undefined;
 
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
       await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), reaper?.stop(), transfers?.stop()]);
+      await policies?.stop();
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
       await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
       log.info("dbb stopped");
@@ -99,8 +102,10 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
       engine = new RuleEngine(rulesRedis, queue, rses);
       judge = new Judge(rulesRedis, engine, ledger, queue, rses, { intervalMs: opts.judgeIntervalMs ?? 5000, repairDelayMs: opts.repairDelayMs ?? 60_000 });
       reaper = new Reaper(defineReaperScripts(rulesRedis), queue, rses, publishEvents, { intervalMs: opts.reaperIntervalMs ?? 10_000 });
-      service = await startDbbService(conn, catalog, engine, publishEvents, ledger);
-      consumer = await startReplicaConsumer(conn, catalog, publishEvents);
+      const subscriptions = new PolicyService(rulesRedis, queue, rses);
+      policies = subscriptions;
+      service = await startDbbService(conn, catalog, engine, publishEvents, ledger, subscriptions);
+      consumer = await startReplicaConsumer(conn, catalog, publishEvents, (created) => subscriptions.enqueueNew(created));
     }
     if (transferWorkers > 0) {
       transfers = await startTransferWorkers(conn, ledger, rses, {
@@ -110,12 +115,14 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
         ...(opts.transferBackoffMs !== undefined ? { backoffMs: opts.transferBackoffMs } : {}),
       });
     }
-    // After the workers exist: requests a crash left unpublished go out again, deletions a crash interrupted finish.
-    if (judge && reaper) {
+    // After the workers exist: requests a crash left unpublished go out again,
+    // deletions a crash interrupted finish, new files a crash left get their subscriptions.
+    if (judge && reaper && policies) {
       await judge.recover();
       judge.start();
       await reaper.recover();
       reaper.start();
+      policies.start();
     }
   } catch (err) {
     await close();

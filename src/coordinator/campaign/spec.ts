@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { CampaignFileSchema, PipelineFileSchema, PipelineSchema, type CampaignFile, type TaskSpec } from "./spec-schema.js";
-import { PositionedYaml, specInvalid, type SpecProblem } from "./spec-errors.js";
+import { PositionedYaml, specInvalid, zodProblems, type SpecProblem } from "./spec-errors.js";
 import { parseOverride, resolveConfig, type ConfigValue, type ResolvedConfig } from "./config-resolution.js";
 import { builtinCommandProblem, isNoopCommand, NOOP_COMMAND } from "../../common/builtin-commands.js";
 
@@ -162,23 +162,6 @@ function fieldOf(raw: unknown, key: string): unknown {
 function partOf<T extends z.ZodType>(schema: T, raw: unknown, key: string): z.output<T> | undefined {
   const r = schema.safeParse(fieldOf(raw, key));
   return r.success ? r.data : undefined;
-}
-
-function zodProblems(doc: PositionedYaml, error: z.ZodError): SpecProblem[] {
-  const problems: SpecProblem[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) problems.push(doc.problem([...issue.path, key], "unknown field"));
-    } else if (issue.code === "invalid_union") {
-      // Report the branch that got furthest, not "invalid input".
-      const best = issue.errors.map((errs) => errs).sort((a, b) => a.length - b.length)[0];
-      if (best && best.length > 0) for (const e of best) problems.push(doc.problem([...issue.path, ...e.path], e.message));
-      else problems.push(doc.problem(issue.path, issue.message));
-    } else {
-      problems.push(doc.problem(issue.path, issue.message));
-    }
-  }
-  return problems;
 }
 
 /** Tasks in dependency order, or the tasks on a cycle, producer before consumer (first repeated at the end). */

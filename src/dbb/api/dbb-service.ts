@@ -18,6 +18,10 @@ import {
   DetachResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
+  PolicySetRequestSchema,
+  PolicySetResponseSchema,
+  PolicyShowRequestSchema,
+  PolicyShowResponseSchema,
   RegisterRequestSchema,
   RegisterResponseSchema,
   ReplicaListRequestSchema,
@@ -47,6 +51,7 @@ import { ruleToProto, type RuleEngine, type TransferLedgerPort } from "../rules/
 import { declareBadReplica } from "../reaper/index.js";
 import { parseDuration } from "../../common/duration.js";
 import { contentsDidType } from "../../common/did-type.js";
+import type { PolicyService } from "../policies/index.js";
 
 const log = createLogger("dbb-api");
 
@@ -74,6 +79,7 @@ export async function startDbbService(
   rules: RuleEngine,
   onRegistered: (events: readonly ReplicaEvent[]) => void,
   ledger: Pick<TransferLedgerPort, "declareBad">,
+  policies: PolicyService,
 ): Promise<DbbService> {
   const svc = await new Svcm(nc as unknown as ServicesConnection).add({ name: DBB_SERVICE_NAME, version: "0.1.0", queue: "dbb", description: "Orrery data backbone catalog" });
   const inFlight = new Set<Promise<void>>();
@@ -130,6 +136,8 @@ export async function startDbbService(
   endpoint("register", RegisterRequestSchema, RegisterResponseSchema, async (req) => {
     const result = await catalog.register(req.replicas);
     onRegistered(result.events);
+    // Stored already; the new files' subscription rules are made before the answer (failures stay pending for a retry).
+    await policies.applyNew(result.created);
     return { registered: result.registered };
   });
   endpoint("replicas", ReplicaListRequestSchema, ReplicaListResponseSchema, (req) => catalog.replicas(req.did, req.pageToken, req.pageSize));
@@ -191,6 +199,11 @@ export async function startDbbService(
     onRegistered(events);
     return { state };
   });
+  endpoint("policy.set", PolicySetRequestSchema, PolicySetResponseSchema, async (req) => {
+    const r = await policies.set(req.policyJson);
+    return { policyJson: JSON.stringify(r.policy), retroactiveFiles: BigInt(r.retroactiveFiles), retroactiveRules: BigInt(r.retroactiveRules) };
+  });
+  endpoint("policy.show", PolicyShowRequestSchema, PolicyShowResponseSchema, async (req) => ({ policyJson: JSON.stringify(await policies.show(req.site)) }));
 
   return {
     async stop() {

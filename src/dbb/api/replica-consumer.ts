@@ -9,7 +9,7 @@ import { ErrorCode, OrreryError, isOrreryError } from "../../common/errors.js";
 import { Streams } from "../../common/subjects.js";
 import { createLogger } from "../../common/logger.js";
 import type { Catalog } from "../catalog/catalog.js";
-import type { ReplicaEvent } from "../catalog/replica-registrar.js";
+import type { CreatedFile, ReplicaEvent } from "../catalog/replica-registrar.js";
 
 export const CATALOG_CONSUMER = "dbb-catalog";
 const log = createLogger("dbb-replica-consumer");
@@ -53,6 +53,8 @@ export async function startReplicaConsumer(
   nc: NatsConnection,
   catalog: Catalog,
   onRegistered: (events: readonly ReplicaEvent[]) => void,
+  /** New file DIDs for the site subscriptions; waited for only when their queue is full. */
+  onCreated: (created: readonly CreatedFile[]) => Promise<void> = () => Promise.resolve(),
 ): Promise<ReplicaConsumer> {
   try {
     await ensureReplicaStream(nc);
@@ -79,6 +81,7 @@ export async function startReplicaConsumer(
       const result = await catalog.register([reg]);
       m.ack(); // only now: the catalog holds it
       onRegistered(result.events);
+      await onCreated(result.created);
     } catch (err) {
       if (isOrreryError(err, ErrorCode.INVALID_ARGUMENT) || isOrreryError(err, ErrorCode.NOT_FOUND)) {
         log.error({ seq: m.seq, did, rse: reg.rse, err: err.message }, "terminated an invalid replica registration");

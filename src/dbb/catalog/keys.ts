@@ -58,6 +58,14 @@ export const Keys = {
   scopes: "dbb:scopes",
   /** Hash: file DID → `<bytes>:<markedAtMs>` of replicas at an RSE the reaper marked BEING_DELETED and has not finished. */
   beingDeleted: (rse: string) => `dbb:being-deleted:${rse}`,
+  /** String: a site's replication policy, JSON {policy, since, setAt} (see policies/policy-store.ts). */
+  policy: (site: string) => `dbb:policy:${site}`,
+  /** Set of sites that have a policy. */
+  policies: "dbb:policies",
+  /** Set of sites whose retroactive subscriptions have not yet been applied to every existing file. */
+  policyRetroactive: "dbb:policy-retroactive",
+  /** Sorted set of new file DIDs by registration time (ms): written with the registration, removed once their site's subscriptions made their rules. */
+  subscriptionPending: "dbb:subscription-pending",
 } as const;
 
 export const DidType = { FILE: "FILE", DATASET: "DATASET", CONTAINER: "CONTAINER" } as const;

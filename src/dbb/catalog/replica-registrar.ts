@@ -24,6 +24,20 @@ export interface RegisterResult {
   events: ReplicaEvent[];
   /** Files newly attached to datasets, datasets newly attached to containers. */
   attached: CollectionChange[];
+  /** File DIDs this registration created (their first registration): what site subscriptions apply to. */
+  created: CreatedFile[];
+}
+
+/** A file DID as first registered; it is also in Keys.subscriptionPending until its subscriptions have run. */
+export interface CreatedFile {
+  did: string;
+  scope: string;
+  datasetType: string;
+  /** JSON object, as stored. */
+  metadata: string;
+  originSite: string;
+  /** When it was registered (ms), its score in Keys.subscriptionPending. */
+  registeredAt: number;
 }
 
 interface CollectionView {
@@ -60,7 +74,7 @@ export class ReplicaRegistrar {
   }
 
   private async registerWithRetry(regs: readonly ValidRegistration[]): Promise<RegisterResult> {
-    if (regs.length === 0) return { registered: 0, events: [], attached: [] };
+    if (regs.length === 0) return { registered: 0, events: [], attached: [], created: [] };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const result = await this.attempt(regs);
       if (result) return result;
@@ -116,10 +130,12 @@ export class ReplicaRegistrar {
       const member = new Map(memberships.map((m) => [m, results[i++] === 1]));
       const attachedAt: { parent: string; child: string; at: number }[] = [];
 
-      const now = new Date().toISOString();
+      const nowMs = Date.now();
+      const now = new Date(nowMs).toISOString();
       const multi = r.multi();
       let writes = 0;
       const events: ReplicaEvent[] = [];
+      const created: CreatedFile[] = [];
       for (const reg of regs) {
         const f = reg.file;
         const did = `${f.scope}:${f.name}`;
@@ -130,9 +146,13 @@ export class ReplicaRegistrar {
           throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${did} is a ${state.type}, not a file: give the file another name`);
         }
         if (!state.content) {
-          multi.hset(didKey(did), { type: DidType.FILE, ...fileFields(f), createdAt: now, originSite: reg.originSite || rse.site, producedBy: reg.producedBy });
+          const originSite = reg.originSite || rse.site;
+          multi.hset(didKey(did), { type: DidType.FILE, ...fileFields(f), createdAt: now, originSite, producedBy: reg.producedBy });
           multi.sadd(Keys.typeIndex(f.scope, f.datasetType), f.name);
           multi.sadd(Keys.scopes, f.scope); // a scope exists once a DID of it does
+          // In the same transaction, so a crash before the subscriptions run leaves the DID to be picked up again.
+          multi.zadd(Keys.subscriptionPending, nowMs, did);
+          created.push({ did, scope: f.scope, datasetType: f.datasetType, metadata: f.metadata, originSite, registeredAt: nowMs });
           writes++;
         } else if (!sameContent(state.content, f)) {
           // New bytes under the same name: the file takes them and every other copy is stale.
@@ -192,12 +212,12 @@ export class ReplicaRegistrar {
       }
       if (writes === 0) {
         await r.unwatch();
-        return { registered: regs.length, events: [], attached: [] };
+        return { registered: regs.length, events: [], attached: [], created };
       }
       const done = await multi.exec();
       if (done === null) return null;
       for (const [err] of done) if (err) throw err;
-      return { registered: regs.length, events, attached: changes(attachedAt.filter((a) => done[a.at]?.[1] === 1)) };
+      return { registered: regs.length, events, attached: changes(attachedAt.filter((a) => done[a.at]?.[1] === 1)), created };
     } catch (err) {
       await r.unwatch().catch(() => undefined);
       throw err;

@@ -1,0 +1,98 @@
+// Problems in a user's YAML file, each as `FILE:LINE: path.to.field: what is
+// wrong`: the file is parsed keeping positions, a zod schema validates it, and
+// every issue is located at the line of the deepest field the file has. Used
+// for campaign files (coordinator) and site replication policies (CLI, dbb).
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from "yaml";
+import type { z } from "zod";
+
+/** One problem in a file: `FILE:LINE: path.to.field: what is wrong`. */
+export interface SpecProblem {
+  file: string;
+  /** 1-based; 0 for a problem that is not in a file (`--config`, `--priority`, a request body). */
+  line: number;
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: SpecProblem): string {
+  return `${p.file}${p.line > 0 ? `:${p.line}` : ""}: ${p.path === "" ? "(file)" : p.path}: ${p.message}`;
+}
+
+/** Turns a field path into a located problem. */
+export interface ProblemLocator {
+  problem(path: readonly PropertyKey[], message: string): SpecProblem;
+}
+
+/** A YAML document that remembers where each field was written. */
+export class PositionedYaml implements ProblemLocator {
+  readonly doc: Document;
+  private readonly lines = new LineCounter();
+
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+  }
+
+  syntaxProblems(): SpecProblem[] {
+    // With prettyErrors off the errors carry offsets only; the line counter turns them into lines.
+    return this.doc.errors.map((e) => ({
+      file: this.file,
+      line: this.lines.linePos(e.pos[0]).line,
+      path: "",
+      message: e.message.split("\n")[0] ?? e.message,
+    }));
+  }
+
+  /**
+   * The line of the deepest field along `path` that the file has (1-based):
+   * the line of its key in a map (a block value starts on the next line), of
+   * the item in a list.
+   */
+  lineOf(path: readonly PropertyKey[]): number {
+    let best = 1;
+    let node: unknown = this.doc.contents;
+    for (const step of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(step));
+        if (!pair) break;
+        if (isNode(pair.key) && pair.key.range) best = this.lines.linePos(pair.key.range[0]).line;
+        node = pair.value;
+      } else if (isSeq(node)) {
+        const item: unknown = node.items[Number(step)];
+        if (!isNode(item)) break;
+        if (item.range) best = this.lines.linePos(item.range[0]).line;
+        node = item;
+      } else break;
+    }
+    return best;
+  }
+
+  problem(path: readonly PropertyKey[], message: string): SpecProblem {
+    return { file: this.file, line: this.lineOf(path), path: path.map(String).join("."), message };
+  }
+}
+
+/** Problems of something that is not a file (a JSON request body): `NAME: path: message`. */
+export function unlocated(file: string): ProblemLocator {
+  return { problem: (path, message) => ({ file, line: 0, path: path.map(String).join("."), message }) };
+}
+
+/** Every zod issue as a located problem; unknown keys one each, a union by its closest branch. */
+export function zodProblems(doc: ProblemLocator, error: z.ZodError): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) problems.push(doc.problem([...issue.path, key], "unknown field"));
+    } else if (issue.code === "invalid_union") {
+      // Report the branch that got furthest, not "invalid input".
+      const best = issue.errors.map((errs) => errs).sort((a, b) => a.length - b.length)[0];
+      if (best && best.length > 0) for (const e of best) problems.push(doc.problem([...issue.path, ...e.path], e.message));
+      else problems.push(doc.problem(issue.path, issue.message));
+    } else {
+      problems.push(doc.problem(issue.path, issue.message));
+    }
+  }
+  return problems;
+}
