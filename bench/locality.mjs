@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench -- locality [--json] [--raws N] [--delay SECONDS]`
+// `npm run bench -- locality [--json] [--raws N] [--delay SECONDS] [--prestage-raws N] [--cluster [--cluster-quanta N] [--keep]]`
 //
 // The coordinator's real scheduler (CampaignTable, ReadyQueue, selectQuanta
 // from dist/) drives a simulated cluster in simulated time: 4 sites, 64
@@ -23,6 +23,15 @@
 //   ratio_to_bound, ratio_to_blind, makespan_ratio (ours / blind)
 // Targets (reported, never enforced): ratio_to_bound ≤ 1.05, ratio_to_blind ≤ 0.33,
 // makespan_ratio ≤ 1.1.
+//
+// Pre-staging (lib/prestage-sim.mjs): the data only at a busy site, idle
+// agents at another; with the coordinator's pre-staging decision on and off:
+//   prestage_at_b_local_on/off   share of quanta run at the idle site on local data
+//   prestage_remote_bytes_on/off input bytes read from another site
+//   prestage_copied_bytes        bytes the pre-staging rules copied
+//   prestage_makespan_ratio      makespan on / off
+// --cluster (lib/prestage-cluster.mjs) runs the case on a real local cluster
+// too (prestage_cluster_*); it needs a dbb with transfer workers.
 import { Events, loadCampaign, MB, prng, dist } from "./lib/locality-sim.mjs";
 import { simulatePrestage, PRESTAGE_SETUP } from "./lib/prestage-sim.mjs";
 import { runPrestageCluster } from "./lib/prestage-cluster.mjs";
@@ -203,11 +212,13 @@ Object.assign(figures, {
   prestage_makespan_on_s: r(on.makespan_s),
   prestage_makespan_off_s: r(off.makespan_s),
   prestage_makespan_ratio: r(on.makespan_s / off.makespan_s),
+  prestage_pass_us: r(on.pass_us),
 });
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 console.log(`pre-staging: ${q} quanta, ${PRESTAGE_SETUP}, locality delay ${opts.delayS} s (simulated time)`);
 console.log(`  ran at site-b on local data   on ${pct(figures.prestage_at_b_local_on)}   off ${pct(figures.prestage_at_b_local_off)}   (at site-b at all: on ${pct(figures.prestage_at_b_on)}, off ${pct(figures.prestage_at_b_off)})`);
 console.log(`  input bytes read remotely     on ${gb(on.remote_bytes)}   off ${gb(off.remote_bytes)}   copied by rules (on) ${gb(on.copied_bytes)} in ${on.files_asked} files`);
 console.log(`  makespan                      on ${figures.prestage_makespan_on_s} s   off ${figures.prestage_makespan_off_s} s   ratio ${figures.prestage_makespan_ratio}`);
+console.log(`  decision                      ${on.passes} passes, ${figures.prestage_pass_us} µs each (real time, in the manager's mailbox)`);
 if (opts.cluster) Object.assign(figures, await runPrestageCluster({ quanta: opts.clusterQuanta, keep: opts.keep }));
 if (opts.json) console.log(JSON.stringify(figures));

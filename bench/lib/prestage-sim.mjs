@@ -41,7 +41,8 @@ function makeWorld(raws) {
  * Runs the campaign to the end with pre-staging on or off. Returns the
  * quanta run at site-b (and how many of those read only local data), input
  * bytes read across sites, bytes copied by pre-staging rules, files asked
- * for, and the makespan in simulated seconds.
+ * for, the makespan in simulated seconds, and the real time of a planning
+ * turn (what the manager's mailbox spends on it).
  */
 export function simulatePrestage({ raws, delayS, prestage }) {
   const world = makeWorld(raws);
@@ -54,7 +55,7 @@ export function simulatePrestage({ raws, delayS, prestage }) {
   const ranAt = new Int8Array(2 * n).fill(-1);
   const events = new Events();
   const streams = SITES.map(() => new Float64Array(STREAMS));
-  const out = { at_b: 0, at_b_local: 0, remote_bytes: 0, copied_bytes: 0, files_asked: 0, makespan_s: 0 };
+  const out = { at_b: 0, at_b_local: 0, remote_bytes: 0, copied_bytes: 0, files_asked: 0, makespan_s: 0, passes: 0, pass_us: 0 };
   let done = 0;
 
   /** Input bytes of a row at site `s`, and those not there now. */
@@ -98,7 +99,11 @@ export function simulatePrestage({ raws, delayS, prestage }) {
       const mine = agents.filter((a) => a.s === s);
       return { site, agents: mine.length, cores: mine.length * CORES, freeCores: mine.reduce((sum, a) => sum + a.free, 0), maxCores: CORES, maxMemoryMB: CORES * 1000, nonSpot: true, rse: `${site}-disk` };
     });
-    for (const order of dist.prestageTurn(t, sites, ledger, opts, now)) {
+    const started = performance.now();
+    const orders = dist.prestageTurn(t, sites, ledger, opts, now);
+    out.pass_us += 1000 * (performance.now() - started);
+    out.passes++;
+    for (const order of orders) {
       const lanes = streams[SITES.indexOf(order.site)];
       for (const { file } of order.files) {
         let lane = 0;
@@ -146,5 +151,6 @@ export function simulatePrestage({ raws, delayS, prestage }) {
     }
   }
   out.makespan_s = now / 1000;
+  out.pass_us /= Math.max(1, out.passes);
   return out;
 }

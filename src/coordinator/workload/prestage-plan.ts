@@ -56,7 +56,7 @@ interface SiteView extends PrestageSite {
   budget: number;
 }
 
-/** Rows of a source's bucket looked at per pass at most: a pass stays short whatever the queue. */
+/** Rows of a source's bucket looked at per pass at most, beyond those staged already: a pass stays short whatever the queue. */
 const SCAN_LIMIT = 4096;
 
 const allowed = (c: LiveCampaign, site: string): boolean => c.spec.sites.allow?.includes(site) ?? true;
@@ -84,7 +84,8 @@ export function planPrestage(table: CampaignTable, sites: readonly PrestageSite[
   const asked = new Map<number, Set<number>>();
   let files = 0;
   for (const source of sources) {
-    for (const { c, row } of waitingAt(campaigns, source)) {
+    // Staged rows stay at the head of the bucket until their copies land: they do not use up the scan.
+    for (const { c, row } of waitingAt(campaigns, source, SCAN_LIMIT + ledger.stagedQuanta)) {
       if (picks.length >= opts.maxQuantaPerPass || !hungry.some((t) => t.budget > 0)) return picks;
       if (c.spec.prestage === false || ledger.isStaged(c, row)) continue;
       const mask = c.ready.sitesOf(row);
@@ -116,7 +117,7 @@ export function planPrestage(table: CampaignTable, sites: readonly PrestageSite[
  * by critical path. The first `freeCores` rows go to the source's own free
  * slots and are passed over.
  */
-function* waitingAt(campaigns: readonly LiveCampaign[], source: SiteView): Generator<{ c: LiveCampaign; row: number }> {
+function* waitingAt(campaigns: readonly LiveCampaign[], source: SiteView, limit: number): Generator<{ c: LiveCampaign; row: number }> {
   let skip = source.freeCores;
   let scanned = 0;
   for (const c of campaigns) {
@@ -126,7 +127,7 @@ function* waitingAt(campaigns: readonly LiveCampaign[], source: SiteView): Gener
         skip--;
         continue;
       }
-      if (++scanned > SCAN_LIMIT) return;
+      if (++scanned > limit) return;
       yield { c, row };
     }
   }
