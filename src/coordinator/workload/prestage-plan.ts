@@ -89,7 +89,7 @@ export function planPrestage(table: CampaignTable, sites: readonly PrestageSite[
       if (picks.length >= opts.maxQuantaPerPass || !hungry.some((t) => t.budget > 0)) return picks;
       if (c.spec.prestage === false || ledger.isStaged(c, row)) continue;
       const mask = c.ready.sitesOf(row);
-      // A site with free slots holds as much of its data: it runs there soon enough.
+      // A site with free slots holds as much of its data (it runs there soon), or one without agents does (it runs anywhere at once).
       if ((mask & ~sourceMask) !== 0 || readsOutputs(c, row)) continue;
       const target = targetFor(hungry, c, row, mask);
       if (!target) continue;
