@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench -- locality [--json] [--raws N] [--delay SECONDS]`
+// `npm run bench -- locality [--json] [--raws N] [--delay SECONDS] [--prestage-raws N] [--cluster [--cluster-quanta N] [--keep]]`
 //
 // The coordinator's real scheduler (CampaignTable, ReadyQueue, selectQuanta
 // from dist/) drives a simulated cluster in simulated time: 4 sites, 64
@@ -23,51 +23,47 @@
 //   ratio_to_bound, ratio_to_blind, makespan_ratio (ours / blind)
 // Targets (reported, never enforced): ratio_to_bound ≤ 1.05, ratio_to_blind ≤ 0.33,
 // makespan_ratio ≤ 1.1.
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+//
+// Pre-staging (lib/prestage-sim.mjs): the data only at a busy site, idle
+// agents at another; with the coordinator's pre-staging decision on and off:
+//   prestage_at_b_local_on/off   share of quanta run at the idle site on local data
+//   prestage_remote_bytes_on/off input bytes read from another site
+//   prestage_copied_bytes        bytes the pre-staging rules copied
+//   prestage_makespan_ratio      makespan on / off
+// --cluster (lib/prestage-cluster.mjs) runs the case on a real local cluster
+// too (prestage_cluster_*); it needs a dbb with transfer workers.
+import { Events, loadCampaign, MB, prng, dist } from "./lib/locality-sim.mjs";
+import { simulatePrestage, PRESTAGE_SETUP } from "./lib/prestage-sim.mjs";
+import { runPrestageCluster } from "./lib/prestage-cluster.mjs";
 
-const DIST = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
-const { CampaignTable } = await import(join(DIST, "coordinator/workload/campaign-table.js"));
-const { selectQuanta } = await import(join(DIST, "coordinator/workload/scheduler.js"));
-const { setFirstStates } = await import(join(DIST, "coordinator/workload/initial-progress.js"));
-const { parseCampaign } = await import(join(DIST, "coordinator/campaign/spec.js"));
-const { IDENTITY_BYTES } = await import(join(DIST, "coordinator/campaign/identity.js"));
+const { selectQuanta } = dist;
 
 const TARGETS = { ratio_to_bound: 1.05, ratio_to_blind: 0.33, makespan_ratio: 1.1 };
 const SITES = ["site-a", "site-b", "site-c", "site-d"];
 const FIRST_COPY = [0.4, 0.3, 0.2, 0.1];
 const AGENTS_PER_SITE = 16;
 const CORES = 2;
-const MB = 1e6;
 const LOCAL_BPS = 500 * MB;
 const REMOTE_BPS = 50 * MB;
 const TICK_MS = 1000;
 
 function parseArgs(argv) {
-  const out = { json: false, raws: 12_000, delayS: 30 };
+  const out = { json: false, raws: 12_000, delayS: 30, prestageRaws: 2000, cluster: false, clusterQuanta: 48, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") out.json = true;
     else if (a === "--raws") out.raws = Number(argv[++i]);
     else if (a === "--delay") out.delayS = Number(argv[++i]);
+    else if (a === "--prestage-raws") out.prestageRaws = Number(argv[++i]);
+    else if (a === "--cluster") out.cluster = true;
+    else if (a === "--cluster-quanta") out.clusterQuanta = Number(argv[++i]);
+    else if (a === "--keep") out.keep = true;
     else {
       process.stderr.write(`locality bench: unknown argument ${a}\n`);
       process.exit(2);
     }
   }
   return out;
-}
-
-/** A small deterministic PRNG (mulberry32): both runs see the same data. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The data and work of the campaign: the truth both runs are measured against. */
@@ -92,104 +88,15 @@ function makeWorld(raws) {
   return { raw, bias };
 }
 
-function campaignSpec() {
-  return parseCampaign({
-    sourceName: "locality.yaml",
-    specYaml: `apiVersion: orrery/v1
-kind: Campaign
-name: locality
-pipeline:
-  tasks:
-    isr: {command: [isr], dimensions: [detector], inputs: {raw: {datasetType: raw}, bias: {datasetType: bias, calibration: true}}, outputs: {o: {datasetType: postISRCCD}}, resources: {cores: 1, memoryMB: 1000, diskMB: 500}}
-    calibrate: {command: [cal], dimensions: [detector], inputs: {i: {datasetType: postISRCCD}}, outputs: {o: {datasetType: calexp}}, resources: {cores: 1, memoryMB: 1000, diskMB: 500}}
-data: {scope: hsc}
-output: {scope: out, run: locality}
-`,
-  });
-}
-
-/** The campaign's rows in a fresh table: isr rows 0..N-1 (raw + bias), calibrate rows N..2N-1 (after isr). */
-function load(world, locality, clock) {
-  const t = new CampaignTable(undefined, clock);
-  if (locality) for (const s of SITES) t.replicas.setRseSite(`${s}-disk`, s);
-  const spec = campaignSpec();
-  const record = { name: "locality", state: "RUNNING", priority: 100, share: 1, createdMs: 0, finishedMs: 0, specJson: "", tasks: ["isr", "calibrate"], expanded: ["isr", "calibrate"], expansionError: "", generation: "" };
-  const c = t.addCampaign(record, spec);
-  const n = world.raw.length;
-  const files = [...world.raw, ...world.bias];
-  const index = new Map(files.map((f, i) => [f.did, i]));
-  const fileStart = new Int32Array(2 * n + 1);
-  const fileRows = new Int32Array(2 * n);
-  const upStart = new Int32Array(2 * n + 1);
-  const upRows = new Int32Array(n);
-  world.raw.forEach((r, i) => {
-    fileRows[2 * i] = index.get(r.did);
-    fileRows[2 * i + 1] = index.get(r.bias.did);
-    fileStart[i + 1] = 2 * i + 2;
-  });
-  for (let i = 0; i < n; i++) {
-    fileStart[n + i + 1] = 2 * n;
-    upRows[i] = i;
-    upStart[n + i + 1] = i + 1;
-  }
-  t.appendRows(c, {
-    ranges: [{ task: "isr", start: 0, count: n }, { task: "calibrate", start: n, count: n }],
-    count: 2 * n,
-    upstream: { start: upStart, rows: upRows },
-    identities: new Uint8Array(2 * n * IDENTITY_BYTES),
-    inputs: { dids: files.map((f) => f.did), bytes: Float64Array.from(files.map((f) => f.bytes)), links: { start: fileStart, rows: fileRows }, rses: files.map((f) => f.sites.map((s) => `${SITES[s]}-disk`)) },
-  });
-  setFirstStates(c.rows, 0);
-  t.addRows(c, 0);
-  return { t, c };
-}
-
-/** A binary heap of quanta that end, by end time. */
-class Ends {
-  heap = [];
-  push(e) {
-    const h = this.heap;
-    h.push(e);
-    for (let i = h.length - 1; i > 0; ) {
-      const p = (i - 1) >> 1;
-      if (h[p].at <= h[i].at) break;
-      [h[p], h[i]] = [h[i], h[p]];
-      i = p;
-    }
-  }
-  peek() {
-    return this.heap[0];
-  }
-  pop() {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0) {
-      h[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l].at < h[m].at) m = l;
-        if (r < h.length && h[r].at < h[m].at) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 /** Runs the campaign to the end; returns cross-site bytes and makespan (simulated seconds). */
 function simulate(world, locality, delayS) {
   let now = 0;
-  const { t, c } = load(world, locality, () => now);
+  const { t, c } = loadCampaign(world, SITES, locality, () => now);
   const n = world.raw.length;
   const agents = SITES.flatMap((site, s) => Array.from({ length: AGENTS_PER_SITE }, (_, k) => ({ id: `${site}-${k}`, site, s, free: CORES })));
   const activeSites = SITES;
   const ranAt = new Int8Array(2 * n).fill(-1);
-  const ends = new Ends();
+  const ends = new Events();
   let cross = 0;
   let done = 0;
   let decisions = 0;
@@ -287,4 +194,31 @@ console.log(`  ratio_to_bound     ${mark("ratio_to_bound", figures.ratio_to_boun
 console.log(`  ratio_to_blind     ${mark("ratio_to_blind", figures.ratio_to_blind <= TARGETS.ratio_to_blind)}`);
 console.log(`  makespan           ours ${figures.makespan_s} s   blind ${figures.blind_makespan_s} s   ratio ${mark("makespan_ratio", figures.makespan_ratio <= TARGETS.makespan_ratio)}`);
 console.log(`  scheduler          ${figures.decisions} decisions, ${figures.decision_us} µs each (real time, whole simulation step)`);
+
+// Pre-staging: the same shape of campaign with its data at one busy site and idle agents at another.
+const on = simulatePrestage({ raws: opts.prestageRaws, delayS: opts.delayS, prestage: true });
+const off = simulatePrestage({ raws: opts.prestageRaws, delayS: opts.delayS, prestage: false });
+const q = 2 * opts.prestageRaws;
+Object.assign(figures, {
+  prestage_quanta: q,
+  prestage_at_b_local_on: r(on.at_b_local / q),
+  prestage_at_b_local_off: r(off.at_b_local / q),
+  prestage_at_b_on: r(on.at_b / q),
+  prestage_at_b_off: r(off.at_b / q),
+  prestage_remote_bytes_on: on.remote_bytes,
+  prestage_remote_bytes_off: off.remote_bytes,
+  prestage_copied_bytes: on.copied_bytes,
+  prestage_files_asked: on.files_asked,
+  prestage_makespan_on_s: r(on.makespan_s),
+  prestage_makespan_off_s: r(off.makespan_s),
+  prestage_makespan_ratio: r(on.makespan_s / off.makespan_s),
+  prestage_pass_us: r(on.pass_us),
+});
+const pct = (x) => `${(100 * x).toFixed(1)} %`;
+console.log(`pre-staging: ${q} quanta, ${PRESTAGE_SETUP}, locality delay ${opts.delayS} s (simulated time)`);
+console.log(`  ran at site-b on local data   on ${pct(figures.prestage_at_b_local_on)}   off ${pct(figures.prestage_at_b_local_off)}   (at site-b at all: on ${pct(figures.prestage_at_b_on)}, off ${pct(figures.prestage_at_b_off)})`);
+console.log(`  input bytes read remotely     on ${gb(on.remote_bytes)}   off ${gb(off.remote_bytes)}   copied by rules (on) ${gb(on.copied_bytes)} in ${on.files_asked} files`);
+console.log(`  makespan                      on ${figures.prestage_makespan_on_s} s   off ${figures.prestage_makespan_off_s} s   ratio ${figures.prestage_makespan_ratio}`);
+console.log(`  decision                      ${on.passes} passes, ${figures.prestage_pass_us} µs each (real time, in the manager's mailbox)`);
+if (opts.cluster) Object.assign(figures, await runPrestageCluster({ quanta: opts.clusterQuanta, keep: opts.keep }));
 if (opts.json) console.log(JSON.stringify(figures));

@@ -4,9 +4,22 @@ import { DEFAULT_LOCALITY_DELAY_MS, runCoordinator } from "../coordinator/index.
 import { signalReady } from "../common/ready.js";
 import { printNotice } from "./output.js";
 import { parseDuration } from "../common/duration.js";
+import { ErrorCode, OrreryError } from "../common/errors.js";
 
 function parseLocalityDelay(value: string): number {
   return parseDuration(value, "--locality-delay") * 1000;
+}
+
+function parseOnOff(value: string): "on" | "off" {
+  if (value === "on" || value === "off") return value;
+  throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--prestage "${value}" is not on or off`, { hint: "write --prestage on or --prestage off" });
+}
+
+/** A positive duration in ms: a lifetime or interval of 0 would make rules that never help, or a busy loop. */
+function positiveMs(flag: string, value: string): number {
+  const ms = parseDuration(value, flag) * 1000;
+  if (ms <= 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${flag} must be more than 0`, { hint: `e.g. ${flag} 2h` });
+  return ms;
 }
 
 export function registerCoordinatorCommand(program: Command): void {
@@ -19,8 +32,19 @@ export function registerCoordinatorCommand(program: Command): void {
     .option("--lease-ttl <ms>", "lease lifetime without a heartbeat", (v) => Number(v), 15_000)
     .option("--heartbeat <ms>", "agent heartbeat interval", (v) => Number(v), 2000)
     .option("--locality-delay <duration>", "how long a quantum waits for an agent at its data's site before it runs anywhere (a campaign's localityWait overrides it)", parseLocalityDelay, DEFAULT_LOCALITY_DELAY_MS)
-    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number }) => {
-      const handle = await runCoordinator({ listen: opts.listen, redisUrl: opts.redis, natsUrl: opts.nats, leaseTtlMs: opts.leaseTtl, heartbeatIntervalMs: opts.heartbeat, localityDelayMs: opts.localityDelay });
+    .option("--prestage <on|off>", "ask the data backbone for transient rules that copy waiting quanta's inputs to sites whose agents are idle", parseOnOff, "on")
+    .option("--prestage-lifetime <duration>", "lifetime of those rules", "2h")
+    .option("--prestage-interval <duration>", "how often the coordinator looks for idle sites and waiting quanta", "2s")
+    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number; prestage: "on" | "off"; prestageLifetime: string; prestageInterval: string }) => {
+      const handle = await runCoordinator({
+        listen: opts.listen,
+        redisUrl: opts.redis,
+        natsUrl: opts.nats,
+        leaseTtlMs: opts.leaseTtl,
+        heartbeatIntervalMs: opts.heartbeat,
+        localityDelayMs: opts.localityDelay,
+        prestage: opts.prestage === "on" && { lifetimeMs: positiveMs("--prestage-lifetime", opts.prestageLifetime), intervalMs: positiveMs("--prestage-interval", opts.prestageInterval) },
+      });
       printNotice(`coordinator listening on ${handle.address}`);
       signalReady({ address: handle.address });
       await waitForSignal();

@@ -7,7 +7,7 @@ import { DbbClient } from "../common/dbb-client.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { createLogger } from "../common/logger.js";
 import { CoordinatorStore } from "./store/index.js";
-import { WorkloadManager, type ReplicaEvent } from "./workload/index.js";
+import { DEFAULT_PRESTAGE, Prestager, WorkloadManager, type PrestagerOptions, type ReplicaEvent } from "./workload/index.js";
 import { AgentLink } from "./dispatch/index.js";
 import { campaignApi } from "./api/index.js";
 import { Subjects } from "../common/subjects.js";
@@ -31,6 +31,8 @@ export interface CoordinatorOptions {
   leaseTtlMs?: number;
   /** How long a quantum waits for an agent at its data's site before it runs anywhere. */
   localityDelayMs?: number;
+  /** Copies of waiting quanta's inputs to sites with idle agents (on unless false); its settings over the defaults. */
+  prestage?: false | Partial<PrestagerOptions>;
 }
 
 export interface CoordinatorHandle {
@@ -71,6 +73,10 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   const host = opts.listen.slice(0, opts.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
 
+  // Transient rules that bring waiting quanta's inputs to sites whose agents would sit idle.
+  const prestager = opts.prestage === false ? undefined : new Prestager(manager, () => link.siteCapacity(), new DbbClient(nc, 10_000), createLogger("prestager"), { ...DEFAULT_PRESTAGE, ...opts.prestage });
+  prestager?.start();
+
   // Expire lost leases and offer work whose backoff has ended.
   const ticker = setInterval(() => {
     manager.expire().then(
@@ -84,6 +90,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     address,
     async close() {
       clearInterval(ticker);
+      await prestager?.stop();
       replicaEvents.unsubscribe();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();

@@ -28,6 +28,9 @@ export interface ClusterOptions {
   localityDelayMs?: number;
   /** Extra flags of the dbb process (e.g. ["--repair-delay", "1s"]). */
   dbbArgs?: string[];
+  /** Pre-staging of waiting quanta's inputs to idle sites (coordinator --prestage; default on) and how often it looks (--prestage-interval). */
+  prestage?: boolean;
+  prestageIntervalMs?: number;
   /** Coordinator lease TTL and heartbeat, shortened by tests of lost agents. */
   leaseTtlMs?: number;
   heartbeatMs?: number;
@@ -99,6 +102,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     if (opts.leaseTtlMs !== undefined) coordArgs.push("--lease-ttl", String(opts.leaseTtlMs));
     if (opts.heartbeatMs !== undefined) coordArgs.push("--heartbeat", String(opts.heartbeatMs));
     if (opts.localityDelayMs !== undefined) coordArgs.push("--locality-delay", `${opts.localityDelayMs / 1000}s`);
+    if (opts.prestage === false) coordArgs.push("--prestage", "off");
+    if (opts.prestageIntervalMs !== undefined) coordArgs.push("--prestage-interval", `${opts.prestageIntervalMs / 1000}s`);
     const coord = await startOrrery("coordinator", coordArgs, logDir, env);
     cluster.coordinator = listen;
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log") });

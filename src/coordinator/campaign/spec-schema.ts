@@ -95,6 +95,8 @@ export const CampaignFileSchema = z
     reuse: z.boolean().default(false),
     /** How long a quantum waits for an agent at its data's site before it runs anywhere (overrides the coordinator's setting). */
     localityWait: duration.optional(),
+    /** false: the coordinator never asks the DBB to copy this campaign's inputs to sites with idle agents. */
+    prestage: z.boolean().optional(),
   })
   .strict();
 

@@ -4,7 +4,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
 import type { Logger } from "../../common/logger.js";
-import type { AttemptReport, CancelledLease, WorkloadManager } from "../workload/index.js";
+import type { AttemptReport, CancelledLease, SiteCapacity, WorkloadManager } from "../workload/index.js";
 import { AgentSession } from "./agent-session.js";
 import { leaseMessage } from "./lease-message.js";
 
@@ -103,6 +103,25 @@ export class AgentLink {
   /** Sites with a connected agent. */
   private activeSites(): Set<string> {
     return new Set([...this.sessions.values()].filter((s) => !s.closed).map((s) => s.site));
+  }
+
+  /** The connected agents of each site: cores, what may still be leased there, the largest agent (for the pre-stager). */
+  siteCapacity(): SiteCapacity[] {
+    const bySite = new Map<string, SiteCapacity>();
+    for (const s of this.sessions.values()) {
+      if (s.closed) continue;
+      let c = bySite.get(s.site);
+      if (!c) bySite.set(s.site, (c = { site: s.site, agents: 0, cores: 0, freeCores: 0, maxCores: 0, maxMemoryMB: 0, nonSpot: false }));
+      c.agents++;
+      c.cores += s.cores;
+      // As schedule() sees it: a slot without memory takes nothing.
+      const slot = s.slot();
+      if (slot.freeMemoryMB > 0) c.freeCores += Math.max(0, slot.freeCores);
+      c.maxCores = Math.max(c.maxCores, s.cores);
+      c.maxMemoryMB = Math.max(c.maxMemoryMB, s.memoryMB);
+      if (s.kind !== "spot") c.nonSpot = true;
+    }
+    return [...bySite.values()];
   }
 
   /** Memory of the largest connected agent; undefined when none is connected. */

@@ -12,3 +12,5 @@ export { unschedulableTasks } from "./unschedulable.js";
 export { buildExpansion } from "./quantum-builder.js";
 export { settleRows } from "./quantum-links.js";
 export { progressToStore } from "./initial-progress.js";
+export { Prestager, DEFAULT_PRESTAGE, type PrestagerOptions, type PrestageCounts, type RuleSink } from "./prestager.js";
+export type { SiteCapacity } from "./prestage-plan.js";

@@ -23,6 +23,8 @@ import { campaignsOf, inspectionOf, listQuanta, specOf, statusView, type Campaig
 import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
 import { isNoopCommand } from "../../common/builtin-commands.js";
+import { prestageTurn, type PrestageOrder, type PrestageSite, type PrestageTurnOptions } from "./prestage-plan.js";
+import type { PrestageLedger } from "./prestage-ledger.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -132,6 +134,11 @@ export class WorkloadManager {
   /** An agent disconnected: its cache no longer attracts work. */
   agentGone(agent: string): Promise<void> {
     return this.mailbox.send(async () => this.locality.agentGone(agent));
+  }
+
+  /** One pre-staging turn (prestage-plan.ts): the pre-stager's ledger is pruned, and the picks booked in it, in this mailbox turn. */
+  prestage(sites: readonly PrestageSite[], ledger: PrestageLedger, opts: PrestageTurnOptions): Promise<PrestageOrder[]> {
+    return this.mailbox.send(async () => prestageTurn(this.table, sites, ledger, opts, Date.now()));
   }
 
   /** Status of every campaign, or of the one named; NOT_FOUND when there is none. */

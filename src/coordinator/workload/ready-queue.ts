@@ -49,6 +49,7 @@ function rankOf(depth: number, mask: number): number {
 class RankQueue {
   private readonly byRank = new Map<number, Set<number>>();
   private ranks: number[] = [];
+  size = 0;
 
   add(row: number, rank: number): void {
     let set = this.byRank.get(rank);
@@ -57,13 +58,14 @@ class RankQueue {
       this.ranks.push(rank);
       this.ranks.sort((a, b) => b - a);
     }
+    if (!set.has(row)) this.size++;
     set.add(row);
   }
 
   delete(row: number, rank: number): void {
     const set = this.byRank.get(rank);
     if (!set) return;
-    set.delete(row);
+    if (set.delete(row)) this.size--;
     if (set.size === 0) {
       this.byRank.delete(rank);
       this.ranks = this.ranks.filter((r) => r !== rank);
@@ -81,6 +83,11 @@ class RankQueue {
       }
     }
     return undefined;
+  }
+
+  /** Every row in pick order. */
+  *rows(): Generator<number> {
+    for (const d of this.ranks) yield* this.byRank.get(d) ?? [];
   }
 }
 
@@ -196,6 +203,21 @@ export class ReadyQueue {
     const rank = rankOf(this.rows.locality.depth(row), mask);
     if (mask === 0) this.anywhere.delete(row, rank);
     for (let m = mask; m !== 0; m &= m - 1) this.bySite.get(31 - Math.clz32(m & -m))?.delete(row, rank);
+  }
+
+  /** How many ready rows are local to a site (in its bucket). */
+  localTo(site: number): number {
+    return this.bySite.get(site)?.size ?? 0;
+  }
+
+  /** A site's bucket in the order its agents would take it (the pre-stager reads it). */
+  bucket(site: number): Iterable<number> {
+    return this.bySite.get(site)?.rows() ?? [];
+  }
+
+  /** The sites whose bucket holds a ready row, as a mask (0: anywhere, or not ready). */
+  sitesOf(row: number): number {
+    return this.all.has(row) ? this.bucketCol[row]! : 0;
   }
 
   /** The replicas of these files changed: their ready readers move to their new best sites. */

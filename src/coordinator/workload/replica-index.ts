@@ -8,6 +8,8 @@ export const MAX_SITES = 32;
 
 export class ReplicaIndex {
   private readonly fileOf = new Map<string, number>();
+  /** The DID of each file number (the pre-stager names files in the rules it asks for). */
+  private readonly didOf: string[] = [];
   private bytesCol = new Float64Array(1024);
   private sitesCol = new Uint32Array(1024);
   /** The first two RSEs (their numbers) holding a file's AVAILABLE replicas, -1 for none; a file at more RSEs is in `several`. */
@@ -60,6 +62,7 @@ export class ReplicaIndex {
     if (f === undefined) {
       f = this.fileOf.size;
       this.fileOf.set(did, f);
+      this.didOf.push(did);
       if (f >= this.bytesCol.length) {
         const n = 2 * this.bytesCol.length;
         this.bytesCol = grow(this.bytesCol, n);
@@ -75,6 +78,11 @@ export class ReplicaIndex {
   /** The file number of a DID, if it has one. */
   lookup(did: string): number | undefined {
     return this.fileOf.get(did);
+  }
+
+  /** The DID of a file number. */
+  did(file: number): string {
+    return this.didOf[file]!;
   }
 
   bytes(file: number): number {
