@@ -106,6 +106,26 @@ describe("replication rules", () => {
     expect(await refused(client.ruleShow(rule.id))).toMatch(/NOT_FOUND/);
   });
 
+  it("files attached to a ruled dataset later get locks, by registration or by attach, and lose them when detached", async () => {
+    const ds = await dataset("later", 2);
+    const rule = await client.ruleAdd({ did: ds.did, rseExpression: "rb-1", grouping: "ALL" });
+    expect(Number(rule.locksOk) + Number(rule.locksReplicating)).toBe(2);
+    // A third file registered into the dataset, and a fourth attached to it afterwards.
+    const sum = checksumBytes(randomBytes(64));
+    const third = `${ds.did}-f2`;
+    await client.register([{ file: { scope: "rt", name: third.slice(3), datasetType: "raw", dataId: "{}", bytes: BigInt(sum.bytes), adler32: sum.adler32, md5: sum.md5 }, rse: "ra", collection: ds.did }]);
+    const other = await dataset("later-other", 1);
+    const fourth = other.files[0]!;
+    await client.attach(ds.did, [fourth]);
+    const after = await client.ruleShow(rule.id);
+    expect(Number(after.locksOk) + Number(after.locksReplicating)).toBe(4);
+    const atRb1 = (await client.replicas(ds.did)).filter((r) => r.rse === "rb-1").map((r) => r.did).sort();
+    expect(atRb1).toEqual([...ds.files, third, fourth].sort());
+    await client.detach(ds.did, [fourth]);
+    const detached = await client.ruleShow(rule.id);
+    expect(Number(detached.locksOk) + Number(detached.locksReplicating) + Number(detached.locksStuck)).toBe(3);
+  });
+
   it("an expired rule is removed while another rule's locks on the same files stay", async () => {
     const ds = await dataset("expiry", 2);
     const keep = await client.ruleAdd({ did: ds.did, rseExpression: "ra" });

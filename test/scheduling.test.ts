@@ -160,7 +160,8 @@ describe("scheduling on a real 2-site cluster", () => {
     await ingest("moved", "raw", 4, () => "site-a");
     const blocker = campaign("blocker", "loc", task("hold", "raw", "held", 30), "priority: 900\nsites: {allow: [site-a]}");
     await submit("blocker", blocker, false);
-    const waiting = campaign("waiting", "moved", task("isr", "raw", "post", 0.1), "localityWait: 1h");
+    // Without pre-staging, which would copy the data to idle site-b itself (test/prestage.test.ts): here the copy comes from outside.
+    const waiting = campaign("waiting", "moved", task("isr", "raw", "post", 0.1), "localityWait: 1h\nprestage: false");
     await submit("waiting", waiting, false);
     await new Promise((r) => setTimeout(r, 2000));
     expect((await json<StatusJson>(["status", "waiting"])).counts["READY"]).toBe(4);
