@@ -18,6 +18,16 @@ export class Checksummer {
     let i = 0;
     while (i < chunk.length) {
       const end = Math.min(i + NMAX, chunk.length);
+      // Four bytes a step: b gains 4a + 4c0 + 3c1 + 2c2 + c3 (the sums of a after each byte). A third faster
+      // than a byte a step in V8, and transfers verify every byte they copy.
+      for (const end4 = end - 4; i <= end4; i += 4) {
+        const c0 = chunk[i]!;
+        const c1 = chunk[i + 1]!;
+        const c2 = chunk[i + 2]!;
+        const c3 = chunk[i + 3]!;
+        b += 4 * a + 4 * c0 + 3 * c1 + 2 * c2 + c3;
+        a += c0 + c1 + c2 + c3;
+      }
       for (; i < end; i++) {
         a += chunk[i]!;
         b += a;

@@ -1,9 +1,9 @@
-// One verified S3 → S3 copy, streamed: the source object's body flows into a
-// lib-storage Upload at the destination (multipart above one part) while
-// size, adler32 and md5 are computed on the way, so a file is read once and
-// never held whole in memory. The copy counts only if it matches the catalog.
+// One verified S3 → S3 copy. A file of one part is read and verified, then
+// put; a larger one streams into a lib-storage multipart Upload while size,
+// adler32 and md5 are computed on the way, so it is read once and never held
+// whole in memory. The copy counts only if it matches the catalog.
 import { Readable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Checksummer, type FileChecksums } from "../../common/checksum.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
@@ -71,6 +71,31 @@ export async function copyVerified(source: ObjectLocation, destination: ObjectLo
     }
 
     const sum = new Checksummer();
+    const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+    if (length !== undefined && length <= partSize) {
+      // One part: read and verify it whole first, so a damaged source never reaches the destination.
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of body) {
+          sum.update(chunk as Buffer);
+          opts.onProgress?.(sum.bytes);
+          chunks.push(chunk as Buffer);
+        }
+      } catch (err) {
+        throw failure(`cannot read the source ${where(source)}`, err);
+      }
+      const actual = sum.digest();
+      verify(actual, length, want, source);
+      try {
+        await s3ClientFor(destination.endpoint).send(
+          new PutObjectCommand({ Bucket: destination.bucket, Key: destination.path, Body: Buffer.concat(chunks, actual.bytes), ContentLength: actual.bytes }),
+          { abortSignal: abort.signal },
+        );
+      } catch (err) {
+        throw failure(`cannot copy ${where(source)} to ${where(destination)}`, err);
+      }
+      return actual;
+    }
     const counted = Readable.from(
       (async function* () {
         for await (const chunk of body) {
@@ -84,7 +109,7 @@ export async function copyVerified(source: ObjectLocation, destination: ObjectLo
     const upload = new Upload({
       client: s3ClientFor(destination.endpoint),
       params: { Bucket: destination.bucket, Key: destination.path, Body: counted },
-      partSize: opts.partSize ?? DEFAULT_PART_SIZE,
+      partSize,
       queueSize: opts.queueSize ?? 4,
       abortController: abort,
     });
@@ -95,21 +120,29 @@ export async function copyVerified(source: ObjectLocation, destination: ObjectLo
       throw failure(`cannot copy ${where(source)} to ${where(destination)}`, err);
     }
     const actual = sum.digest();
-    if (length !== undefined && actual.bytes !== length) {
-      // A stream cut short is a broken connection, not bad bytes at the source.
+    try {
+      verify(actual, length, want, source);
+    } catch (err) {
       await deleteQuietly(destination);
-      throw new OrreryError(ErrorCode.UNAVAILABLE, `the source ${where(source)} sent ${actual.bytes} of its ${length} bytes`);
-    }
-    const differs = mismatch(actual, want);
-    if (differs) {
-      await deleteQuietly(destination);
-      throw new OrreryError(ErrorCode.CHECKSUM_MISMATCH, `the bytes of ${where(source)} do not match the catalog: ${differs}`, {
-        hint: "the source replica is damaged; another replica is needed",
-      });
+      throw err;
     }
     return actual;
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Throws unless the bytes read are the whole object and the catalog's file. */
+function verify(actual: FileChecksums, length: number | undefined, want: FileChecksums, source: ObjectLocation): void {
+  if (length !== undefined && actual.bytes !== length) {
+    // A stream cut short is a broken connection, not bad bytes at the source.
+    throw new OrreryError(ErrorCode.UNAVAILABLE, `the source ${where(source)} sent ${actual.bytes} of its ${length} bytes`);
+  }
+  const differs = mismatch(actual, want);
+  if (differs) {
+    throw new OrreryError(ErrorCode.CHECKSUM_MISMATCH, `the bytes of ${where(source)} do not match the catalog: ${differs}`, {
+      hint: "the source replica is damaged; another replica is needed",
+    });
   }
 }
 
