@@ -14,6 +14,7 @@
 import type { Redis } from "ioredis";
 import type { Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { createLogger } from "../../common/logger.js";
+import { Periodic } from "../../common/periodic.js";
 import { Keys, ReplicaState } from "../catalog/keys.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import type { TransferQueue } from "../rules/index.js";
@@ -50,8 +51,7 @@ export interface ReapResult {
 }
 
 export class Reaper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private periodic: Periodic | undefined;
 
   constructor(
     private readonly redis: Redis & ReaperCommands,
@@ -72,21 +72,12 @@ export class Reaper {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.pass()
-        .then(() => undefined)
-        .catch((err: unknown) => log.warn({ err }, "reaper pass failed; next pass will retry"))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    this.periodic ??= new Periodic(() => this.pass(), this.opts.intervalMs, (err: unknown) => log.warn({ err }, "reaper pass failed; next pass will retry"));
+    this.periodic.start();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.periodic?.stop();
   }
 
   /** One look at every RSE; an RSE that fails is logged and the others go on. */

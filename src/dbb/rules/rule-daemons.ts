@@ -5,6 +5,7 @@
 import type { Redis } from "ioredis";
 import type { Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { createLogger } from "../../common/logger.js";
+import { Periodic } from "../../common/periodic.js";
 import { objectKey } from "../../common/s3.js";
 import { parseDid } from "../../common/did.js";
 import { Keys } from "../catalog/keys.js";
@@ -29,8 +30,7 @@ export interface JudgeOptions {
 }
 
 export class Judge {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private periodic: Periodic | undefined;
 
   constructor(
     private readonly redis: Redis & LockCommands,
@@ -52,20 +52,12 @@ export class Judge {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.pass()
-        .catch((err: unknown) => log.warn({ err }, "judge pass failed; next pass will retry"))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    this.periodic ??= new Periodic(() => this.pass(), this.opts.intervalMs, (err: unknown) => log.warn({ err }, "judge pass failed; next pass will retry"));
+    this.periodic.start();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.periodic?.stop();
   }
 
   async pass(now = Date.now()): Promise<void> {
