@@ -1,20 +1,23 @@
 // Site replication policies against real servers: subscriptions give the
 // site's new files their rules (by request and through JetStream), leave
 // other files alone, cover existing files when retroactive, and still act
-// when the dbb died between a registration and its rules. Transfers are not
-// run here: rules and locks are what is checked.
+// when the dbb died between a registration and its rules. Most files here
+// are registered without bytes (their transfers fail; rules and locks are
+// what is checked); one test ingests real files and waits for the copies.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { create } from "@bufbuild/protobuf";
 import { ReplicaRegistrationSchema, type Rule } from "../src/gen/orrery/v1/dbb_pb.js";
-import { parsePolicyJson, runDbb, type PolicyInput, type RunningDbb } from "../src/dbb/index.js";
+import { entriesFromFiles, ingest, parsePolicyJson, runDbb, type PolicyInput, type RunningDbb } from "../src/dbb/index.js";
 import { Catalog, connectRedis } from "../src/dbb/catalog/catalog.js";
 import { PolicyStore } from "../src/dbb/policies/policy-store.js";
 import { DbbClient, publishReplicaRegistration, type ReplicaRegistrationInit } from "../src/common/dbb-client.js";
 import { checksumBytes } from "../src/common/checksum.js";
+import { s3ClientFor } from "../src/common/s3.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
 import { startTestServers, type TestServers } from "./harness.js";
 import { orrery, orreryJson } from "./cli-runner.js";
@@ -119,6 +122,32 @@ describe("site replication policies", () => {
     await client.register([again.reg]);
     await client.register([again.reg, { ...again.reg, rse: "pa-tape" }]);
     expect(await rulesOf(again.did)).toEqual([tape]);
+  });
+
+  it("replicates newly ingested matching files, bytes verified, and leaves other files where they are", async () => {
+    const scope = `real-${tag()}`;
+    await setPolicy({ site: "site-a", subscriptions: [{ name: "raw-to-b", match: { scope, datasetType: ["raw"] }, rules: [{ rseExpression: "pb-disk" }] }] });
+    const dir = join(servers.dir, `ingest-${scope}`);
+    mkdirSync(dir);
+    const write = (name: string) => {
+      writeFileSync(join(dir, name), randomBytes(20_000));
+      return join(dir, name);
+    };
+    const raws = [write("r0.fits"), write("r1.fits")];
+    const bias = write("b0.fits");
+    await ingest({ client, rse: "pa-disk", entries: await entriesFromFiles({ files: raws, scope, datasetType: "raw", dataId: { night: 1 } }) });
+    await ingest({ client, rse: "pa-disk", entries: await entriesFromFiles({ files: [bias], scope, datasetType: "bias", dataId: { night: 1 } }) });
+    for (const name of ["r0.fits", "r1.fits"]) {
+      const at = await eventually(
+        () => client.replicas(`${scope}:${name}`),
+        (rs) => rs.some((r) => r.rse === "pb-disk" && r.state === "AVAILABLE"),
+        30_000,
+      );
+      const copy = at.find((r) => r.rse === "pb-disk")!;
+      const got = await s3ClientFor(servers.s3.endpoint).send(new GetObjectCommand({ Bucket: "pb-disk", Key: copy.path }));
+      expect(Buffer.from(await got.Body!.transformToByteArray()).equals(readFileSync(join(dir, name)))).toBe(true);
+    }
+    expect((await client.replicas(`${scope}:b0.fits`)).map((r) => r.rse)).toEqual(["pa-disk"]);
   });
 
   it("acts on registrations that come through JetStream, many at once", async () => {

@@ -91,8 +91,13 @@ async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   signalReady({ role: "dbb" });
-  await stop;
+  // A dbb whose replica consumer died would answer requests while cataloguing nothing: it exits instead.
+  const failure = await Promise.race([stop.then(() => undefined), dbb.failed]);
   await dbb.close();
+  if (failure) {
+    process.stderr.write(`orrery dbb: ${failure.message}\n`);
+    process.exit(1);
+  }
   process.exit(0);
 }
 

@@ -38,6 +38,8 @@ export interface DbbOptions {
 
 export interface RunningDbb {
   close(): Promise<void>;
+  /** Resolves if a part the dbb cannot work without stops by itself (the replica consumer): the process should exit. */
+  failed: Promise<Error>;
 }
 
 const log = createLogger("dbb");
@@ -129,5 +131,5 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
     throw err;
   }
   log.info({ nats: opts.natsUrl, transfersOnly: opts.transfersOnly === true, transferWorkers }, "dbb ready");
-  return { close };
+  return { close, failed: consumer?.failed ?? new Promise<Error>(() => undefined) };
 }

@@ -6,6 +6,7 @@
 // string that V8 keeps until a full collection — a gigabyte at a million quanta).
 import type { Redis } from "ioredis";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { redisWriteError } from "../../common/redis-replies.js";
 import type { DataId } from "../../common/data-id.js";
 import type { QuantumDefinition, QuantumInput, QuantumOutput } from "../workload/index.js";
 
@@ -131,12 +132,3 @@ export async function readDefinitions(redis: Redis, key: string, ids: readonly s
 }
 
 /** ioredis reports a failed command of a pipeline or transaction in its reply, not by rejecting: this throws it. */
-export function checkReplies(replies: [Error | null, unknown][] | null): void {
-  if (replies === null) throw new OrreryError(ErrorCode.UNAVAILABLE, "a Redis transaction was discarded", { hint: "check the Redis server and try again" });
-  for (const [err] of replies) if (err) throw redisWriteError(err);
-}
-
-function redisWriteError(err: unknown): OrreryError {
-  const message = err instanceof Error ? err.message : String(err);
-  return new OrreryError(ErrorCode.UNAVAILABLE, `a Redis write failed: ${message}`, { cause: err, hint: "check the Redis server (memory, disk for its AOF) and try again" });
-}

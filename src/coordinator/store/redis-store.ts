@@ -6,7 +6,8 @@
 import { Redis } from "ioredis";
 import type { AttemptLogs, CampaignKeys, StoreChanges, CampaignRecord, CampaignUpdate, DefinitionSource, ExpansionRecord, IdentityRecord, QuantaStore, QuantumDefinition, QuantumProgress, RowBatch, StoredCampaign, TaskRange } from "../workload/index.js";
 import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
-import { checkReplies, DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
+import { DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
+import { checkReplies } from "../../common/redis-replies.js";
 
 const BATCH = 5000;
 /** Progress fields per HSET inside a transaction. */
@@ -164,7 +165,7 @@ export class CoordinatorStore implements QuantaStore {
     const multi = this.redis.multi();
     if (fields.length > 0) multi.hset(K.progress(campaign), ...fields);
     for (const [hash, r] of identities) multi.set(K.identity(hash), JSON.stringify(r));
-    await multi.exec();
+    checkReplies(await multi.exec());
   }
 
   /** Stored progress of some quanta (those not in their first state have one). */
@@ -209,7 +210,8 @@ export class CoordinatorStore implements QuantaStore {
       .multi()
       .hset(K.log(quantum, attempt), { stdout: logs.stdout, stderr: logs.stderr })
       .set(K.provenance(quantum, attempt), provenance)
-      .exec();
+      .exec()
+      .then(checkReplies);
   }
 
   async getLogs(quantum: string, attempt: number): Promise<AttemptLogs | undefined> {

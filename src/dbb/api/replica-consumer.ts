@@ -17,6 +17,8 @@ const log = createLogger("dbb-replica-consumer");
 export interface ReplicaConsumer {
   /** Stops pulling and waits for the message being handled. */
   stop(): Promise<void>;
+  /** Resolves if the consumer stops by itself: the dbb would catalog nothing from then on. */
+  failed: Promise<Error>;
 }
 
 function notFound(err: unknown, code: number): boolean {
@@ -94,12 +96,25 @@ export async function startReplicaConsumer(
     }
   }
 
+  let stopping = false;
+  let fail: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   const loop = (async () => {
     for await (const m of messages) await handle(m);
-  })().catch((err: unknown) => log.error({ err }, "replica consumer stopped"));
+  })().then(
+    () => {
+      if (!stopping) fail(new OrreryError(ErrorCode.UNAVAILABLE, `the consumer of ${Streams.replicas.name} ended by itself`));
+    },
+    (err: unknown) => {
+      log.error({ err }, "replica consumer stopped");
+      fail(OrreryError.from(err, ErrorCode.UNAVAILABLE));
+    },
+  );
 
   return {
+    failed,
     async stop() {
+      stopping = true;
       await messages.close();
       await loop;
     },

@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { RseSchema, type Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { Keys, RseTiers, checkRseName, checkSite } from "./keys.js";
+import { checkReplies } from "../../common/redis-replies.js";
 
 export function validateRse(input: Rse): Rse {
   const name = checkRseName(input.name, "rse.name");
@@ -107,6 +108,6 @@ export async function addRse(redis: Redis, input: Rse): Promise<Rse> {
   multi.del(Keys.rse(rse.name));
   multi.hset(Keys.rse(rse.name), toHash(rse));
   multi.sadd(Keys.rses, rse.name);
-  await multi.exec();
+  checkReplies(await multi.exec());
   return rse;
 }

@@ -5,6 +5,7 @@
 import type { Redis } from "ioredis";
 import { Keys } from "../catalog/keys.js";
 import type { Policy, Subscription } from "./policy-schema.js";
+import { checkReplies } from "../../common/redis-replies.js";
 
 export interface StoredPolicy {
   policy: Policy;
@@ -50,7 +51,7 @@ export class PolicyStore {
     const multi = this.redis.multi().set(Keys.policy(policy.site), JSON.stringify(stored)).sadd(Keys.policies, policy.site);
     // Marked in the same write, so a crash during the walk leaves it to be finished at the next start.
     if (walk.length > 0) multi.sadd(Keys.policyRetroactive, policy.site);
-    await multi.exec();
+    checkReplies(await multi.exec());
     return { stored, walk };
   }
 

@@ -8,6 +8,7 @@ import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { parseDid } from "../../common/did.js";
 import { Keys } from "../catalog/keys.js";
 import { LockStates, ruleState, type Grouping, type LockState, type Rule, type ValidRuleInput } from "./rule-model.js";
+import { checkReplies } from "../../common/redis-replies.js";
 
 type Hash = Record<string, string>;
 
@@ -87,7 +88,7 @@ export class RuleStore {
       multi.zadd(Keys.ruleExpiry, expires, id);
     }
     multi.hset(Keys.rule(id), fields).sadd(Keys.rules, id).sadd(didKeys(input.did).rules, id);
-    await multi.exec();
+    checkReplies(await multi.exec());
     return ruleFromHash(fields)!;
   }
 
@@ -128,7 +129,7 @@ export class RuleStore {
 
   async setLifetime(id: string, seconds: number, now = Date.now()): Promise<void> {
     const expires = now + Math.round(seconds * 1000);
-    await this.redis.multi().hset(Keys.rule(id), { lifetimeSeconds: String(seconds), expiresAt: String(expires) }).zadd(Keys.ruleExpiry, expires, id).exec();
+    await this.redis.multi().hset(Keys.rule(id), { lifetimeSeconds: String(seconds), expiresAt: String(expires) }).zadd(Keys.ruleExpiry, expires, id).exec().then(checkReplies);
   }
 
   /** Removes the rule's own keys; its locks must be gone already. */
@@ -141,7 +142,8 @@ export class RuleStore {
       .zrem(Keys.ruleExpiry, rule.id)
       .srem(Keys.stuckRules, rule.id)
       .del(Keys.ruleIdentity(rule.did, rule.rseExpression))
-      .exec();
+      .exec()
+      .then(checkReplies);
   }
 
   /** Ids of rules whose lifetime ended by `now`. */
