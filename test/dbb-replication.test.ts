@@ -1,14 +1,13 @@
 // Rules moving real data on a real 2-site cluster (two S3 endpoints, the dbb
 // as its own process): Rucio's rule cases end to end, the repairer, and
-// SIGKILL of the dbb and of nats-server in the middle of transfers.
+// SIGKILL of the dbb and of nats-server in the middle of transfers, each
+// brought back with `orrery local restart`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
-import { startService, stopProcess } from "../src/common/local/child.js";
-import { startNats } from "../src/common/local/servers.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { DbbClient } from "../src/common/dbb-client.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
@@ -16,7 +15,7 @@ import { checksumBytes } from "../src/common/checksum.js";
 import { s3ClientFor } from "../src/common/s3.js";
 import type { Replica, Rule } from "../src/gen/orrery/v1/dbb_pb.js";
 import { tempDir } from "./harness.js";
-import { ORRERY_BIN, orrery, orreryJson } from "./cli-runner.js";
+import { orrery, orreryJson } from "./cli-runner.js";
 
 const DBB_ARGS = ["--transfer-tries", "2", "--retry-delay", "0.2s", "--repair-delay", "1s", "--judge-interval", "0.3s"];
 
@@ -25,7 +24,6 @@ describe("replication on a 2-site cluster", () => {
   let cluster: ClusterFile;
   let nc: NatsConnection;
   let client: DbbClient;
-  const extraPids: number[] = [];
   const cli = (args: string[]) => orrery(["--cluster", join(dir, "cluster.json"), ...args]);
 
   beforeAll(async () => {
@@ -37,7 +35,6 @@ describe("replication on a 2-site cluster", () => {
 
   afterAll(async () => {
     await nc?.close();
-    for (const pid of extraPids) await stopProcess(pid);
     await stopCluster(dir);
     for (const endpoint of Object.values(cluster?.s3 ?? {})) s3ClientFor(endpoint).destroy();
     if (!process.env["KEEP"]) rmSync(dir, { recursive: true, force: true });
@@ -124,15 +121,10 @@ describe("replication on a 2-site cluster", () => {
     expect(replicas.find((r) => r.rse === "site-b-broken")?.state).not.toBe("AVAILABLE");
   });
 
-  async function restartDbb(): Promise<void> {
-    const started = await startService({
-      name: "dbb",
-      command: process.execPath,
-      args: [ORRERY_BIN, "dbb", "--nats", cluster.nats, "--redis", cluster.redis, ...DBB_ARGS],
-      logFile: join(dir, "logs", `dbb-restarted-${extraPids.length}.log`),
-      readiness: { kind: "ipc" },
-    });
-    extraPids.push(started.pid);
+  /** `orrery local restart NAME`: the process comes back on the same address and data. */
+  async function restart(name: string): Promise<void> {
+    const r = await cli(["local", "restart", name, "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
   }
 
   /** Slows copies to site-b-disk to one at a time, so a crash lands mid-transfer. */
@@ -150,7 +142,7 @@ describe("replication on a 2-site cluster", () => {
     process.kill(dbbProcess.pid, "SIGKILL");
     const mid = await client.ruleShow(rule.id).catch(() => undefined);
     expect(mid).toBeUndefined(); // nobody answers while the dbb is down
-    await restartDbb();
+    await restart("dbb");
     const done = await until(() => client.ruleShow(rule.id), (r) => r.state === "OK", 120_000);
     expect(done.locksOk).toBe(30n);
     const replicas = await expectReplicas(did, ["site-a-disk", "site-b-disk"]);
@@ -166,9 +158,7 @@ describe("replication on a 2-site cluster", () => {
     const natsProcess = cluster.processes.find((p) => p.role === "nats")!;
     process.kill(natsProcess.pid, "SIGKILL");
     await new Promise((r) => setTimeout(r, 1000));
-    const port = Number(new URL(cluster.nats).port);
-    const restarted = await startNats({ dir: join(dir, "data"), logDir: join(dir, "logs"), port });
-    extraPids.push(restarted.pid);
+    await restart("nats");
     const done = await until(() => client.ruleShow(rule.id), (r) => r.state === "OK", 120_000);
     expect(done.locksOk).toBe(30n);
     const replicas = await expectReplicas(did, ["site-a-disk", "site-b-disk"]);

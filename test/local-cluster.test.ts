@@ -1,4 +1,4 @@
-// `orrery local up|status|down|agent add` as an operator runs them.
+// `orrery local up|status|down|restart|agent add` as an operator runs them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -47,6 +47,27 @@ describe("orrery local", () => {
     expect(added.code, added.stderr).toBe(0);
     const agents = await orreryJson<{ id: string; site: string; kind: string }[]>(["--cluster", join(dir, "cluster.json"), "agents"]);
     expect(agents.map((a) => `${a.site}/${a.kind}`).sort()).toEqual(["site-a/spot", "site-b/hpc"]);
+
+    // Killed, then restarted on the same address: redis with its data (an RSE it holds), an S3 endpoint, the coordinator.
+    const before = (await orreryJson<LocalStatus>(["local", "status", "--dir", dir])).processes;
+    for (const name of ["redis", "s3-site-b", "coordinator"]) {
+      const p = before.find((x) => x.name === name)!;
+      process.kill(p.pid, "SIGKILL");
+      const restarted = await orrery(["local", "restart", name, "--dir", dir]);
+      expect(restarted.code, restarted.stderr).toBe(0);
+    }
+    const after = (await orreryJson<LocalStatus>(["local", "status", "--dir", dir])).processes;
+    expect(after.every((p) => p.alive)).toBe(true);
+    for (const name of ["redis", "s3-site-b", "coordinator"]) {
+      const [b, a] = [before.find((x) => x.name === name)!, after.find((x) => x.name === name)!];
+      expect(a.pid).not.toBe(b.pid);
+      expect(a.address).toBe(b.address);
+    }
+    const rses = await orreryJson<{ name: string }[]>(["--cluster", join(dir, "cluster.json"), "dbb", "rse", "list"]);
+    expect(rses.map((r) => r.name)).toContain("site-b-disk");
+    const unknown = await orrery(["local", "restart", "nope", "--dir", dir]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("coordinator");
 
     const again = await orrery(["local", "up", "--dir", dir]);
     expect(again.code).toBe(2);

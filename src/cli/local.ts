@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { addAgent, readCluster, startCluster, stopCluster } from "../common/local/cluster.js";
 import { isAlive } from "../common/local/child.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
+import { restartProcess } from "../common/local/restart.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 import { globalOptions } from "./global-options.js";
 
@@ -79,6 +80,16 @@ export function registerLocalCommands(program: Command): void {
       const cluster = await stopCluster(dir);
       if (globalOptions(cmd).json) printJson({ stopped: cluster?.processes.length ?? 0 });
       else printLine(cluster ? `stopped ${cluster.processes.length} processes of ${cluster.dir}` : `no local cluster in ${resolve(dir)}`);
+    });
+
+  local
+    .command("restart <name>")
+    .description("start again a process of the local cluster that died (stopped first if alive), same address and data: coordinator, dbb, nats, redis, s3-SITE or an agent id")
+    .option("--dir <dir>", "cluster folder (default .orrery)")
+    .action(async (name: string, opts: { dir?: string }, cmd: Command) => {
+      const proc = await restartProcess(clusterDir(cmd, opts.dir), name);
+      if (globalOptions(cmd).json) printJson({ name: proc.name, role: proc.role, pid: proc.pid, address: proc.address });
+      else printLine(`${proc.name} restarted (pid ${proc.pid}) at ${proc.address}`);
     });
 
   local

@@ -8,6 +8,8 @@ export const ClusterProcessSchema = z.object({
   pid: z.number().int(),
   address: z.string(),
   log: z.string(),
+  /** An orrery process's command-line arguments, so `local restart` starts it again the same way. */
+  args: z.array(z.string()).optional(),
 });
 export type ClusterProcess = z.infer<typeof ClusterProcessSchema>;
 

@@ -50,7 +50,7 @@ export function readCluster(dir: string): ClusterFile | undefined {
   return ClusterFileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
 }
 
-function writeCluster(cluster: ClusterFile): void {
+export function writeCluster(cluster: ClusterFile): void {
   writeFileSync(clusterFilePath(cluster.dir), `${JSON.stringify(cluster, null, 2)}\n`);
 }
 
@@ -77,7 +77,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     const [nats, redis, ...s3s] = await allStarted([
       startNats({ dir: dataDir, logDir }),
       startRedis({ dir: dataDir, logDir }),
-      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: i === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`] })),
+      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: siteBuckets(site, i) })),
     ] as const);
     cluster.nats = nats.url;
     cluster.redis = redis.url;
@@ -91,8 +91,9 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
 
     say("starting the data backbone");
     const env = { ...process.env, ORRERY_NATS: nats.url, ORRERY_REDIS: redis.url };
-    const dbb = await startOrrery("dbb", ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])], logDir, env);
-    processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log") });
+    const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])];
+    const dbb = await startOrrery("dbb", dbbArgs, logDir, env);
+    processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log"), args: dbbArgs });
     await registerRses(nats.url, cluster);
 
     say("starting the coordinator");
@@ -106,7 +107,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     if (opts.prestageIntervalMs !== undefined) coordArgs.push("--prestage-interval", `${opts.prestageIntervalMs / 1000}s`);
     const coord = await startOrrery("coordinator", coordArgs, logDir, env);
     cluster.coordinator = listen;
-    processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log") });
+    processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log"), args: coordArgs });
     writeCluster(cluster);
 
     const agents = opts.agents ?? 4;
@@ -182,11 +183,21 @@ async function startAgent(
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
   ];
-  const svc = await startOrrery(id, args, logDir, { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_COORDINATOR: cluster.coordinator });
-  return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`) };
+  const svc = await startOrrery(id, args, logDir, clusterEnv(cluster));
+  return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args };
 }
 
-function startOrrery(name: string, args: string[], logDir: string, env: NodeJS.ProcessEnv) {
+/** The buckets of a site's S3 endpoint: its disk, and tape at the first site (see registerRses). */
+export function siteBuckets(site: string, index: number): string[] {
+  return index === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`];
+}
+
+/** What the cluster's orrery processes find their servers by. */
+export function clusterEnv(cluster: ClusterFile): NodeJS.ProcessEnv {
+  return { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
+}
+
+export function startOrrery(name: string, args: string[], logDir: string, env: NodeJS.ProcessEnv) {
   return startService({ name, command: process.execPath, args: [ORRERY_BIN, ...args], logFile: join(logDir, `${name}.log`), env, readiness: { kind: "ipc" }, timeoutMs: 30_000 });
 }
 

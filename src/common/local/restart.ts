@@ -1,0 +1,47 @@
+// `orrery local restart NAME`: a process of the local cluster started again
+// (stopped first if alive) with the same address, data and credentials, so a
+// test or an operator can kill any of them and bring it back.
+import { join, resolve } from "node:path";
+import { ErrorCode, OrreryError } from "../errors.js";
+import { isAlive, stopProcess } from "./child.js";
+import { clusterEnv, readCluster, siteBuckets, startOrrery, writeCluster } from "./cluster.js";
+import type { ClusterProcess } from "./cluster-file.js";
+import { startNats, startRedis, startS3 } from "./servers.js";
+
+function portOf(url: string): number {
+  return Number(new URL(url.includes("://") ? url : `tcp://${url}`).port);
+}
+
+export async function restartProcess(dir: string, name: string): Promise<ClusterProcess> {
+  const cluster = readCluster(dir);
+  if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
+  const proc = cluster.processes.find((p) => p.name === name);
+  if (!proc) {
+    throw new OrreryError(ErrorCode.NOT_FOUND, `the local cluster has no process "${name}"`, {
+      hint: `give one of: ${cluster.processes.map((p) => p.name).join(", ")}`,
+    });
+  }
+  if (isAlive(proc.pid)) await stopProcess(proc.pid, proc.role === "agent" ? 10_000 : 5000);
+  const logDir = join(cluster.dir, "logs");
+  const dataDir = join(cluster.dir, "data");
+  let pid: number;
+  switch (proc.role) {
+    case "nats":
+      pid = (await startNats({ dir: dataDir, logDir, port: portOf(cluster.nats) })).pid;
+      break;
+    case "redis":
+      pid = (await startRedis({ dir: dataDir, logDir, port: portOf(cluster.redis) })).pid;
+      break;
+    case "s3": {
+      const site = proc.site ?? "";
+      pid = (await startS3({ dir: dataDir, logDir, name: proc.name, buckets: siteBuckets(site, cluster.sites.indexOf(site)), port: portOf(proc.address) })).pid;
+      break;
+    }
+    default:
+      if (!proc.args) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} was started without its command line recorded`, { hint: "restart the whole cluster (orrery local down, then up)" });
+      pid = (await startOrrery(proc.name, proc.args, logDir, clusterEnv(cluster))).pid;
+  }
+  proc.pid = pid;
+  writeCluster(cluster);
+  return proc;
+}
