@@ -20,6 +20,8 @@ export default tseslint.config(
     },
   },
   { files: ["src/cli/**/*.ts", "test/**/*.ts"], rules: { "no-console": "off" } },
+  // Product code handles every promise: `void p` would drop its failure unseen.
+  { files: ["src/**/*.ts"], rules: { "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: false }] } },
   {
     // The workload owns the QuantaStore port; store/ implements it. One direction only.
     files: ["src/coordinator/workload/**/*.ts"],

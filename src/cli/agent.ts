@@ -96,7 +96,7 @@ export function registerAgentCommand(program: Command): void {
       printNotice(`agent ${agentId} (${flags.kind}, site ${flags.site}) connecting to the coordinator at ${coordinator}`);
       const onSignal = (sig: NodeJS.Signals) => {
         printNotice(`agent ${agentId}: ${sig}, reporting running quanta as preempted and stopping`);
-        void handle.stop(`the agent received ${sig}`);
+        handle.stop(`the agent received ${sig}`).catch((err: unknown) => printNotice(`agent ${agentId}: stopping failed: ${err instanceof Error ? err.message : String(err)}`));
       };
       process.once("SIGTERM", onSignal);
       process.once("SIGINT", onSignal);
@@ -107,7 +107,7 @@ export function registerAgentCommand(program: Command): void {
             log: createLogger("agent", { agentId }),
             onNotice: (n) => {
               printNotice(`agent ${agentId}: spot notice (${n.action} ${n.time}), reporting running quanta as preempted and stopping`);
-              void handle.stop(`spot notice: ${n.action} at ${n.time}`);
+              handle.stop(`spot notice: ${n.action} at ${n.time}`).catch((err: unknown) => printNotice(`agent ${agentId}: stopping failed: ${err instanceof Error ? err.message : String(err)}`));
             },
           })
         : undefined;

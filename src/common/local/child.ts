@@ -66,7 +66,10 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
         });
       } else {
         const probe = spec.readiness.kind === "tcp" ? tcpProbe(spec.readiness.port) : spec.readiness.probe;
-        void pollUntil(probe, () => settled).then((ok) => ok && finish(null));
+        pollUntil(probe, () => settled).then(
+          (ok) => ok && finish(null),
+          (err: unknown) => finish(failure(spec, `readiness check failed: ${err instanceof Error ? err.message : String(err)}`)),
+        );
       }
     });
     child.unref();

@@ -101,7 +101,7 @@ export class WorkloadManager {
     }
     this.log.info({ campaigns: this.table.campaigns.size, quanta }, "state loaded");
     // Where the inputs of live campaigns are: asked of the DBB after start-up, not before it.
-    void this.refreshLocality(rsesKnown);
+    this.refreshLocality(rsesKnown).catch((err: unknown) => this.log.warn({ err }, "could not read where live campaigns' inputs are; they are scheduled without locality until the DBB's next events"));
   }
 
   /** Reads the replicas of every live campaign's inputs from the DBB (start-up, or after it was unreachable). */
@@ -299,10 +299,12 @@ export class WorkloadManager {
   private queueDispatch(): void {
     if (this.dispatchQueued) return;
     this.dispatchQueued = true;
-    void this.mailbox.send(() => {
-      this.dispatchQueued = false;
-      return this.dispatchTurn();
-    });
+    this.mailbox
+      .send(() => {
+        this.dispatchQueued = false;
+        return this.dispatchTurn();
+      })
+      .catch((err: unknown) => this.log.error({ err }, "a dispatch turn failed; the next request or result starts another"));
   }
 
   /**

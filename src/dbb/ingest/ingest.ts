@@ -89,7 +89,8 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
       pending.push(registration(entry, rse, key, sums, opts.dataset ?? ""));
       progress.files++;
       report(true);
-      if (pending.length >= batchSize) void flush().catch(() => undefined);
+      // Not awaited: uploads go on while a batch registers. Its failure is kept by flush (failed) and thrown by the final await.
+      if (pending.length >= batchSize) flush().catch(() => undefined);
     }
   };
   const workers = Array.from({ length: Math.min(opts.concurrency ?? 4, entries.length) }, () =>
