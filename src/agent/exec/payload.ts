@@ -95,8 +95,12 @@ export async function runPayload(spec: PayloadSpec): Promise<PayloadRun> {
   };
   // The first sample waits a little: most short payloads are over by then, and cost no /proc reads at all.
   const every = spec.sampleIntervalMs ?? 200;
-  const poller = setInterval(() => void sample(), every);
-  const first = setTimeout(() => void sample(), Math.min(FIRST_SAMPLE_MS, every));
+  // A sample fails when the tree ends between /proc reads: the next one (or the exit) tells.
+  const trySample = () => {
+    sample().catch(() => undefined);
+  };
+  const poller = setInterval(trySample, every);
+  const first = setTimeout(trySample, Math.min(FIRST_SAMPLE_MS, every));
 
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
     child.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));

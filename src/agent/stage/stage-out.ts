@@ -49,7 +49,10 @@ export async function uploadOutputs(outputs: readonly ProducedOutput[], rse: Rse
         }),
       );
       const upload = new Upload({ client: s3ClientFor(rse.endpoint), params: { Bucket: rse.bucket, Key: key, Body: body } });
-      const abort = () => void upload.abort();
+      // An abort that fails found the upload already over; upload.done() reports how.
+      const abort = () => {
+        upload.abort().catch(() => undefined);
+      };
       signal?.addEventListener("abort", abort, { once: true });
       try {
         await upload.done();
