@@ -13,7 +13,7 @@ import { objectKey, s3ClientFor } from "../src/common/s3.js";
 import { startService, stopProcess, isAlive, type StartedService } from "../src/common/local/child.js";
 import { runDbb, type RunningDbb } from "../src/dbb/index.js";
 import type { LeaseSchema } from "../src/gen/orrery/v1/agent_link_pb.js";
-import { AttemptOutcome, NodeKind } from "../src/gen/orrery/v1/common_pb.js";
+import { AttemptOutcome, NodeKind, StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 import { startTestServers, tempDir, type TestServers } from "./harness.js";
 import { TestCoordinator } from "./fixtures/agent/test-coordinator.js";
 
@@ -66,7 +66,7 @@ describe("orrery agent", () => {
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url });
     nc = await connectNats(servers.nats.url, "agent-test");
     client = new DbbClient(nc);
-    await client.rseAdd({ ...RSE, endpoint: servers.s3.endpoint, tier: "disk", output: true });
+    await client.rseAdd({ ...RSE, endpoint: servers.s3.endpoint, tier: StorageTier.DISK, output: true });
     const key = objectKey(RSE, "hsc", "raw/r_903334_16.fits");
     await s3ClientFor(servers.s3.endpoint).send(new PutObjectCommand({ Bucket: RSE.bucket, Key: key, Body: RAW }));
     await client.register([{ file: { scope: "hsc", name: "raw/r_903334_16.fits", datasetType: "raw", dataId: JSON.stringify(DATA_ID), bytes: BigInt(RAW_SUM.bytes), adler32: RAW_SUM.adler32, md5: RAW_SUM.md5 }, rse: RSE.name, path: key, originSite: "site-a" }]);

@@ -5,7 +5,9 @@ import type { Redis } from "ioredis";
 import { create } from "@bufbuild/protobuf";
 import { RseSchema, type Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
-import { Keys, RseTiers, checkRseName, checkSite } from "./keys.js";
+import { Keys, checkRseName, checkSite } from "./keys.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
+import { TIER_NAMES, tierName, tierOf } from "../../common/storage-tier.js";
 
 export function validateRse(input: Rse): Rse {
   const name = checkRseName(input.name, "rse.name");
@@ -22,9 +24,9 @@ export function validateRse(input: Rse): Rse {
   if (!/^[A-Za-z0-9._-]+$/.test(input.bucket)) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.bucket "${input.bucket}" is not a bucket name: use letters, digits, '.', '_' and '-'`);
   }
-  const tier = input.tier === "" ? "disk" : input.tier;
-  if (!(RseTiers as readonly string[]).includes(tier)) {
-    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.tier "${tier}" is not a tier: use one of ${RseTiers.join(", ")}`);
+  const tier = input.tier === StorageTier.UNSPECIFIED ? StorageTier.DISK : input.tier;
+  if (tierName(tier) === undefined) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.tier ${tier} is not a StorageTier: use one of ${TIER_NAMES.join(", ")}`);
   }
   if (input.quotaBytes < 0n) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.quota ${input.quotaBytes} is negative: give bytes >= 0 (0 means no quota)`);
@@ -54,7 +56,7 @@ function toHash(rse: Rse): Record<string, string> {
     endpoint: rse.endpoint,
     bucket: rse.bucket,
     prefix: rse.prefix,
-    tier: rse.tier,
+    tier: tierName(rse.tier) ?? "disk",
     attributes: JSON.stringify(rse.attributes),
     quotaBytes: rse.quotaBytes.toString(),
     output: rse.output ? "1" : "0",
@@ -69,7 +71,7 @@ export function rseFromHash(h: Record<string, string>): Rse | undefined {
     endpoint: h["endpoint"] ?? "",
     bucket: h["bucket"] ?? "",
     prefix: h["prefix"] ?? "",
-    tier: h["tier"] ?? "disk",
+    tier: tierOf(h["tier"] ?? "disk") ?? StorageTier.DISK,
     attributes: JSON.parse(h["attributes"] ?? "{}") as Record<string, string>,
     quotaBytes: BigInt(h["quotaBytes"] ?? "0"),
     output: h["output"] === "1",
