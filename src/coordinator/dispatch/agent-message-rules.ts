@@ -88,7 +88,7 @@ const PATTERN_WORDS: Record<string, string> = {
 
 const ENUM_WORDS: Record<string, string> = {
   kind: "hpc, spot or static (NodeKind)",
-  outcome: "an AttemptOutcome other than UNSPECIFIED",
+  outcome: "an AttemptOutcome other than UNSPECIFIED and CANCELLED",
 };
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -17,7 +17,7 @@ const KIND_NAMES: Record<Exclude<NodeKind, NodeKind.UNSPECIFIED>, AgentKind> = {
 };
 
 /** Outcomes as the workload manager names them (it adds `cancelled` and `lost` of its own). */
-const OUTCOME_NAMES: Record<Exclude<AttemptOutcome, AttemptOutcome.UNSPECIFIED>, string> = {
+const OUTCOME_NAMES: Record<Exclude<AttemptOutcome, AttemptOutcome.UNSPECIFIED | AttemptOutcome.CANCELLED>, string> = {
   [AttemptOutcome.SUCCEEDED]: "succeeded",
   [AttemptOutcome.PAYLOAD_ERROR]: "payload_error",
   [AttemptOutcome.OUT_OF_MEMORY]: "out_of_memory",
@@ -137,7 +137,8 @@ function schemas(l: Limits) {
         leaseId: z.string().regex(l.leaseId),
         quantumId: z.string().regex(l.quantumId),
         attempt: int(1, l.attempts),
-        outcome: z.enum(AttemptOutcome).refine((o) => o !== AttemptOutcome.UNSPECIFIED),
+        // CANCELLED is the coordinator's own (an operator's cancel): an agent reports what ran.
+        outcome: z.enum(AttemptOutcome).refine((o) => o !== AttemptOutcome.UNSPECIFIED && o !== AttemptOutcome.CANCELLED),
         exitCode: int(l.exitCode.min, l.exitCode.max),
         message: z.string().max(l.messageLength),
         startMs: big(l.maxMs),
