@@ -8,7 +8,7 @@ import { connectNats, type NatsConnection } from "../common/nats.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { signalReady } from "../common/ready.js";
 import { QuantumResultSchema, type Lease, type QuantumResult, type Welcome } from "../gen/orrery/v1/agent_link_pb.js";
-import { NodeKind as WireNodeKind } from "../gen/orrery/v1/common_pb.js";
+import { nodeKinds } from "../common/wire-enums.js";
 import { openAgentStore, type AgentStore } from "./cache/index.js";
 import { CoordinatorLink, type AgentMessageInit } from "./coordinator-link.js";
 import { bareResult, Outcome, type StopRequest } from "./lease-outcome.js";
@@ -17,7 +17,6 @@ import { ResourcePool } from "./resource-pool.js";
 import { DbbLookup } from "./stage/index.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
-const WIRE_KIND: Record<NodeKind, WireNodeKind> = { hpc: WireNodeKind.HPC, spot: WireNodeKind.SPOT, static: WireNodeKind.STATIC };
 
 export interface AgentOptions {
   agentId: string;
@@ -133,7 +132,7 @@ class Agent {
         value: {
           agentId: o.agentId,
           site: o.site,
-          kind: WIRE_KIND[o.kind],
+          kind: nodeKinds.value(o.kind)!,
           cores: o.cores,
           memoryMb: o.memoryMB,
           diskMb: o.diskMB,

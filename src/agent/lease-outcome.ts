@@ -2,7 +2,8 @@
 import { existsSync, statSync } from "node:fs";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { QuantumResultSchema } from "../gen/orrery/v1/agent_link_pb.js";
-import { AttemptOutcome } from "../gen/orrery/v1/common_pb.js";
+import type { AttemptOutcome } from "../gen/orrery/v1/common_pb.js";
+import { attemptOutcomes } from "../common/wire-enums.js";
 import { ErrorCode, isOrreryError } from "../common/errors.js";
 import type { PayloadRun } from "./exec/index.js";
 
@@ -19,19 +20,8 @@ export const Outcome = {
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 /** The wire form of an outcome: the coordinator refuses a result whose outcome is not one of its enum values. */
-const WIRE_OUTCOME: Record<Outcome, AttemptOutcome> = {
-  succeeded: AttemptOutcome.SUCCEEDED,
-  payload_error: AttemptOutcome.PAYLOAD_ERROR,
-  out_of_memory: AttemptOutcome.OUT_OF_MEMORY,
-  timeout: AttemptOutcome.TIMEOUT,
-  preempted: AttemptOutcome.PREEMPTED,
-  lost: AttemptOutcome.LOST,
-  stage_in_error: AttemptOutcome.STAGE_IN_ERROR,
-  stage_out_error: AttemptOutcome.STAGE_OUT_ERROR,
-};
-
 export function wireOutcome(outcome: Outcome): AttemptOutcome {
-  return WIRE_OUTCOME[outcome];
+  return attemptOutcomes.value(outcome)!;
 }
 
 /** Why the agent stopped a lease itself; the abort reason of its signal. */

@@ -40,8 +40,9 @@ export const LIMITS: Limits = {
   agentId: /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/,
   site: /^[A-Za-z0-9_.-]{1,64}$/,
   host: /^[A-Za-z0-9_.:%-]{0,255}$/,
-  // scope:name; names may have '/' (run/type/file) but no control characters or spaces.
-  did: /^[A-Za-z0-9_.-]+:[\x21-\x7e]+$/,
+  // scope:name, as the catalog allows them (dbb catalog/keys.ts): a name has no control
+  // characters and no leading '/', but may hold spaces, ':' and non-ASCII letters.
+  did: /^[A-Za-z0-9_.-]+:(?!\/)[^\u0000-\u001f\u007f]+$/,
   didLength: 1024,
   role: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
   rse: /^[a-z0-9-]{1,64}$/,
@@ -73,7 +74,7 @@ const PATTERN_WORDS: Record<string, string> = {
   agent_id: "1..128 of [A-Za-z0-9._@:-], starting with a letter or digit",
   site: "1..64 of [A-Za-z0-9_.-]",
   host: "up to 255 of [A-Za-z0-9_.:%-]",
-  did: "scope:name, printable ASCII without spaces",
+  did: "scope:name, a name without control characters or a leading '/'",
   role: "an identifier like calexp",
   rse: "1..64 of [a-z0-9-]",
   quantum_id: "1..256 of [A-Za-z0-9_.-]",

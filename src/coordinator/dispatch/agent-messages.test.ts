@@ -127,6 +127,7 @@ describe("agent messages at the edge", () => {
     ["too many running leases", { running: Array.from({ length: 100_001 }, (_, i) => `q.t.${i}#1`) }, "heartbeat.running: has 100001 entries"],
     ["negative cache bytes", { cacheBytes: -5n }, "heartbeat.cache_bytes: must be at least 0"],
     ["an added DID with a newline", { cacheAdded: ["s:a\nb"] }, "heartbeat.cache_added[0]"],
+    ["a removed DID with an absolute name", { cacheRemoved: ["s:/etc/passwd"] }, 'heartbeat.cache_removed[0]: must be DIDs (scope:name) (got "s:/etc/passwd")'],
     ["too many removed DIDs", { cacheRemoved: big(100_001) }, "heartbeat.cache_removed: has 100001 entries"],
   ];
   it.each(heartbeatCases)("refuses a heartbeat with %s", (_, change, field) => {
@@ -174,6 +175,8 @@ describe("agent messages at the edge", () => {
   it("accepts the edges: exit code -1, empty provenance, zero disk, an agent id with dots and dashes", () => {
     expect(parse({ msg: { case: "result", value: { ...result, exitCode: -1, provenanceJson: "", outputs: [] } } }).ok).toBe(true);
     expect(parse({ msg: { case: "hello", value: { ...hello, diskMb: 0, agentId: "host.example-site-a-1234", prefetch: 0 } } }, false).ok).toBe(true);
+    // Any name the catalog takes: spaces, ':' and non-ASCII letters are fine in a DID's name.
+    expect(parse({ msg: { case: "heartbeat", value: { ...heartbeat, cacheAdded: ["hsc:raw/night 1/r:2.fits", "lsst:données/é.fits"] } } }).ok).toBe(true);
   });
 
   it("a lease of another agent is refused with PERMISSION_DENIED naming the field and the leases", () => {

@@ -7,26 +7,10 @@ import type { AgentMessage } from "../../gen/orrery/v1/agent_link_pb.js";
 import { AttemptOutcome, NodeKind } from "../../gen/orrery/v1/common_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { AttemptReport } from "../workload/index.js";
+import { attemptOutcomes, nodeKinds } from "../../common/wire-enums.js";
 import { describeIssue, type Limits, LIMITS } from "./agent-message-rules.js";
 
-export type AgentKind = "hpc" | "spot" | "static";
-const KIND_NAMES: Record<Exclude<NodeKind, NodeKind.UNSPECIFIED>, AgentKind> = {
-  [NodeKind.HPC]: "hpc",
-  [NodeKind.SPOT]: "spot",
-  [NodeKind.STATIC]: "static",
-};
-
-/** Outcomes as the workload manager names them (it adds `cancelled` and `lost` of its own). */
-const OUTCOME_NAMES: Record<Exclude<AttemptOutcome, AttemptOutcome.UNSPECIFIED | AttemptOutcome.CANCELLED>, string> = {
-  [AttemptOutcome.SUCCEEDED]: "succeeded",
-  [AttemptOutcome.PAYLOAD_ERROR]: "payload_error",
-  [AttemptOutcome.OUT_OF_MEMORY]: "out_of_memory",
-  [AttemptOutcome.TIMEOUT]: "timeout",
-  [AttemptOutcome.PREEMPTED]: "preempted",
-  [AttemptOutcome.LOST]: "lost",
-  [AttemptOutcome.STAGE_IN_ERROR]: "stage_in_error",
-  [AttemptOutcome.STAGE_OUT_ERROR]: "stage_out_error",
-};
+export type AgentKind = NonNullable<ReturnType<typeof nodeKinds.name>>;
 
 export interface AgentHello {
   agentId: string;
@@ -190,7 +174,8 @@ export class AgentMessageParser {
         const value: AgentHello = {
           agentId: h.agentId,
           site: h.site,
-          kind: KIND_NAMES[h.kind as keyof typeof KIND_NAMES],
+          // The schema let only known kinds through.
+          kind: nodeKinds.name(h.kind)!,
           cores: h.cores,
           memoryMB: h.memoryMb,
           diskMB: h.diskMb,
@@ -223,7 +208,7 @@ export class AgentMessageParser {
           leaseId: d.leaseId,
           quantumId: d.quantumId,
           attempt: d.attempt,
-          outcome: OUTCOME_NAMES[d.outcome as keyof typeof OUTCOME_NAMES],
+          outcome: attemptOutcomes.name(d.outcome)!,
           exitCode: d.exitCode,
           message: d.message,
           startMs: d.startMs,
