@@ -156,7 +156,13 @@ output: {scope: am-out, run: held/run1}
     const reasons = refusals.map((l) => (JSON.parse(l) as { reason: string }).reason);
     expect(reasons.sort()).toEqual(["foreign_lease", "foreign_lease", "hello_missing", "malformed_heartbeat", "malformed_hello", "malformed_hello", "unknown_message"]);
     expect(refusals.some((l) => l.includes('"reason":"malformed_hello","count":2'))).toBe(true);
-    const agents = await json<{ id: string }[]>(["agents"]);
+    // States travel as enums; the CLI names them, and refuses a name that is none.
+    const bogus = await cli(["quanta", "held", "--state", "bogus"]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('--state "bogus" is not a quantum state');
+    expect((await json<QuantumJson[]>(["quanta", "held", "--state", "succeeded"])).map((x) => x.state)).toEqual(["SUCCEEDED"]);
+    const agents = await json<{ id: string; kind: string }[]>(["agents"]);
+    expect(agents.map((a) => a.kind)).toEqual(["hpc"]);
     expect(agents.map((a) => a.id)).not.toContain("intruder-result");
   });
 });
