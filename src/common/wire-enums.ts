@@ -1,7 +1,7 @@
-// Names of the campaign API's enums as people, the CLI's JSON and the
+// Names of the wire enums as people, the CLI's JSON and the
 // workload manager know them ("RUNNING", "payload_error", "spot"), and the
 // wire values they travel as. One table each, read both ways.
-import { AttemptOutcome, CampaignState, NodeKind, QuantumState } from "../gen/orrery/v1/common_pb.js";
+import { AttemptOutcome, CampaignState, NodeKind, QuantumState, StorageTier } from "../gen/orrery/v1/common_pb.js";
 
 function both<N extends string, E extends number>(table: Record<N, E>) {
   const byValue = new Map<number, N>(Object.entries(table).map(([n, v]) => [v as number, n as N]));
@@ -46,3 +46,6 @@ export const attemptOutcomes = both({
 });
 
 export const nodeKinds = both({ hpc: NodeKind.HPC, spot: NodeKind.SPOT, static: NodeKind.STATIC });
+
+/** RSE tiers: names are what rse expressions (tier=disk) and the DBB's Redis hashes hold. */
+export const storageTiers = both({ custodial: StorageTier.CUSTODIAL, disk: StorageTier.DISK, scratch: StorageTier.SCRATCH });

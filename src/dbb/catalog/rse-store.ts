@@ -7,7 +7,7 @@ import { RseSchema, type Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { Keys, checkRseName, checkSite } from "./keys.js";
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
-import { TIER_NAMES, tierName, tierOf } from "../../common/storage-tier.js";
+import { storageTiers } from "../../common/wire-enums.js";
 
 export function validateRse(input: Rse): Rse {
   const name = checkRseName(input.name, "rse.name");
@@ -25,8 +25,8 @@ export function validateRse(input: Rse): Rse {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.bucket "${input.bucket}" is not a bucket name: use letters, digits, '.', '_' and '-'`);
   }
   const tier = input.tier === StorageTier.UNSPECIFIED ? StorageTier.DISK : input.tier;
-  if (tierName(tier) === undefined) {
-    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.tier ${tier} is not a StorageTier: use one of ${TIER_NAMES.join(", ")}`);
+  if (storageTiers.name(tier) === undefined) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.tier ${tier} is not a StorageTier: use one of ${storageTiers.names.join(", ")}`);
   }
   if (input.quotaBytes < 0n) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.quota ${input.quotaBytes} is negative: give bytes >= 0 (0 means no quota)`);
@@ -56,7 +56,7 @@ function toHash(rse: Rse): Record<string, string> {
     endpoint: rse.endpoint,
     bucket: rse.bucket,
     prefix: rse.prefix,
-    tier: tierName(rse.tier) ?? "disk",
+    tier: storageTiers.name(rse.tier) ?? "disk",
     attributes: JSON.stringify(rse.attributes),
     quotaBytes: rse.quotaBytes.toString(),
     output: rse.output ? "1" : "0",
@@ -71,7 +71,7 @@ export function rseFromHash(h: Record<string, string>): Rse | undefined {
     endpoint: h["endpoint"] ?? "",
     bucket: h["bucket"] ?? "",
     prefix: h["prefix"] ?? "",
-    tier: tierOf(h["tier"] ?? "disk") ?? StorageTier.DISK,
+    tier: storageTiers.value(h["tier"] ?? "disk") ?? StorageTier.DISK,
     attributes: JSON.parse(h["attributes"] ?? "{}") as Record<string, string>,
     quotaBytes: BigInt(h["quotaBytes"] ?? "0"),
     output: h["output"] === "1",
