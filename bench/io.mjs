@@ -80,10 +80,12 @@ async function runCampaign(client, name, task, quanta) {
   const t0 = Date.now();
   const res = await client.submit({ specYaml: campaignYaml(name, task), sourceName: `${name}.yaml` }, { timeoutMs: 120_000 });
   if (res.quanta !== quanta) throw new Error(`campaign ${name} has ${res.quanta} quanta, not ${quanta}`);
+  // Campaign states are an enum on the wire.
+  const { CampaignState } = await import("../dist/gen/orrery/v1/common_pb.js");
   for (;;) {
     const st = (await client.status({ campaign: name })).campaigns[0];
-    if (st && st.state !== "RUNNING" && st.state !== "PAUSED") {
-      if (st.state !== "SUCCEEDED") throw new Error(`campaign ${name} ended ${st.state}`);
+    if (st && st.state !== CampaignState.RUNNING && st.state !== CampaignState.PAUSED) {
+      if (st.state !== CampaignState.SUCCEEDED) throw new Error(`campaign ${name} ended ${CampaignState[st.state]}`);
       return ((Number(st.finishedMs) || Date.now()) - t0) / 1000;
     }
     await sleep(50);

@@ -77,10 +77,12 @@ async function runOrrery(opts, dir, cluster) {
     const res = await client.submit({ specYaml: campaignYaml(name, tasks), sourceName: "throughput.yaml" }, { timeoutMs: 120_000 });
     if (res.quanta !== opts.quanta) throw new Error(`the campaign has ${res.quanta} quanta, not ${opts.quanta}`);
     const submitMs = Date.now() - t0;
+    // Campaign states are an enum on the wire.
+    const { CampaignState } = await import("../dist/gen/orrery/v1/common_pb.js");
     for (;;) {
       const st = (await client.status({ campaign: name })).campaigns[0];
-      if (st && st.state !== "RUNNING" && st.state !== "PAUSED") {
-        if (st.state !== "SUCCEEDED") throw new Error(`the campaign ended ${st.state}`);
+      if (st && st.state !== CampaignState.RUNNING && st.state !== CampaignState.PAUSED) {
+        if (st.state !== CampaignState.SUCCEEDED) throw new Error(`the campaign ended ${CampaignState[st.state]}`);
         const end = Number(st.finishedMs) || Date.now();
         return { seconds: (end - t0) / 1000, submitMs };
       }

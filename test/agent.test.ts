@@ -13,6 +13,7 @@ import { objectKey, s3ClientFor } from "../src/common/s3.js";
 import { startService, stopProcess, isAlive, type StartedService } from "../src/common/local/child.js";
 import { runDbb, type RunningDbb } from "../src/dbb/index.js";
 import type { LeaseSchema } from "../src/gen/orrery/v1/agent_link_pb.js";
+import { AttemptOutcome, NodeKind, StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 import { startTestServers, tempDir, type TestServers } from "./harness.js";
 import { TestCoordinator } from "./fixtures/agent/test-coordinator.js";
 
@@ -65,7 +66,7 @@ describe("orrery agent", () => {
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url });
     nc = await connectNats(servers.nats.url, "agent-test");
     client = new DbbClient(nc);
-    await client.rseAdd({ ...RSE, endpoint: servers.s3.endpoint, tier: "disk", output: true });
+    await client.rseAdd({ ...RSE, endpoint: servers.s3.endpoint, tier: StorageTier.DISK, output: true });
     const key = objectKey(RSE, "hsc", "raw/r_903334_16.fits");
     await s3ClientFor(servers.s3.endpoint).send(new PutObjectCommand({ Bucket: RSE.bucket, Key: key, Body: RAW }));
     await client.register([{ file: { scope: "hsc", name: "raw/r_903334_16.fits", datasetType: "raw", dataId: JSON.stringify(DATA_ID), bytes: BigInt(RAW_SUM.bytes), adler32: RAW_SUM.adler32, md5: RAW_SUM.md5 }, rse: RSE.name, path: key, originSite: "site-a" }]);
@@ -93,7 +94,7 @@ describe("orrery agent", () => {
   });
 
   it("says hello with its node and offers its whole capacity", async () => {
-    expect(coordinator.hellos[0]).toMatchObject({ agentId: "agent-test-1", site: "site-a", kind: "hpc", cores: 4, memoryMb: 4096 });
+    expect(coordinator.hellos[0]).toMatchObject({ agentId: "agent-test-1", site: "site-a", kind: NodeKind.HPC, cores: 4, memoryMb: 4096 });
     const credit = await coordinator.waitFor("a credit", () => coordinator.credits[0]);
     expect(credit).toMatchObject({ freeCores: 4, freeMemoryMb: 4096 });
   });
@@ -103,7 +104,7 @@ describe("orrery agent", () => {
     coordinator.lease(l);
     const r = await coordinator.result(l.leaseId);
     expect(r.message).toBe("");
-    expect(r).toMatchObject({ outcome: "succeeded", exitCode: 0, quantumId: l.quantumId, attempt: 1 });
+    expect(r).toMatchObject({ outcome: AttemptOutcome.SUCCEEDED, exitCode: 0, quantumId: l.quantumId, attempt: 1 });
     const out = r.outputs[0]!;
     expect(out).toMatchObject({ role: "calexp", did: "drp:calexp/c_1.fits", rse: RSE.name });
     const obj = await s3ClientFor(servers.s3.endpoint).send(new GetObjectCommand({ Bucket: RSE.bucket, Key: objectKey(RSE, "drp", "calexp/c_1.fits") }));
@@ -136,7 +137,7 @@ describe("orrery agent", () => {
     const l = lease({ command: ["node", "test/fixtures/agent/exit-with.mjs", "3", "{inputs.raw}"] });
     coordinator.lease(l);
     const r = await coordinator.result(l.leaseId);
-    expect(r).toMatchObject({ outcome: "payload_error", exitCode: 3 });
+    expect(r).toMatchObject({ outcome: AttemptOutcome.PAYLOAD_ERROR, exitCode: 3 });
     expect(r.stderrTail).toContain("error output before exit 3");
     expect(r.outputs).toEqual([]);
     expect((JSON.parse(r.provenanceJson) as { inputs: { source: string }[] }).inputs[0]!.source).toBe("cache");
@@ -146,7 +147,7 @@ describe("orrery agent", () => {
     const l = lease({ command: ["node", "test/fixtures/agent/sleep-forever.mjs"], resources: { cores: 1, memoryMb: 512, timeLimitS: 1 } });
     coordinator.lease(l);
     const r = await coordinator.result(l.leaseId);
-    expect(r.outcome).toBe("timeout");
+    expect(r.outcome).toBe(AttemptOutcome.TIMEOUT);
     expect(Number(r.endMs - r.startMs)).toBeGreaterThanOrEqual(1000);
   });
 
@@ -154,7 +155,7 @@ describe("orrery agent", () => {
     const l = lease({ command: ["node", "test/fixtures/agent/exit-with.mjs", "0"] });
     coordinator.lease(l);
     const r = await coordinator.result(l.leaseId);
-    expect(r).toMatchObject({ outcome: "payload_error", exitCode: 0 });
+    expect(r).toMatchObject({ outcome: AttemptOutcome.PAYLOAD_ERROR, exitCode: 0 });
     expect(r.message).toContain(`calexp drp:calexp/c_${leaseCount}.fits`);
   });
 
@@ -162,7 +163,7 @@ describe("orrery agent", () => {
     const l = lease({ command: ["node", "test/fixtures/agent/calibrate.mjs", "{inputs.raw}", "{outputs.calexp}", "{config.nope}"] });
     coordinator.lease(l);
     const r = await coordinator.result(l.leaseId);
-    expect(r.outcome).toBe("payload_error");
+    expect(r.outcome).toBe(AttemptOutcome.PAYLOAD_ERROR);
     expect(r.message).toContain("{config.nope}");
   });
 
@@ -170,7 +171,7 @@ describe("orrery agent", () => {
     const l = lease({ inputs: [{ ...rawRef, md5: "0123456789abcdef0123456789abcdef" }] });
     coordinator.lease(l);
     const r = await coordinator.result(l.leaseId);
-    expect(r.outcome).toBe("stage_in_error");
+    expect(r.outcome).toBe(AttemptOutcome.STAGE_IN_ERROR);
     expect(r.message).toContain(rawRef.did);
     expect(r.message).toContain("md5 mismatch");
   });
@@ -185,7 +186,7 @@ describe("orrery agent", () => {
     coordinator = await TestCoordinator.start(port);
     await coordinator.waitFor("a new hello", () => coordinator.hellos[0], 15_000);
     const r = await coordinator.result(l.leaseId);
-    expect(r.outcome).toBe("succeeded");
+    expect(r.outcome).toBe(AttemptOutcome.SUCCEEDED);
   });
 
   it("kills a cancelled lease's payload without reporting it, and offers its core again", async () => {
@@ -206,7 +207,7 @@ describe("orrery agent", () => {
     const creditsBefore = coordinator.credits.length;
     process.kill(agent!.pid, "SIGTERM");
     const r = await coordinator.result(l.leaseId);
-    expect(r.outcome).toBe("preempted");
+    expect(r.outcome).toBe(AttemptOutcome.PREEMPTED);
     expect(coordinator.credits.slice(creditsBefore)).toContainEqual(expect.objectContaining({ freeCores: 0, freeMemoryMb: 0 }));
     expect(await exitCode).toBe(0);
     expect(isAlive(agent!.pid)).toBe(false);

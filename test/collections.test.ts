@@ -9,6 +9,7 @@ import { connectNats, dbbRequest, type NatsConnection } from "../src/common/nats
 import { ContentsRequestSchema, ContentsResponseSchema, ReplicaListRequestSchema, ReplicaListResponseSchema } from "../src/gen/orrery/v1/dbb_pb.js";
 import { isOrreryError } from "../src/common/errors.js";
 import { startTestServers, type TestServers } from "./harness.js";
+import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 type Change = [string, string[]];
 
@@ -31,7 +32,7 @@ describe("collections", () => {
     nc = await connectNats(servers.nats.url, "collections-test");
     client = new DbbClient(nc);
     await client.rseAdd({ name: "coll-disk", site: "site-c", endpoint: servers.s3.endpoint, bucket: "coll-disk", output: true });
-    await client.rseAdd({ name: "coll-tape", site: "site-c", endpoint: servers.s3.endpoint, bucket: "coll-disk", tier: "custodial", prefix: "tape" });
+    await client.rseAdd({ name: "coll-tape", site: "site-c", endpoint: servers.s3.endpoint, bucket: "coll-disk", tier: StorageTier.CUSTODIAL, prefix: "tape" });
   });
 
   afterAll(async () => {

@@ -21,6 +21,7 @@ import { openAgentStore, type AgentStore } from "../src/agent/cache/index.js";
 import { FileRefSchema } from "../src/gen/orrery/v1/common_pb.js";
 import { startTestServers, tempDir, type TestServers } from "./harness.js";
 import { orrery, orreryJson } from "./cli-runner.js";
+import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 describe("bad replicas and dbb download", () => {
   let servers: TestServers;
@@ -42,7 +43,7 @@ describe("bad replicas and dbb download", () => {
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url, judgeIntervalMs: 200, repairDelayMs: 200, reaperIntervalMs: 600_000 });
     nc = await connectNats(servers.nats.url, "download-test");
     client = new DbbClient(nc);
-    for (const name of ["da", "db"]) await client.rseAdd({ name, site: "site-d", endpoint: servers.s3.endpoint, bucket: name, tier: "disk" });
+    for (const name of ["da", "db"]) await client.rseAdd({ name, site: "site-d", endpoint: servers.s3.endpoint, bucket: name, tier: StorageTier.DISK });
     work = dir("download-work");
   });
 

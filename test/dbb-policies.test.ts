@@ -21,6 +21,7 @@ import { s3ClientFor } from "../src/common/s3.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
 import { startTestServers, type TestServers } from "./harness.js";
 import { orrery, orreryJson } from "./cli-runner.js";
+import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 interface FileSpec {
   scope: string;
@@ -41,9 +42,9 @@ describe("site replication policies", () => {
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url });
     nc = await connectNats(servers.nats.url, "policies-test");
     client = new DbbClient(nc);
-    await client.rseAdd({ name: "pa-disk", site: "site-a", endpoint: servers.s3.endpoint, bucket: "pa-disk", tier: "disk" });
-    await client.rseAdd({ name: "pa-tape", site: "site-a", endpoint: servers.s3.endpoint, bucket: "pa-tape", tier: "custodial" });
-    await client.rseAdd({ name: "pb-disk", site: "site-b", endpoint: servers.s3.endpoint, bucket: "pb-disk", tier: "disk" });
+    await client.rseAdd({ name: "pa-disk", site: "site-a", endpoint: servers.s3.endpoint, bucket: "pa-disk", tier: StorageTier.DISK });
+    await client.rseAdd({ name: "pa-tape", site: "site-a", endpoint: servers.s3.endpoint, bucket: "pa-tape", tier: StorageTier.CUSTODIAL });
+    await client.rseAdd({ name: "pb-disk", site: "site-b", endpoint: servers.s3.endpoint, bucket: "pb-disk", tier: StorageTier.DISK });
   });
 
   afterAll(async () => {

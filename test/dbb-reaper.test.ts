@@ -16,6 +16,7 @@ import { objectKey, s3ClientFor } from "../src/common/s3.js";
 import { Subjects } from "../src/common/subjects.js";
 import type { Rse } from "../src/gen/orrery/v1/dbb_pb.js";
 import { startTestServers, type TestServers } from "./harness.js";
+import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RSES = ["rq", "rk", "rl", "ro", "rc"];
@@ -29,7 +30,7 @@ describe("reaper", () => {
   let events: Subscription;
   const seen: { did: string; rse: string; state: string }[] = [];
   const start = () => runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url, judgeIntervalMs: 200, repairDelayMs: 200, reaperIntervalMs: 200 });
-  const rse = (name: string, quotaBytes = 0n) => ({ name, site: "site-r", endpoint: servers.s3.endpoint, bucket: name, tier: "disk", quotaBytes });
+  const rse = (name: string, quotaBytes = 0n) => ({ name, site: "site-r", endpoint: servers.s3.endpoint, bucket: name, tier: StorageTier.DISK, quotaBytes });
 
   beforeAll(async () => {
     servers = await startTestServers("reaper", RSES);

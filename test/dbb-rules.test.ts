@@ -9,6 +9,7 @@ import { checksumBytes } from "../src/common/checksum.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
 import { isOrreryError } from "../src/common/errors.js";
 import { startTestServers, type TestServers } from "./harness.js";
+import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 describe("replication rules", () => {
   let servers: TestServers;
@@ -22,8 +23,8 @@ describe("replication rules", () => {
     dbb = await runDbb({ natsUrl: servers.nats.url, redisUrl: servers.redis.url, judgeIntervalMs: 200, repairDelayMs: 200 });
     nc = await connectNats(servers.nats.url, "rules-test");
     client = new DbbClient(nc);
-    await client.rseAdd({ name: "ra", site: "site-a", endpoint: servers.s3.endpoint, bucket: "ra", tier: "disk" });
-    for (const n of SITE_B) await client.rseAdd({ name: n, site: "site-b", endpoint: servers.s3.endpoint, bucket: n, tier: "disk", attributes: { weight: n === "rb-3" ? "0" : "10" } });
+    await client.rseAdd({ name: "ra", site: "site-a", endpoint: servers.s3.endpoint, bucket: "ra", tier: StorageTier.DISK });
+    for (const n of SITE_B) await client.rseAdd({ name: n, site: "site-b", endpoint: servers.s3.endpoint, bucket: n, tier: StorageTier.DISK, attributes: { weight: n === "rb-3" ? "0" : "10" } });
   });
 
   afterAll(async () => {

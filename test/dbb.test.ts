@@ -16,6 +16,7 @@ import { Streams, Subjects } from "../src/common/subjects.js";
 import { isOrreryError, type OrreryError } from "../src/common/errors.js";
 import { registerDbbCommands } from "../src/cli/dbb.js";
 import { startTestServers, type TestServers } from "./harness.js";
+import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 const DISK = "dbb-disk";
 const TAPE = "dbb-tape";
@@ -36,8 +37,8 @@ describe("data backbone", () => {
     nc = await connectNats(servers.nats.url, "dbb-test");
     client = new DbbClient(nc);
     events = nc.subscribe(Subjects.replicaEvents, { callback: (_e, m) => void seen.push(m.json()) });
-    await client.rseAdd({ name: "test-disk", site: "site-t", endpoint: servers.s3.endpoint, bucket: DISK, tier: "disk", output: true });
-    await client.rseAdd({ name: "test-tape", site: "site-t", endpoint: servers.s3.endpoint, bucket: TAPE, tier: "custodial", prefix: "archive", attributes: { archive: "true" } });
+    await client.rseAdd({ name: "test-disk", site: "site-t", endpoint: servers.s3.endpoint, bucket: DISK, tier: StorageTier.DISK, output: true });
+    await client.rseAdd({ name: "test-tape", site: "site-t", endpoint: servers.s3.endpoint, bucket: TAPE, tier: StorageTier.CUSTODIAL, prefix: "archive", attributes: { archive: "true" } });
   });
 
   afterAll(async () => {
@@ -73,23 +74,23 @@ describe("data backbone", () => {
   it("adds and lists RSEs, one output RSE per site", async () => {
     const all = await client.rseList();
     expect(all.map((r) => [r.name, r.site, r.tier, r.output])).toEqual([
-      ["test-disk", "site-t", "disk", true],
-      ["test-tape", "site-t", "custodial", false],
+      ["test-disk", "site-t", StorageTier.DISK, true],
+      ["test-tape", "site-t", StorageTier.CUSTODIAL, false],
     ]);
     expect(all[1]).toMatchObject({ prefix: "archive", attributes: { archive: "true" }, bucket: TAPE });
     expect(await client.rseList("elsewhere")).toEqual([]);
 
-    await client.rseAdd({ name: "test-scratch", site: "site-t", endpoint: servers.s3.endpoint, bucket: DISK, tier: "scratch", output: true, quotaBytes: 1000n });
+    await client.rseAdd({ name: "test-scratch", site: "site-t", endpoint: servers.s3.endpoint, bucket: DISK, tier: StorageTier.SCRATCH, output: true, quotaBytes: 1000n });
     const after = await client.rseList("site-t");
     expect(after.filter((r) => r.output).map((r) => r.name)).toEqual(["test-scratch"]);
     expect(after.find((r) => r.name === "test-scratch")?.quotaBytes).toBe(1000n);
-    await client.rseAdd({ name: "test-disk", site: "site-t", endpoint: servers.s3.endpoint, bucket: DISK, tier: "disk", output: true });
+    await client.rseAdd({ name: "test-disk", site: "site-t", endpoint: servers.s3.endpoint, bucket: DISK, tier: StorageTier.DISK, output: true });
 
     const refused = await client.rseAdd({ name: "Bad_Name", site: "s", endpoint: servers.s3.endpoint, bucket: DISK }).catch((e: unknown) => e);
     expect(isOrreryError(refused, "INVALID_ARGUMENT")).toBe(true);
     expect((refused as Error).message).toContain('rse.name "Bad_Name"');
-    const badTier = await client.rseAdd({ name: "x", site: "s", endpoint: servers.s3.endpoint, bucket: DISK, tier: "fast" }).catch((e: unknown) => e);
-    expect((badTier as Error).message).toContain('rse.tier "fast"');
+    const badTier = await client.rseAdd({ name: "x", site: "s", endpoint: servers.s3.endpoint, bucket: DISK, tier: 42 as StorageTier }).catch((e: unknown) => e);
+    expect((badTier as Error).message).toContain("rse.tier 42 is not a StorageTier");
   });
 
   it("ingests a manifest: every file uploaded and AVAILABLE with the checksums of the stored object", async () => {

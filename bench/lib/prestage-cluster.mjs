@@ -66,12 +66,14 @@ async function runCampaign(client, name, yaml, rseSite) {
   const t0 = Date.now();
   await client.submit({ specYaml: yaml, sourceName: `${name}.yaml` }, { timeoutMs: 120_000 });
   let st;
+  // Campaign states are an enum on the wire.
+  const { CampaignState } = await import("../../dist/gen/orrery/v1/common_pb.js");
   for (;;) {
     st = (await client.status({ campaign: name })).campaigns[0];
-    if (st && st.state !== "RUNNING" && st.state !== "PAUSED") break;
+    if (st && st.state !== CampaignState.RUNNING && st.state !== CampaignState.PAUSED) break;
     await sleep(250);
   }
-  if (st.state !== "SUCCEEDED") throw new Error(`campaign ${name} ended ${st.state}`);
+  if (st.state !== CampaignState.SUCCEEDED) throw new Error(`campaign ${name} ended ${CampaignState[st.state]}`);
   const out = { quanta: 0, at_b: 0, at_b_local: 0, remote_bytes: 0, makespan_s: ((Number(st.finishedMs) || Date.now()) - t0) / 1000 };
   for (const q of (await client.listQuanta({ campaign: name })).quanta) {
     const prov = JSON.parse((await client.getProvenance({ quantum: q.id, attempt: 0 })).provenanceJson);

@@ -8,6 +8,7 @@ import { connectNats, type NatsConnection } from "../common/nats.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { signalReady } from "../common/ready.js";
 import { QuantumResultSchema, type Lease, type QuantumResult, type Welcome } from "../gen/orrery/v1/agent_link_pb.js";
+import { nodeKinds } from "../common/wire-enums.js";
 import { openAgentStore, type AgentStore } from "./cache/index.js";
 import { CoordinatorLink, type AgentMessageInit } from "./coordinator-link.js";
 import { bareResult, Outcome, type StopRequest } from "./lease-outcome.js";
@@ -131,7 +132,7 @@ class Agent {
         value: {
           agentId: o.agentId,
           site: o.site,
-          kind: o.kind,
+          kind: nodeKinds.value(o.kind)!,
           cores: o.cores,
           memoryMb: o.memoryMB,
           diskMb: o.diskMB,

@@ -2,6 +2,8 @@
 import { existsSync, statSync } from "node:fs";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { QuantumResultSchema } from "../gen/orrery/v1/agent_link_pb.js";
+import type { AttemptOutcome } from "../gen/orrery/v1/common_pb.js";
+import { attemptOutcomes } from "../common/wire-enums.js";
 import { ErrorCode, isOrreryError } from "../common/errors.js";
 import type { PayloadRun } from "./exec/index.js";
 
@@ -16,6 +18,11 @@ export const Outcome = {
   STAGE_OUT_ERROR: "stage_out_error",
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** The wire form of an outcome: the coordinator refuses a result whose outcome is not one of its enum values. */
+export function wireOutcome(outcome: Outcome): AttemptOutcome {
+  return attemptOutcomes.value(outcome)!;
+}
 
 /** Why the agent stopped a lease itself; the abort reason of its signal. */
 export interface StopRequest {
@@ -97,7 +104,7 @@ export function bareResult(
     leaseId: lease.leaseId,
     quantumId: lease.quantumId,
     attempt: lease.attempt,
-    outcome,
+    outcome: wireOutcome(outcome),
     exitCode: -1,
     message,
     startMs: BigInt(startMs),

@@ -20,7 +20,7 @@ import {
   writeQuantumFile,
   type PayloadRun,
 } from "./exec/index.js";
-import { isStopRequest, judgeRun, Outcome, outcomeOfError, type LeasePhase } from "./lease-outcome.js";
+import { isStopRequest, judgeRun, Outcome, outcomeOfError, wireOutcome, type LeasePhase } from "./lease-outcome.js";
 import { filterEnvironment, readMetrics, type ProvenanceRecord } from "./provenance.js";
 import { registerOutputs, stageInFile, uploadOutputs, uploadProvenance, type DbbLookup, type StagedInput, type StagedOutput } from "./stage/index.js";
 
@@ -74,7 +74,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
       leaseId: lease.leaseId,
       quantumId: lease.quantumId,
       attempt: lease.attempt,
-      outcome,
+      outcome: wireOutcome(outcome),
       exitCode: run?.exitCode ?? -1,
       message,
       startMs: BigInt(startMs),
@@ -191,7 +191,7 @@ function noopResult(lease: Lease, ctx: LeaseRunContext): QuantumResult {
     leaseId: lease.leaseId,
     quantumId: lease.quantumId,
     attempt: lease.attempt,
-    outcome: Outcome.SUCCEEDED,
+    outcome: wireOutcome(Outcome.SUCCEEDED),
     exitCode: 0,
     startMs: BigInt(now),
     endMs: BigInt(now),

@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { CampaignAction } from "../gen/orrery/v1/coordinator_pb.js";
+import { campaignStates } from "../common/wire-enums.js";
 import { withCampaignClient } from "./coordinator-client.js";
 import { globalOptions } from "./global-options.js";
 import { printJson, printLine } from "./output.js";
@@ -37,9 +38,10 @@ export function registerCampaignControlCommands(program: Command): void {
         const json = globalOptions(cmd).json === true;
         await withCampaignClient(cmd, async (client) => {
           const res = await client.controlCampaign({ campaign, action });
-          if (json) printJson({ campaign: res.campaign, state: res.state });
-          else if (action === CampaignAction.CANCEL) printLine(`campaign ${res.campaign} is ${res.state}; ${res.cancelledLeases} running quanta stopped`);
-          else printLine(`campaign ${res.campaign} is ${res.state}`);
+          const state = campaignStates.name(res.state) ?? "UNKNOWN";
+          if (json) printJson({ campaign: res.campaign, state });
+          else if (action === CampaignAction.CANCEL) printLine(`campaign ${res.campaign} is ${state}; ${res.cancelledLeases} running quanta stopped`);
+          else printLine(`campaign ${res.campaign} is ${state}`);
         });
       });
   }

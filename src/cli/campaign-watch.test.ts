@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
+import { QuantumState } from "../gen/orrery/v1/common_pb.js";
+import { campaignStates } from "../common/wire-enums.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { CampaignStatusSchema, type CampaignStatus } from "../gen/orrery/v1/coordinator_pb.js";
 import { LineProgressView, followCampaign } from "./campaign-watch.js";
 
 function status(state: string, succeeded: number, running: number): CampaignStatus {
   const counts = [
-    { state: "SUCCEEDED", count: succeeded },
-    { state: "RUNNING", count: running },
+    { state: QuantumState.SUCCEEDED, count: succeeded },
+    { state: QuantumState.RUNNING, count: running },
   ];
-  return create(CampaignStatusSchema, { campaign: "watch-me", state, counts, tasks: [{ task: "isr", counts }] });
+  return create(CampaignStatusSchema, { campaign: "watch-me", state: campaignStates.value(state)!, counts, tasks: [{ task: "isr", counts }] });
 }
 
 /** Answers with the given statuses in turn (an error entry is thrown), repeating the last. */

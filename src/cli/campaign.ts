@@ -3,6 +3,8 @@
 import type { Command } from "commander";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import type { CampaignStatus } from "../gen/orrery/v1/coordinator_pb.js";
+import { QuantumState } from "../gen/orrery/v1/common_pb.js";
+import { quantumStates } from "../common/wire-enums.js";
 import { EXPANSION_TIMEOUT_MS, parsePriority, readSubmitRequest } from "./campaign-file.js";
 import { followCampaign } from "./campaign-watch.js";
 import { withCampaignClient, type CampaignClient } from "./coordinator-client.js";
@@ -151,7 +153,11 @@ export function registerCampaignCommands(program: Command): void {
     .action(async (campaign: string, opts: { state?: string; task?: string }, cmd: Command) => {
       const json = globalOptions(cmd).json === true;
       await withCampaignClient(cmd, async (client) => {
-        const res = await client.listQuanta({ campaign, state: opts.state?.toUpperCase() ?? "", task: opts.task ?? "" });
+        const state = opts.state === undefined ? QuantumState.UNSPECIFIED : quantumStates.value(opts.state.toUpperCase());
+        if (state === undefined) {
+          throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--state "${opts.state}" is not a quantum state`, { hint: `use one of ${quantumStates.names.join(", ")}` });
+        }
+        const res = await client.listQuanta({ campaign, state, task: opts.task ?? "" });
         if (json) {
           printJson(res.quanta.map(quantumToJson));
           return;
@@ -164,7 +170,7 @@ export function registerCampaignCommands(program: Command): void {
           { header: "QUANTUM", value: (q) => q.id },
           { header: "TASK", value: (q) => q.task },
           { header: "DATA ID", value: (q) => formatQuantumDataId(q) },
-          { header: "STATE", value: (q) => q.state },
+          { header: "STATE", value: (q) => quantumStates.name(q.state) ?? "UNKNOWN" },
           { header: "ATTEMPTS", value: (q) => q.attempts.length, align: "right" },
           { header: "LAST", value: (q) => lastAttempt(q) },
         ]);

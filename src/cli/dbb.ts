@@ -7,6 +7,7 @@ import { signalReady } from "../common/ready.js";
 import { parseDuration } from "../common/duration.js";
 import type { DataId } from "../common/data-id.js";
 import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
+import { storageTiers } from "../common/wire-enums.js";
 import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
 import { registerRuleCommands } from "./dbb-rules.js";
 import { registerDbbCollections } from "./dbb-collections.js";
@@ -47,7 +48,7 @@ export function formatBytes(n: number): string {
 }
 
 function rseJson(r: Rse) {
-  return { name: r.name, site: r.site, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, tier: r.tier, attributes: r.attributes, quotaBytes: Number(r.quotaBytes), output: r.output };
+  return { name: r.name, site: r.site, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, tier: storageTiers.name(r.tier) ?? "unknown", attributes: r.attributes, quotaBytes: Number(r.quotaBytes), output: r.output };
 }
 
 interface DbbProcessOptions {
@@ -131,11 +132,13 @@ export function registerDbbCommands(program: Command): void {
     .action(async (name: string, o: { site: string; endpoint: string; bucket: string; tier: string; attr: string[]; quota: string; prefix: string; output?: boolean }, cmd: Command) => {
       if (!/^\d+$/.test(o.quota)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--quota "${o.quota}" is not a number of bytes`, { hint: "give --quota as a whole number of bytes, 0 for none" });
       const attributes = parsePairs(o.attr, "--attr");
+      const tier = storageTiers.value(o.tier);
+      if (tier === undefined) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--tier "${o.tier}" is not a tier`, { hint: `use one of ${storageTiers.names.join(", ")}` });
       const added = await withDbbClient(cmd, (c) =>
-        c.rseAdd({ name, site: o.site, endpoint: o.endpoint, bucket: o.bucket, tier: o.tier, attributes, quotaBytes: BigInt(o.quota), prefix: o.prefix, output: o.output === true }),
+        c.rseAdd({ name, site: o.site, endpoint: o.endpoint, bucket: o.bucket, tier, attributes, quotaBytes: BigInt(o.quota), prefix: o.prefix, output: o.output === true }),
       );
       if (cmd.optsWithGlobals<DbbCommandOptions>().json) printJson(rseJson(added));
-      else printLine(`RSE ${added.name} added: site ${added.site}, tier ${added.tier}${added.output ? ", output RSE" : ""}, ${added.endpoint}/${added.bucket}`);
+      else printLine(`RSE ${added.name} added: site ${added.site}, tier ${storageTiers.name(added.tier) ?? "unknown"}${added.output ? ", output RSE" : ""}, ${added.endpoint}/${added.bucket}`);
     });
   rse
     .command("list")
@@ -151,7 +154,7 @@ export function registerDbbCommands(program: Command): void {
       printTable(rses, [
         { header: "NAME", value: (r) => r.name },
         { header: "SITE", value: (r) => r.site },
-        { header: "TIER", value: (r) => r.tier },
+        { header: "TIER", value: (r) => storageTiers.name(r.tier) ?? "unknown" },
         { header: "OUTPUT", value: (r) => (r.output ? "yes" : "") },
         { header: "ENDPOINT", value: (r) => `${r.endpoint}/${r.bucket}${r.prefix ? `/${r.prefix}` : ""}` },
         { header: "QUOTA", value: (r) => (r.quotaBytes > 0n ? formatBytes(Number(r.quotaBytes)) : "-"), align: "right" },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
+import { AttemptOutcome, NodeKind, QuantumState } from "../gen/orrery/v1/common_pb.js";
+import { campaignStates, quantumStates } from "../common/wire-enums.js";
 import {
   AgentInfoSchema,
   CampaignStatusSchema,
@@ -17,14 +19,14 @@ import {
   quantumToJson,
 } from "./status-view.js";
 
-const counts = (o: Record<string, number>) => Object.entries(o).map(([state, count]) => ({ state, count }));
+const counts = (o: Record<string, number>) => Object.entries(o).map(([state, count]) => ({ state: quantumStates.value(state)!, count }));
 
 function miniDrp(state: string, tasks: Record<string, Record<string, number>>): CampaignStatus {
   const all: Record<string, number> = {};
   for (const c of Object.values(tasks)) for (const [s, n] of Object.entries(c)) all[s] = (all[s] ?? 0) + n;
   return create(CampaignStatusSchema, {
     campaign: "mini-drp",
-    state,
+    state: campaignStates.value(state)!,
     priority: 100,
     share: 1,
     counts: counts(all),
@@ -89,12 +91,12 @@ describe("quanta", () => {
     id: "q-1f3a",
     task: "isr",
     dataId: JSON.stringify({ instrument: "HSC", exposure: 903334, detector: 16 }),
-    state: "SUCCEEDED",
+    state: QuantumState.SUCCEEDED,
     inputs: ["hsc:raw_903334_16.fits", "hsc:bias_16.fits"],
     outputs: ["hsc-drp:postISRCCD_903334_16.fits"],
     attempts: [
-      { number: 1, agent: "agent-1", site: "site-a", outcome: "preempted", exitCode: -1, startMs: 1_772_337_906_000n, endMs: 1_772_337_910_500n },
-      { number: 2, agent: "agent-3", site: "site-b", outcome: "succeeded", exitCode: 0, startMs: 1_772_337_911_000n, endMs: 0n },
+      { number: 1, agent: "agent-1", site: "site-a", outcome: AttemptOutcome.PREEMPTED, exitCode: -1, startMs: 1_772_337_906_000n, endMs: 1_772_337_910_500n },
+      { number: 2, agent: "agent-3", site: "site-b", outcome: AttemptOutcome.SUCCEEDED, exitCode: 0, startMs: 1_772_337_911_000n, endMs: 0n },
     ],
   });
 
@@ -120,7 +122,7 @@ describe("quanta", () => {
 
   it("names the last attempt's outcome and agent", () => {
     expect(lastAttempt(quantum)).toBe("succeeded on agent-3");
-    const failed = create(QuantumInfoSchema, { attempts: [{ agent: "agent-2", outcome: "payload_error", exitCode: 3 }] });
+    const failed = create(QuantumInfoSchema, { attempts: [{ agent: "agent-2", outcome: AttemptOutcome.PAYLOAD_ERROR, exitCode: 3 }] });
     expect(lastAttempt(failed)).toBe("payload_error (exit 3) on agent-2");
     expect(lastAttempt(create(QuantumInfoSchema, {}))).toBe("-");
   });
@@ -132,7 +134,7 @@ describe("quanta", () => {
 
 describe("agents", () => {
   it("converts to the contract's JSON with cache bytes as a number", () => {
-    const agent = create(AgentInfoSchema, { id: "a-1", site: "site-a", kind: "spot", cores: 4, freeCores: 1, running: 3, cacheBytes: 12_345_678n });
+    const agent = create(AgentInfoSchema, { id: "a-1", site: "site-a", kind: NodeKind.SPOT, cores: 4, freeCores: 1, running: 3, cacheBytes: 12_345_678n });
     expect(agentToJson(agent)).toEqual({ id: "a-1", site: "site-a", kind: "spot", cores: 4, freeCores: 1, running: 3, cacheBytes: 12_345_678 });
     expect(formatBytes(12_345_678)).toBe("12.3 MB");
     expect(formatBytes(0)).toBe("0 B");

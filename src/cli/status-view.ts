@@ -2,6 +2,8 @@
 // the JSON shapes of the contract, progress lines and final state lines.
 import { formatDataId, parseDataId, type DataId } from "../common/data-id.js";
 import type { AgentInfo, Attempt, CampaignStatus, QuantumInfo, StateCount } from "../gen/orrery/v1/coordinator_pb.js";
+import { AttemptOutcome } from "../gen/orrery/v1/common_pb.js";
+import { attemptOutcomes, campaignStates, nodeKinds, quantumStates } from "../common/wire-enums.js";
 
 /** Quantum states in lifecycle order (DESIGN.md); counts are listed in this order. */
 export const QUANTUM_STATES = ["PENDING", "READY", "RUNNING", "SUCCEEDED", "FAILED", "BLOCKED", "CANCELLED", "SKIPPED"] as const;
@@ -64,7 +66,10 @@ export function isTerminalCampaignState(state: string): boolean {
 export function countsToObject(counts: readonly StateCount[]): StateCounts {
   const out: StateCounts = {};
   for (const s of QUANTUM_STATES) out[s] = 0;
-  for (const c of counts) out[c.state] = (out[c.state] ?? 0) + c.count;
+  for (const c of counts) {
+    const state = quantumStates.name(c.state) ?? `UNKNOWN_${c.state}`;
+    out[state] = (out[state] ?? 0) + c.count;
+  }
   return out;
 }
 
@@ -73,7 +78,7 @@ export function campaignStatusToJson(status: CampaignStatus): CampaignStatusJson
   for (const t of status.tasks) tasks[t.task] = countsToObject(t.counts);
   return {
     campaign: status.campaign,
-    state: status.state,
+    state: campaignStates.name(status.state) ?? "UNKNOWN",
     priority: status.priority,
     share: status.share,
     counts: countsToObject(status.counts),
@@ -89,7 +94,7 @@ function msToIso(ms: bigint): string | null {
 }
 
 export function attemptToJson(a: Attempt): AttemptJson {
-  return { agent: a.agent, site: a.site, outcome: a.outcome, exitCode: a.exitCode, start: msToIso(a.startMs), end: msToIso(a.endMs) };
+  return { agent: a.agent, site: a.site, outcome: attemptOutcomes.name(a.outcome) ?? "", exitCode: a.exitCode, start: msToIso(a.startMs), end: msToIso(a.endMs) };
 }
 
 /** The data id travels as a JSON string; a malformed one shows as empty rather than failing the listing. */
@@ -106,7 +111,7 @@ export function quantumToJson(q: QuantumInfo): QuantumJson {
     id: q.id,
     task: q.task,
     dataId: quantumDataId(q),
-    state: q.state,
+    state: quantumStates.name(q.state) ?? "UNKNOWN",
     inputs: [...q.inputs],
     outputs: [...q.outputs],
     attempts: q.attempts.map(attemptToJson),
@@ -117,7 +122,7 @@ export function agentToJson(a: AgentInfo): AgentJson {
   return {
     id: a.id,
     site: a.site,
-    kind: a.kind,
+    kind: nodeKinds.name(a.kind) ?? "unknown",
     cores: a.cores,
     freeCores: a.freeCores,
     running: a.running,
@@ -173,8 +178,8 @@ export function formatQuantumDataId(q: QuantumInfo): string {
 export function lastAttempt(q: QuantumInfo): string {
   const last = q.attempts.at(-1);
   if (last === undefined) return "-";
-  const exit = last.outcome === "payload_error" ? ` (exit ${last.exitCode})` : "";
-  return `${last.outcome || "running"}${exit} on ${last.agent}`;
+  const exit = last.outcome === AttemptOutcome.PAYLOAD_ERROR ? ` (exit ${last.exitCode})` : "";
+  return `${attemptOutcomes.name(last.outcome) ?? "running"}${exit} on ${last.agent}`;
 }
 
 /** Bytes as a short human figure: 0 B, 12.3 MB, 4.0 GB. */

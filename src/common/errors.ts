@@ -7,6 +7,8 @@ export const ErrorCode = {
   NOT_FOUND: "NOT_FOUND",
   ALREADY_EXISTS: "ALREADY_EXISTS",
   INVALID_ARGUMENT: "INVALID_ARGUMENT",
+  /** A caller acting on what is not its own (an agent reporting on another agent's lease). */
+  PERMISSION_DENIED: "PERMISSION_DENIED",
   UNAVAILABLE: "UNAVAILABLE",
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
   STAGE_IN: "STAGE_IN",
@@ -46,6 +48,7 @@ const toGrpc: Record<ErrorCode, GrpcStatus> = {
   NOT_FOUND: GrpcStatus.NOT_FOUND,
   ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
   INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
   UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   CHECKSUM_MISMATCH: GrpcStatus.DATA_LOSS,
   STAGE_IN: GrpcStatus.UNAVAILABLE,

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { CampaignService } from "../gen/orrery/v1/coordinator_pb.js";
+import { AttemptOutcome, QuantumState } from "../gen/orrery/v1/common_pb.js";
 import { createUnaryClient, grpcServiceDefinition, unaryHandlers } from "./grpc-service.js";
 import { ErrorCode, OrreryError } from "./errors.js";
 
@@ -22,10 +23,10 @@ describe("unary gRPC client", () => {
               id: `${req.campaign}.isr.${i + 1}`,
               task: "isr",
               dataId: `{"detector":${i % 200},"exposure":${900_000 + Math.floor(i / 200)},"instrument":"HSC"}`,
-              state: "SUCCEEDED",
+              state: QuantumState.SUCCEEDED,
               inputs: [`hsc:raw/HSC/${900_000 + Math.floor(i / 200)}/raw_HSC_${900_000 + Math.floor(i / 200)}_${i % 200}.fits`],
               outputs: [`hsc-drp:big/run1/postISRCCD/postISRCCD_HSC_${900_000 + Math.floor(i / 200)}_${i % 200}.fits`],
-              attempts: [{ agent: "agent-1", site: "site-a", outcome: "succeeded", exitCode: 0, startMs: 1n, endMs: 2n }],
+              attempts: [{ agent: "agent-1", site: "site-a", outcome: AttemptOutcome.SUCCEEDED, exitCode: 0, startMs: 1n, endMs: 2n }],
             })),
           }),
         setPriority: (req) => Promise.reject(new OrreryError(ErrorCode.ILLEGAL_TRANSITION, `campaign ${req.campaign} is SUCCEEDED`, { hint: "see `orrery status`" })),

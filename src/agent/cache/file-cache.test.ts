@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { QuantumResultSchema } from "../../gen/orrery/v1/agent_link_pb.js";
+import { AttemptOutcome } from "../../gen/orrery/v1/common_pb.js";
 import { openAgentStore, type AgentStore } from "./agent-store.js";
 
 const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
@@ -90,13 +91,13 @@ describe("agent LMDB cache", () => {
     await store.cache.put("s:a", "ma", bytes(64, 9));
     await store.journal.leaseStarted({ leaseId: "L1", quantumId: "q1", attempt: 1, startMs: 1 });
     await store.journal.leaseStarted({ leaseId: "L2", quantumId: "q2", attempt: 1, startMs: 2 });
-    await store.journal.resultReady(create(QuantumResultSchema, { leaseId: "L2", quantumId: "q2", attempt: 1, outcome: "succeeded" }));
+    await store.journal.resultReady(create(QuantumResultSchema, { leaseId: "L2", quantumId: "q2", attempt: 1, outcome: AttemptOutcome.SUCCEEDED }));
     await store.close();
     store = openAgentStore(join(dir, "db"), 1000);
     expect(store.cache.get("s:a", "ma")).toEqual(bytes(64, 9));
     expect(store.cache.stats()).toMatchObject({ bytes: 64, files: 1 });
     expect(store.journal.inFlight().map((l) => l.leaseId)).toEqual(["L1"]);
-    expect(store.journal.pendingResults().map((r) => [r.leaseId, r.outcome])).toEqual([["L2", "succeeded"]]);
+    expect(store.journal.pendingResults().map((r) => [r.leaseId, r.outcome])).toEqual([["L2", AttemptOutcome.SUCCEEDED]]);
     await store.journal.resultAcknowledged("L2");
     expect(store.journal.pendingResults()).toEqual([]);
   });

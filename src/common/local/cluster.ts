@@ -11,6 +11,7 @@ import { freePort } from "./ports.js";
 import { isAlive, startService, stopProcess } from "./child.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
 import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 
 export interface ClusterOptions {
   dir: string;
@@ -208,8 +209,8 @@ async function registerRses(natsUrl: string, cluster: ClusterFile): Promise<void
     const dbb = new DbbClient(nc);
     for (const [i, site] of cluster.sites.entries()) {
       const endpoint = cluster.s3[site]!;
-      await dbb.rseAdd({ name: `${site}-disk`, site, endpoint, bucket: `${site}-disk`, tier: "disk", output: true, attributes: { site, tier: "disk" } });
-      if (i === 0) await dbb.rseAdd({ name: `${site}-tape`, site, endpoint, bucket: `${site}-tape`, tier: "custodial", attributes: { site, tier: "custodial" } });
+      await dbb.rseAdd({ name: `${site}-disk`, site, endpoint, bucket: `${site}-disk`, tier: StorageTier.DISK, output: true, attributes: { site, tier: "disk" } });
+      if (i === 0) await dbb.rseAdd({ name: `${site}-tape`, site, endpoint, bucket: `${site}-tape`, tier: StorageTier.CUSTODIAL, attributes: { site, tier: "custodial" } });
     }
   } finally {
     await nc.close();

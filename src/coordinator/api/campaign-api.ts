@@ -3,6 +3,8 @@ import { CampaignAction, type CampaignService } from "../../gen/orrery/v1/coordi
 import type { MethodsOf, UnaryImplementation } from "../../common/grpc-service.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { dataIdKey } from "../../common/data-id.js";
+import { attemptOutcomes, campaignStates, nodeKinds, quantumStates } from "../../common/wire-enums.js";
+import { AttemptOutcome, CampaignState, NodeKind, QuantumState } from "../../gen/orrery/v1/common_pb.js";
 import type { NatsConnection } from "../../common/nats.js";
 import type { CampaignStatusView, QuantaStore, WorkloadManager } from "../workload/index.js";
 import type { AgentLink } from "../dispatch/index.js";
@@ -27,10 +29,13 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
   /** How many attempts a quantum has made; undefined for an unknown quantum. */
   const attemptsOf = async (quantum: string): Promise<number | undefined> => manager.attempts(quantum);
   const agents = () => [...link.sessions.values()];
+  const counts = (c: CampaignStatusView["counts"]) => c.map(([state, count]) => ({ state: quantumStates.value(state) ?? QuantumState.UNSPECIFIED, count }));
+  const controlled = (r: { campaign: string; state: string }) => ({ campaign: r.campaign, state: campaignStates.value(r.state) ?? CampaignState.UNSPECIFIED });
   const toStatus = (v: CampaignStatusView) => ({
     ...v,
-    counts: v.counts.map(([state, count]) => ({ state, count })),
-    tasks: v.tasks.map((t) => ({ task: t.task, counts: t.counts.map(([state, count]) => ({ state, count })) })),
+    state: campaignStates.value(v.state) ?? CampaignState.UNSPECIFIED,
+    counts: counts(v.counts),
+    tasks: v.tasks.map((t) => ({ task: t.task, counts: counts(t.counts) })),
     createdMs: BigInt(v.createdMs),
     finishedMs: BigInt(v.finishedMs),
   });
@@ -67,16 +72,20 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       return { campaigns: (await manager.status(req.campaign === "" ? undefined : req.campaign, agents())).map(toStatus) };
     },
     async listQuanta(req) {
-      const listed = await manager.quanta(req.campaign, { state: req.state.toUpperCase(), task: req.task });
+      const state = quantumStates.name(req.state);
+      if (state === undefined && req.state !== QuantumState.UNSPECIFIED) {
+        throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `state: ${req.state} is not a QuantumState this coordinator knows`, { hint: "update the coordinator to match the CLI" });
+      }
+      const listed = await manager.quanta(req.campaign, { ...(state !== undefined ? { state } : {}), task: req.task });
       return {
         quanta: listed.map(({ definition: q, state, attempts }) => ({
           id: q.id,
           task: q.task,
           dataId: dataIdKey(q.dataId),
-          state,
+          state: quantumStates.value(state) ?? QuantumState.UNSPECIFIED,
           inputs: q.inputs.map((input) => input.did),
           outputs: q.outputs.map((o) => o.did),
-          attempts: attempts.map((a) => ({ ...a, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
+          attempts: attempts.map((a) => ({ ...a, outcome: attemptOutcomes.value(a.outcome) ?? AttemptOutcome.UNSPECIFIED, startMs: BigInt(a.startMs), endMs: BigInt(a.endMs) })),
         })),
       };
     },
@@ -92,13 +101,13 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
     async controlCampaign(req) {
       switch (req.action) {
         case CampaignAction.PAUSE:
-          return manager.pause(req.campaign);
+          return controlled(await manager.pause(req.campaign));
         case CampaignAction.RESUME:
-          return manager.resume(req.campaign);
+          return controlled(await manager.resume(req.campaign));
         case CampaignAction.CANCEL: {
           const { leases, ...res } = await manager.cancel(req.campaign);
           link.cancelLeases(leases, `campaign ${req.campaign} was cancelled`);
-          return { ...res, cancelledLeases: leases.length };
+          return { ...controlled(res), cancelledLeases: leases.length };
         }
         case CampaignAction.UNSPECIFIED:
           throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "action: expected pause, resume or cancel", { hint: "update the CLI to match the coordinator" });
@@ -112,7 +121,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
     async listAgents() {
       return {
         agents: [...link.sessions.values()].map((s) => {
-          return { id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: s.cacheBytes, memoryMb: s.memoryMB };
+          return { id: s.id, site: s.site, kind: nodeKinds.value(s.kind) ?? NodeKind.UNSPECIFIED, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: BigInt(s.cacheBytes), memoryMb: s.memoryMB };
         }),
       };
     },

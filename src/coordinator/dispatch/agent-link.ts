@@ -2,9 +2,11 @@
 // credit says what they can take, and we answer with leases up to it.
 import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
+import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage } from "../../gen/orrery/v1/agent_link_pb.js";
+import { ErrorCode, isOrreryError, toGrpcError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
-import type { AttemptReport, CancelledLease, SiteCapacity, WorkloadManager } from "../workload/index.js";
+import type { CancelledLease, SiteCapacity, WorkloadManager } from "../workload/index.js";
+import { AgentMessageParser, foreignLeaseRefusal, type AgentResult, type Refusal, type RefusalReason } from "./agent-messages.js";
 import { AgentSession } from "./agent-session.js";
 import { leaseMessage } from "./lease-message.js";
 
@@ -15,17 +17,14 @@ export interface AgentLinkOptions {
   localityDelayMs?: number;
 }
 
-/** Cached DIDs an agent may name in one message, and how long one may be: an agent's report is untrusted. */
-const MAX_CACHE_DIDS = 100_000;
-const MAX_DID_LENGTH = 1024;
-
-/** The DIDs of a cache report that look like DIDs, at most MAX_CACHE_DIDS. */
-function cacheDids(dids: readonly string[]): string[] {
-  return dids.slice(0, MAX_CACHE_DIDS).filter((d) => d.length <= MAX_DID_LENGTH && d.includes(":"));
-}
+/** Closes one stream with a status naming the refused field. */
+type Refuse = (refusal: Refusal) => void;
 
 export class AgentLink {
   readonly sessions = new Map<string, AgentSession>();
+  /** Messages refused since the coordinator started, by reason; each closed its stream. */
+  readonly refusals = new Map<RefusalReason, number>();
+  private readonly parser = new AgentMessageParser();
 
   constructor(
     private readonly manager: WorkloadManager,
@@ -36,8 +35,25 @@ export class AgentLink {
   /** grpc-js handler of AgentLinkService.Connect. */
   connect = (call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>): void => {
     let session: AgentSession | undefined;
+    let refused = false;
+    const refuse: Refuse = (refusal) => {
+      if (refused) return;
+      refused = true;
+      const count = (this.refusals.get(refusal.reason) ?? 0) + 1;
+      this.refusals.set(refusal.reason, count);
+      this.log.warn({ err: refusal.error, agent: session?.id, peer: call.getPeer(), reason: refusal.reason, count }, "agent message refused; its stream is closed");
+      // grpc-js ends the call with this status (code, details, our error code in the trailers).
+      call.emit("error", toGrpcError(refusal.error));
+    };
     call.on("data", (msg: AgentMessage) => {
-      const m = msg.msg;
+      // Messages already read after a refusal are dropped: the stream is closing.
+      if (refused) return;
+      const parsed = this.parser.parse(msg, session !== undefined);
+      if (!parsed.ok) {
+        refuse(parsed.refusal);
+        return;
+      }
+      const m = parsed.message;
       if (m.case === "hello") {
         const previous = this.sessions.get(m.value.agentId);
         if (previous && previous.call !== call) {
@@ -46,37 +62,33 @@ export class AgentLink {
         }
         session = new AgentSession(m.value, call);
         this.sessions.set(session.id, session);
-        this.track(this.manager.agentCache(session.id, { all: cacheDids(m.value.cachedDids), added: [], removed: [] }));
+        this.track(this.manager.agentCache(session.id, { all: m.value.cachedDids, added: [], removed: [] }));
         this.log.info({ agent: session.id, site: session.site, kind: session.kind, cores: session.cores }, "agent connected");
         session.send(create(CoordinatorMessageSchema, { msg: { case: "welcome", value: { heartbeatIntervalMs: this.opts.heartbeatIntervalMs, leaseTtlMs: this.opts.leaseTtlMs } } }));
         return;
       }
-      if (!session) {
-        call.destroy(new Error("the first message on the agent link must be Hello"));
-        return;
-      }
-      const s = session;
+      const s = session!;
       switch (m.case) {
         case "credit":
-          s.credit(
-            { cores: m.value.freeCores, memoryMB: m.value.freeMemoryMb, diskMB: m.value.freeDiskMb },
-            { cores: m.value.prefetchCores, memoryMB: m.value.prefetchMemoryMb, diskMB: m.value.prefetchDiskMb },
-          );
+          s.credit(m.value.free, m.value.prefetch);
           this.scheduleSoon(s);
           break;
-        case "heartbeat":
-          s.cacheBytes = m.value.cacheBytes;
-          if (m.value.cacheAdded.length + m.value.cacheRemoved.length > 0) this.track(this.manager.agentCache(s.id, { added: cacheDids(m.value.cacheAdded), removed: cacheDids(m.value.cacheRemoved) }));
-          s.reconcile(m.value.running, this.opts.heartbeatIntervalMs * 2);
-          this.manager.renew(s.id, m.value.running).then(
-            (stale) => this.stopLeases(s, stale, "the lease is no longer current"),
+        case "heartbeat": {
+          const hb = m.value;
+          s.cacheBytes = hb.cacheBytes;
+          if (hb.cacheAdded.length + hb.cacheRemoved.length > 0) this.track(this.manager.agentCache(s.id, { added: hb.cacheAdded, removed: hb.cacheRemoved }));
+          s.reconcile(hb.running, this.opts.heartbeatIntervalMs * 2);
+          this.manager.renew(s.id, hb.running).then(
+            ({ stale, foreign }) => {
+              if (foreign.length > 0) refuse(foreignLeaseRefusal("heartbeat", "running", foreign));
+              else this.stopLeases(s, stale, "the lease is no longer current");
+            },
             (err: unknown) => this.log.error({ err, agent: s.id }, "could not renew leases"),
           );
           break;
+        }
         case "result":
-          this.onResult(s, m.value);
-          break;
-        default:
+          this.onResult(s, m.value, refuse);
           break;
       }
     });
@@ -160,28 +172,17 @@ export class AgentLink {
     this.schedule(s);
   }
 
-  private onResult(s: AgentSession, r: QuantumResult): void {
-    const report: AttemptReport = {
-      leaseId: r.leaseId,
-      quantumId: r.quantumId,
-      attempt: r.attempt,
-      outcome: r.outcome,
-      exitCode: r.exitCode,
-      message: r.message,
-      startMs: Number(r.startMs),
-      endMs: Number(r.endMs),
-      outputs: r.outputs.map((o) => ({ role: o.role, did: o.did, rse: o.rse, bytes: Number(o.bytes), adler32: o.adler32, md5: o.md5 })),
-      stdout: r.stdoutTail,
-      stderr: r.stderrTail,
-      provenanceJson: r.provenanceJson,
-    };
+  private onResult(s: AgentSession, r: AgentResult, refuse: Refuse): void {
     // The lease is over on the node: its resources are free there now, whatever Redis takes to store the result.
     // A lease decided meanwhile is persisted after this result (the manager's turns run in order).
     s.release(r.leaseId);
     this.scheduleSoon(s);
-    this.manager.report(s.id, report).then(
+    this.manager.report(s.id, r).then(
       () => s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } })),
-      (err: unknown) => this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again"),
+      (err: unknown) => {
+        if (isOrreryError(err, ErrorCode.PERMISSION_DENIED)) refuse({ reason: "foreign_lease", error: err });
+        else this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again");
+      },
     );
   }
 

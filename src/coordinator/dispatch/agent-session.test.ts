@@ -1,12 +1,10 @@
-import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { HelloSchema } from "../../gen/orrery/v1/agent_link_pb.js";
 import { AgentSession } from "./agent-session.js";
 
 type Call = ConstructorParameters<typeof AgentSession>[1];
 const call = { write: () => true } as unknown as Call;
 const session = (prefetch: number) =>
-  new AgentSession(create(HelloSchema, { agentId: "a-1", site: "site-a", kind: "hpc", cores: 4, memoryMb: 4000, diskMb: 1000, prefetch }), call);
+  new AgentSession({ agentId: "a-1", site: "site-a", kind: "hpc", cores: 4, memoryMB: 4000, diskMB: 1000, cacheBytes: 0, cacheFiles: 0, host: "n1", cachedDids: [], prefetch }, call);
 const none = { cores: 0, memoryMB: 0, diskMB: 0 };
 
 describe("AgentSession books", () => {

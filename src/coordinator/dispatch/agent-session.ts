@@ -1,6 +1,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
-import type { AgentMessage, CoordinatorMessage, Hello } from "../../gen/orrery/v1/agent_link_pb.js";
+import type { AgentMessage, CoordinatorMessage } from "../../gen/orrery/v1/agent_link_pb.js";
 import type { AgentSlot } from "../workload/index.js";
+import type { AgentHello, AgentKind } from "./agent-messages.js";
 
 interface Held {
   cores: number;
@@ -20,12 +21,12 @@ interface Held {
 export class AgentSession {
   readonly id: string;
   readonly site: string;
-  readonly kind: string;
+  readonly kind: AgentKind;
   readonly cores: number;
   readonly memoryMB: number;
   /** Leases waiting at the agent beyond what it runs, in multiples of its resources. */
   readonly prefetch: number;
-  cacheBytes: bigint;
+  cacheBytes: number;
   readonly connectedMs = Date.now();
   private reportedCores = 0;
   private reportedMemoryMB = 0;
@@ -43,15 +44,15 @@ export class AgentSession {
   closed = false;
 
   constructor(
-    hello: Hello,
+    hello: AgentHello,
     readonly call: ServerDuplexStream<AgentMessage, CoordinatorMessage>,
   ) {
     this.id = hello.agentId;
     this.site = hello.site;
     this.kind = hello.kind;
     this.cores = hello.cores;
-    this.memoryMB = hello.memoryMb;
-    this.diskMB = hello.diskMb;
+    this.memoryMB = hello.memoryMB;
+    this.diskMB = hello.diskMB;
     this.prefetch = hello.prefetch;
     this.cacheBytes = hello.cacheBytes;
   }

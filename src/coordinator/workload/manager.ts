@@ -338,19 +338,23 @@ export class WorkloadManager {
   /**
    * Renews the leases an agent says it is still running. Returns those it
    * holds that are no longer current (cancelled, or expired and leased
-   * again): the agent should stop them.
+   * again): the agent should stop them; and those another agent holds
+   * (`foreign`): a lease id goes to one agent only, so naming one is forged.
    */
-  renew(agentId: string, leaseIds: readonly string[]): Promise<string[]> {
+  renew(agentId: string, leaseIds: readonly string[]): Promise<{ stale: string[]; foreign: string[] }> {
     return this.mailbox.send(() => {
       const deadline = Date.now() + this.leaseTtlMs;
       const stale: string[] = [];
+      const foreign: string[] = [];
       for (const id of leaseIds) {
         const ref = this.table.find(id.slice(0, id.lastIndexOf("#")));
         const lease = ref?.c.rows.run(ref.row)?.lease;
-        if (lease?.id === id && lease.agent === agentId) lease.deadlineMs = deadline;
-        else if (ref && lease?.id !== id) stale.push(id);
+        if (lease?.id === id && lease.agent !== agentId) foreign.push(id);
+        else if (lease?.id === id) lease.deadlineMs = deadline;
+        else if (ref) stale.push(id);
       }
-      return stale;
+      // An agent naming another's lease has its stream closed by the agent link.
+      return { stale, foreign };
     });
   }
 
@@ -408,7 +412,12 @@ export class WorkloadManager {
       const { agentId, report: r } = p;
       try {
         const ref = this.table.find(r.quantumId);
-        if (!ref || ref.c.rows.run(ref.row)?.lease?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
+        const lease = ref?.c.rows.run(ref.row)?.lease;
+        if (lease?.id === r.leaseId && lease.agent !== agentId) {
+          p.reject(new OrreryError(ErrorCode.PERMISSION_DENIED, `result.lease_id: lease ${r.leaseId} is held by another agent`));
+          continue;
+        }
+        if (!ref || lease?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
           this.log.info({ agent: agentId, lease: r.leaseId }, "result for a lease no longer current; ignored");
         } else {
           const { c, row } = ref;

@@ -4,12 +4,13 @@ import type { Logger } from "../../common/logger.js";
 import type { PrestageLedger } from "./prestage-ledger.js";
 import type { PrestageOrder, PrestageSite, SiteCapacity } from "./prestage-plan.js";
 import { DEFAULT_PRESTAGE, Prestager, type RuleSink } from "./prestager.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 
 const RSES = [
-  { name: "site-a-disk", site: "site-a", tier: "disk", output: true },
-  { name: "site-a-tape", site: "site-a", tier: "custodial", output: false },
-  { name: "site-b-tape", site: "site-b", tier: "custodial", output: false },
-  { name: "site-b-scratch", site: "site-b", tier: "disk", output: false },
+  { name: "site-a-disk", site: "site-a", tier: StorageTier.DISK, output: true },
+  { name: "site-a-tape", site: "site-a", tier: StorageTier.CUSTODIAL, output: false },
+  { name: "site-b-tape", site: "site-b", tier: StorageTier.CUSTODIAL, output: false },
+  { name: "site-b-scratch", site: "site-b", tier: StorageTier.DISK, output: false },
 ];
 
 const capacity = (freeB: number): SiteCapacity[] => [

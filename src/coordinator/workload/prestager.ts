@@ -8,6 +8,7 @@
 // never reaches the scheduler.
 import { ErrorCode, isOrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 import { PrestageLedger } from "./prestage-ledger.js";
 import type { PrestageOrder, PrestageSite, PrestageTurnOptions, SiteCapacity } from "./prestage-plan.js";
 
@@ -36,7 +37,7 @@ export const DEFAULT_PRESTAGE: PrestagerOptions = {
 /** The DBB as the pre-stager uses it (DbbClient). */
 export interface RuleSink {
   ruleAdd(rule: { did: string; rseExpression: string; copies: number; lifetime: string; grouping: string }): Promise<unknown>;
-  rseList(): Promise<readonly { name: string; site: string; tier: string; output: boolean }[]>;
+  rseList(): Promise<readonly { name: string; site: string; tier: StorageTier; output: boolean }[]>;
 }
 
 /** The manager's side: one planning turn in its mailbox. */
@@ -154,7 +155,7 @@ export class Prestager {
       const bySite = new Map<string, string>();
       const list = await this.dbb.rseList();
       for (const r of list) if (r.output) bySite.set(r.site, r.name);
-      for (const r of list) if (!bySite.has(r.site) && r.tier === "disk") bySite.set(r.site, r.name);
+      for (const r of list) if (!bySite.has(r.site) && r.tier === StorageTier.DISK) bySite.set(r.site, r.name);
       this.rses = { atMs: now, bySite };
       return bySite;
     } catch (err) {

@@ -52,6 +52,7 @@ import { declareBadReplica } from "../reaper/index.js";
 import { parseDuration } from "../../common/duration.js";
 import { contentsDidType } from "../../common/did-type.js";
 import type { PolicyService } from "../policies/index.js";
+import { storageTiers } from "../../common/wire-enums.js";
 
 const log = createLogger("dbb-api");
 
@@ -129,7 +130,7 @@ export async function startDbbService(
   endpoint("rse.add", RseAddRequestSchema, RseAddResponseSchema, async (req) => {
     if (!req.rse) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "rse.add: the request has no rse");
     const rse = await catalog.addRse(req.rse);
-    log.info({ rse: rse.name, site: rse.site, tier: rse.tier }, "rse added");
+    log.info({ rse: rse.name, site: rse.site, tier: storageTiers.name(rse.tier) }, "rse added");
     return { rse };
   });
   endpoint("rse.list", RseListRequestSchema, RseListResponseSchema, async (req) => ({ rses: await catalog.listRses(req.site) }));

@@ -80,8 +80,6 @@ export const ReplicaState = {
 } as const;
 export type ReplicaState = (typeof ReplicaState)[keyof typeof ReplicaState];
 
-export const RseTiers = ["custodial", "disk", "scratch"] as const;
-export type RseTier = (typeof RseTiers)[number];
 
 function check(value: string, pattern: RegExp, what: string, rule: string): string {
   if (!pattern.test(value)) {

@@ -5,7 +5,9 @@ import type { Redis } from "ioredis";
 import { create } from "@bufbuild/protobuf";
 import { RseSchema, type Rse } from "../../gen/orrery/v1/dbb_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
-import { Keys, RseTiers, checkRseName, checkSite } from "./keys.js";
+import { Keys, checkRseName, checkSite } from "./keys.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
+import { storageTiers } from "../../common/wire-enums.js";
 import { checkReplies } from "../../common/redis-replies.js";
 
 export function validateRse(input: Rse): Rse {
@@ -23,9 +25,9 @@ export function validateRse(input: Rse): Rse {
   if (!/^[A-Za-z0-9._-]+$/.test(input.bucket)) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.bucket "${input.bucket}" is not a bucket name: use letters, digits, '.', '_' and '-'`);
   }
-  const tier = input.tier === "" ? "disk" : input.tier;
-  if (!(RseTiers as readonly string[]).includes(tier)) {
-    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.tier "${tier}" is not a tier: use one of ${RseTiers.join(", ")}`);
+  const tier = input.tier === StorageTier.UNSPECIFIED ? StorageTier.DISK : input.tier;
+  if (storageTiers.name(tier) === undefined) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.tier ${tier} is not a StorageTier: use one of ${storageTiers.names.join(", ")}`);
   }
   if (input.quotaBytes < 0n) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `rse.quota ${input.quotaBytes} is negative: give bytes >= 0 (0 means no quota)`);
@@ -55,7 +57,7 @@ function toHash(rse: Rse): Record<string, string> {
     endpoint: rse.endpoint,
     bucket: rse.bucket,
     prefix: rse.prefix,
-    tier: rse.tier,
+    tier: storageTiers.name(rse.tier) ?? "disk",
     attributes: JSON.stringify(rse.attributes),
     quotaBytes: rse.quotaBytes.toString(),
     output: rse.output ? "1" : "0",
@@ -70,7 +72,7 @@ export function rseFromHash(h: Record<string, string>): Rse | undefined {
     endpoint: h["endpoint"] ?? "",
     bucket: h["bucket"] ?? "",
     prefix: h["prefix"] ?? "",
-    tier: h["tier"] ?? "disk",
+    tier: storageTiers.value(h["tier"] ?? "disk") ?? StorageTier.DISK,
     attributes: JSON.parse(h["attributes"] ?? "{}") as Record<string, string>,
     quotaBytes: BigInt(h["quotaBytes"] ?? "0"),
     output: h["output"] === "1",

@@ -4,6 +4,7 @@ import { unlocated } from "../../common/yaml-problems.js";
 import { parsePolicyJson, parsePolicyYaml } from "./policy-file.js";
 import { rseProblems } from "./policy-schema.js";
 import { jobsForNew, matches } from "./subscription-match.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 
 const CONTRACT_EXAMPLE = `site: site-a
 subscriptions:
@@ -86,8 +87,8 @@ subscriptions:
   it("finds expressions that select too few RSEs, and a site without RSEs", () => {
     const { policy, at } = parsePolicyYaml("site-a.yaml", CONTRACT_EXAMPLE);
     const rses = [
-      { name: "a-disk", site: "site-a", tier: "disk", attributes: {} },
-      { name: "b-disk", site: "site-b", tier: "disk", attributes: {} },
+      { name: "a-disk", site: "site-a", tier: StorageTier.DISK, attributes: {} },
+      { name: "b-disk", site: "site-b", tier: StorageTier.DISK, attributes: {} },
     ];
     expect(rseProblems(policy, rses, at).map((p) => `${p.line}: ${p.path}: ${p.message}`)).toEqual([
       '5: subscriptions.0.rules.0.rseExpression: "tier=custodial" selects 0 RSE(s) (none), fewer than the 1 copies asked for',

@@ -1,5 +1,6 @@
 // The parsed form of an RSE expression (Rucio's grammar): terms joined by set
 // operators that are read left to right with equal precedence.
+import type { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 
 /** `key=value` compares text; `key<n` and `key>n` compare numbers. */
 export type RseComparison = "=" | "<" | ">";
@@ -18,6 +19,6 @@ export type RseExpression =
 export interface RseLike {
   readonly name: string;
   readonly site: string;
-  readonly tier: string;
+  readonly tier: StorageTier;
   readonly attributes: Readonly<Record<string, string>>;
 }

@@ -1,12 +1,13 @@
 // Evaluates a parsed RSE expression over the catalog's RSEs, as Rucio does.
 import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { storageTiers } from "../../common/wire-enums.js";
 import type { RseExpression, RseLike } from "./ast.js";
 import { parseRseExpression } from "./parse.js";
 
 /** An RSE's attributes as expressions see them: its map, plus its site and tier. */
 function attributeOf(rse: RseLike, key: string): string | undefined {
   if (key === "site") return rse.site;
-  if (key === "tier") return rse.tier;
+  if (key === "tier") return storageTiers.name(rse.tier);
   return Object.hasOwn(rse.attributes, key) ? rse.attributes[key] : undefined;
 }
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { isOrreryError } from "../../common/errors.js";
 import { evaluate, parseRseExpression, resolve, type RseLike } from "./index.js";
+import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 
 const RSES: RseLike[] = [
-  { name: "a-disk", site: "site-a", tier: "disk", attributes: { freespace: "100", veryfast: "true", archive: "false" } },
-  { name: "a-tape", site: "site-a", tier: "custodial", attributes: { freespace: "5000", archive: "true" } },
-  { name: "b-disk", site: "site-b", tier: "disk", attributes: { freespace: "lots", veryfast: "True" } },
-  { name: "c-scratch", site: "site-c", tier: "scratch", attributes: { freespace: "50.5" } },
+  { name: "a-disk", site: "site-a", tier: StorageTier.DISK, attributes: { freespace: "100", veryfast: "true", archive: "false" } },
+  { name: "a-tape", site: "site-a", tier: StorageTier.CUSTODIAL, attributes: { freespace: "5000", archive: "true" } },
+  { name: "b-disk", site: "site-b", tier: StorageTier.DISK, attributes: { freespace: "lots", veryfast: "True" } },
+  { name: "c-scratch", site: "site-c", tier: StorageTier.SCRATCH, attributes: { freespace: "50.5" } },
 ];
 
 function names(expression: string, rses: readonly RseLike[] = RSES): string[] {
@@ -33,7 +34,7 @@ describe("RSE expressions", () => {
     expect(names("archive")).toEqual(["a-tape"]);
     expect(names("veryfast")).toEqual(["a-disk", "b-disk"]);
     expect(names("nosuchthing")).toEqual([]);
-    const withNamedArchive = [...RSES, { name: "archive", site: "site-d", tier: "disk", attributes: {} }];
+    const withNamedArchive = [...RSES, { name: "archive", site: "site-d", tier: StorageTier.DISK, attributes: {} }];
     expect(names("archive", withNamedArchive)).toEqual(["archive"]);
   });
 
