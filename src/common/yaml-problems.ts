@@ -4,6 +4,7 @@
 // for campaign files (coordinator) and site replication policies (CLI, dbb).
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from "yaml";
 import type { z } from "zod";
+import { MAX_ALIAS_COUNT, depthMessage, yamlDepthOver } from "./untrusted-text.js";
 
 /** One problem in a file: `FILE:LINE: path.to.field: what is wrong`. */
 export interface SpecProblem {
@@ -27,22 +28,51 @@ export interface ProblemLocator {
 export class PositionedYaml implements ProblemLocator {
   readonly doc: Document;
   private readonly lines = new LineCounter();
+  /** A cap the text is over (nesting, alias expansion): the file is refused on it alone. */
+  private capProblem: SpecProblem | undefined;
+  private js: { value: unknown } | undefined;
 
   constructor(
     readonly file: string,
     text: string,
   ) {
+    // Measured before parsing: the parser recurses per level, and too deep a
+    // file crashes the process instead of throwing (see untrusted-text.ts).
+    const deep = yamlDepthOver(text);
+    if (deep !== undefined) {
+      this.capProblem = { file, line: deep.line, path: "", message: depthMessage(deep.depth) };
+      this.doc = parseDocument("", { lineCounter: this.lines });
+      return;
+    }
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
   }
 
   syntaxProblems(): SpecProblem[] {
+    if (this.capProblem) return [this.capProblem];
     // With prettyErrors off the errors carry offsets only; the line counter turns them into lines.
-    return this.doc.errors.map((e) => ({
+    const syntax = this.doc.errors.map((e) => ({
       file: this.file,
       line: this.lines.linePos(e.pos[0]).line,
       path: "",
       message: e.message.split("\n")[0] ?? e.message,
     }));
+    if (syntax.length > 0) return syntax;
+    this.value();
+    return this.capProblem ? [this.capProblem] : [];
+  }
+
+  /** The document as plain JS; an alias bomb is a problem (see syntaxProblems), its value undefined. */
+  value(): unknown {
+    if (this.js) return this.js.value;
+    try {
+      this.js = { value: this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+    } catch (err) {
+      // yaml throws a ReferenceError when aliases expand past maxAliasCount; anything else is ours.
+      if (!(err instanceof ReferenceError)) throw err;
+      this.capProblem = { file: this.file, line: 1, path: "", message: `aliases expand to more than ${MAX_ALIAS_COUNT} nodes, over the cap on alias expansion` };
+      this.js = { value: undefined };
+    }
+    return this.js.value;
   }
 
   /**
