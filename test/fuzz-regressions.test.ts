@@ -2,9 +2,11 @@
 // in-process parsers and, for campaigns and pipelines, the coordinator's
 // parser workers: each is accepted or refused with exit 2 by the fuzzing rule.
 import { afterAll, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { orrery } from "./cli-runner.js";
 import { ErrorCode, OrreryError } from "../src/common/errors.js";
 import { closeCampaignParser, parseCampaignIsolated } from "../src/coordinator/campaign/index.js";
-import { parseAs, regressionFiles, violation } from "./fuzz/outcome.js";
+import { parseAs, regressionFiles, REGRESSIONS, violation } from "./fuzz/outcome.js";
 import { CAMPAIGN_WITH_PIPELINE_FILE } from "./fuzz/seeds.js";
 
 const FILES = regressionFiles();
@@ -39,6 +41,18 @@ describe("fuzz regressions", () => {
       }
       expect(violation(outcome)).toBeUndefined();
       expect(outcome.ok).toBe(parseAs(f.kind, f.text).ok);
+    });
+  }
+
+  // The CLI reads these itself, in its own worker, before it connects to anything.
+  for (const f of FILES.filter((x) => x.kind === "policy" || x.kind === "manifest")) {
+    it(`${f.name} is refused by the real CLI with exit 2 and no trace`, async () => {
+      const path = fileURLToPath(new URL(f.name, REGRESSIONS));
+      const args = f.kind === "policy" ? ["dbb", "policy", "set", "site-a", path] : ["dbb", "ingest", "--rse", "nowhere", "--manifest", path];
+      const res = await orrery([...args, "--cluster", "/nonexistent/cluster.json"], { timeoutMs: 30_000 });
+      expect(res.code, res.stderr).toBe(2);
+      expect(res.stderr).toContain("refused");
+      expect(res.stderr).not.toMatch(/^\s+at .+:\d+/m);
     });
   }
 
