@@ -1,11 +1,12 @@
 // Reads a campaign file (and its `pipeline: {file: …}`) into a SubmitRequest.
 // The coordinator validates the spec; here we only find the files to send, so
 // a YAML the CLI cannot parse still goes to the server for FILE:LINE errors.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse } from "yaml";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorCode, OrreryError } from "../common/errors.js";
+import { MAX_ALIAS_COUNT, checkSize, yamlDepthOver, type UntrustedKind } from "../common/untrusted-text.js";
 import type { SubmitRequestSchema } from "../gen/orrery/v1/coordinator_pb.js";
 
 /**
@@ -38,10 +39,13 @@ export function describeReadError(err: unknown): string {
   }
 }
 
-async function readText(path: string, what: string, hint: string): Promise<string> {
+async function readText(path: string, kind: UntrustedKind, what: string, hint: string): Promise<string> {
   try {
+    // The size first: a file over the cap is refused without being read.
+    checkSize(kind, path, (await stat(path)).size);
     return await readFile(path, "utf8");
   } catch (err) {
+    if (err instanceof OrreryError) throw err;
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `cannot read ${what} ${path}: ${describeReadError(err)}`, {
       cause: err,
       hint,
@@ -52,8 +56,10 @@ async function readText(path: string, what: string, hint: string): Promise<strin
 /** The `pipeline.file` of a campaign YAML, or undefined when inline, absent, or the YAML does not parse. */
 export function pipelineFileOf(specYaml: string): string | undefined {
   let doc: unknown;
+  // Too deep a file would crash this parser (see untrusted-text.ts); the coordinator refuses it with its line.
+  if (yamlDepthOver(specYaml) !== undefined) return undefined;
   try {
-    doc = parse(specYaml);
+    doc = parse(specYaml, { maxAliasCount: MAX_ALIAS_COUNT });
   } catch {
     return undefined;
   }
@@ -86,7 +92,7 @@ export function parsePriority(value: string): number {
 
 /** Builds the request from FILE as the user gave it; a pipeline file is relative to FILE's folder. */
 export async function readSubmitRequest(file: string, opts: SubmitOptions = {}): Promise<SubmitRequestInit> {
-  const specYaml = await readText(file, "campaign file", "check the path; it is relative to the current directory");
+  const specYaml = await readText(file, "campaign", "campaign file", "check the path; it is relative to the current directory");
   const request: SubmitRequestInit = {
     specYaml,
     sourceName: file,
@@ -98,6 +104,7 @@ export async function readSubmitRequest(file: string, opts: SubmitOptions = {}):
     const path = isAbsolute(pipelineFile) ? pipelineFile : join(dirname(file), pipelineFile);
     request.pipelineYaml = await readText(
       path,
+      "pipeline",
       "pipeline file",
       `\`pipeline: {file: ${pipelineFile}}\` in ${file} is relative to that file's folder`,
     );

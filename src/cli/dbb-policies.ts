@@ -4,9 +4,10 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { MAX_POLICY_BYTES, parsePolicyJson, parsePolicyYaml, policyInvalid, rseProblems, type Policy } from "../dbb/index.js";
+import { MAX_POLICY_BYTES, parsePolicyJson, policyInvalid, rseProblems, type Policy } from "../dbb/index.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { describeReadError } from "./campaign-file.js";
+import { parsePolicyFileIsolated } from "./file-parser.js";
 import { withDbbClient, type DbbCommandOptions } from "./dbb-connection.js";
 import { printJson, printLine, printText } from "./output.js";
 
@@ -38,7 +39,7 @@ export function registerPolicyCommands(dbb: Command): void {
     .command("set <site> <file>")
     .description("set a site's policy from a YAML file whose `site` is SITE; retroactive subscriptions cover existing files before it returns")
     .action(async (site: string, file: string, _o: unknown, cmd: Command) => {
-      const { policy: parsed, at } = parsePolicyYaml(file, await readPolicyFile(file));
+      const { policy: parsed, at } = await parsePolicyFileIsolated(file, await readPolicyFile(file));
       if (parsed.site !== site) {
         throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${file} is the policy of site "${parsed.site}", not of site "${site}"`, {
           hint: `run \`orrery dbb policy set ${parsed.site} ${file}\`, or change \`site:\` in the file`,

@@ -1,6 +1,7 @@
 // `orrery dbb …`: run the data backbone process (no subcommand), manage RSEs,
 // ingest files and show replicas.
 import { Option, type Command } from "commander";
+import { parseManifestIsolated } from "./file-parser.js";
 import { runDbb, ingest, entriesFromFiles, entriesFromManifest, parseRseExpression, resolveRseExpression, type IngestProgress } from "../dbb/index.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { signalReady } from "../common/ready.js";
@@ -218,7 +219,7 @@ async function ingestEntries(files: string[], o: { manifest?: string; scope?: st
         hint: "put scope, dataset type and data id in the manifest, or give files without --manifest",
       });
     }
-    return entriesFromManifest(o.manifest);
+    return entriesFromManifest(o.manifest, o.manifest, parseManifestIsolated);
   }
   if (files.length === 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "nothing to ingest", { hint: "give --manifest FILE.jsonl, or FILE… with --scope, --dataset-type and --data-id" });
   for (const [flag, value] of [["--scope", o.scope], ["--dataset-type", o.datasetType]] as const) {

@@ -2,8 +2,9 @@
 // wrong`: the file is parsed keeping positions, a zod schema validates it, and
 // every issue is located at the line of the deepest field the file has. Used
 // for campaign files (coordinator) and site replication policies (CLI, dbb).
-import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document, type Pair, type YAMLMap } from "yaml";
 import type { z } from "zod";
+import { MAX_ALIAS_COUNT, depthMessage, yamlDepthOver } from "./untrusted-text.js";
 
 /** One problem in a file: `FILE:LINE: path.to.field: what is wrong`. */
 export interface SpecProblem {
@@ -27,22 +28,73 @@ export interface ProblemLocator {
 export class PositionedYaml implements ProblemLocator {
   readonly doc: Document;
   private readonly lines = new LineCounter();
+  /** A cap the text is over (nesting, alias expansion): the file is refused on it alone. */
+  private capProblem: SpecProblem | undefined;
+  private js: { value: unknown } | undefined;
+  /** Each map's pairs by key, built on first use: locating N problems stays linear. */
+  private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
 
   constructor(
     readonly file: string,
     text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    // Measured before parsing: the parser recurses per level, and too deep a
+    // file crashes the process instead of throwing (see untrusted-text.ts).
+    const deep = yamlDepthOver(text);
+    if (deep !== undefined) {
+      this.capProblem = { file, line: deep.line, path: "", message: depthMessage(deep.depth) };
+      this.doc = parseDocument("", { lineCounter: this.lines });
+      return;
+    }
+    // yaml's own duplicate-key check compares every key with every other
+    // (20 s for a 700 KB map); duplicateKeyProblems does it in one pass.
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
+  }
+
+  /** Each key written a second time in the same map, at the second, as yaml words it. */
+  private duplicateKeyProblems(): SpecProblem[] {
+    const problems: SpecProblem[] = [];
+    visit(this.doc, {
+      Map: (_, map) => {
+        const seen = new Set<unknown>();
+        for (const pair of map.items) {
+          if (!isScalar(pair.key)) continue;
+          if (!seen.has(pair.key.value)) seen.add(pair.key.value);
+          else problems.push({ file: this.file, line: this.lines.linePos(pair.key.range?.[0] ?? 0).line, path: "", message: "Map keys must be unique" });
+        }
+      },
+    });
+    return problems;
   }
 
   syntaxProblems(): SpecProblem[] {
+    if (this.capProblem) return [this.capProblem];
     // With prettyErrors off the errors carry offsets only; the line counter turns them into lines.
-    return this.doc.errors.map((e) => ({
+    const syntax = this.doc.errors.map((e) => ({
       file: this.file,
       line: this.lines.linePos(e.pos[0]).line,
       path: "",
       message: e.message.split("\n")[0] ?? e.message,
     }));
+    if (syntax.length > 0) return syntax;
+    const duplicates = this.duplicateKeyProblems();
+    if (duplicates.length > 0) return duplicates;
+    this.value();
+    return this.capProblem ? [this.capProblem] : [];
+  }
+
+  /** The document as plain JS; an alias bomb is a problem (see syntaxProblems), its value undefined. */
+  value(): unknown {
+    if (this.js) return this.js.value;
+    try {
+      this.js = { value: this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+    } catch (err) {
+      // yaml throws a ReferenceError when aliases expand past maxAliasCount; anything else is ours.
+      if (!(err instanceof ReferenceError)) throw err;
+      this.capProblem = { file: this.file, line: 1, path: "", message: `aliases expand to more than ${MAX_ALIAS_COUNT} nodes, over the cap on alias expansion` };
+      this.js = { value: undefined };
+    }
+    return this.js.value;
   }
 
   /**
@@ -55,7 +107,7 @@ export class PositionedYaml implements ProblemLocator {
     let node: unknown = this.doc.contents;
     for (const step of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(step));
+        const pair = this.pairsOf(node).get(String(step));
         if (!pair) break;
         if (isNode(pair.key) && pair.key.range) best = this.lines.linePos(pair.key.range[0]).line;
         node = pair.value;
@@ -67,6 +119,20 @@ export class PositionedYaml implements ProblemLocator {
       } else break;
     }
     return best;
+  }
+
+  private pairsOf(map: YAMLMap): Map<string, Pair> {
+    let index = this.keyIndex.get(map);
+    if (index === undefined) {
+      index = new Map();
+      // The first pair of a key wins, as a linear search would find it.
+      for (const p of map.items) {
+        const key = String(isScalar(p.key) ? p.key.value : p.key);
+        if (!index.has(key)) index.set(key, p);
+      }
+      this.keyIndex.set(map, index);
+    }
+    return index;
   }
 
   problem(path: readonly PropertyKey[], message: string): SpecProblem {

@@ -10,6 +10,7 @@ import { CoordinatorStore } from "./store/index.js";
 import { DEFAULT_PRESTAGE, Prestager, WorkloadManager, type PrestagerOptions, type ReplicaEvent } from "./workload/index.js";
 import { AgentLink } from "./dispatch/index.js";
 import { campaignApi } from "./api/index.js";
+import { closeCampaignParser } from "./campaign/index.js";
 import { Subjects } from "../common/subjects.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
@@ -96,6 +97,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       server.forceShutdown();
       await nc.close();
       await store.close();
+      await closeCampaignParser();
     },
   };
 }

@@ -8,13 +8,13 @@ import { AttemptOutcome, CampaignState, NodeKind, QuantumState } from "../../gen
 import type { NatsConnection } from "../../common/nats.js";
 import type { CampaignStatusView, QuantaStore, WorkloadManager } from "../workload/index.js";
 import type { AgentLink } from "../dispatch/index.js";
-import { expandGraph, fetchCatalog, parseCampaign, type CampaignSpec } from "../campaign/index.js";
+import { expandGraph, fetchCatalog, parseCampaignIsolated, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
 
-/** The validated spec of a Submit or Plan request; throws SPEC_INVALID listing every problem. */
-function specOf(req: SubmitRequest): CampaignSpec {
-  return parseCampaign({
+/** The validated spec of a Submit or Plan request, parsed off the event loop; throws SPEC_INVALID listing every problem. */
+function specOf(req: SubmitRequest): Promise<CampaignSpec> {
+  return parseCampaignIsolated({
     specYaml: req.specYaml,
     sourceName: req.sourceName || "campaign.yaml",
     pipelineYaml: req.pipelineYaml === "" ? undefined : req.pipelineYaml,
@@ -42,14 +42,14 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
 
   return {
     async submit(req) {
-      const spec = specOf(req);
+      const spec = await specOf(req);
       const catalog = await fetchCatalog(nc, spec);
       const graph = expandGraph(spec, catalog);
       return manager.submit(spec, graph);
     },
     async plan(req) {
       // Same parsing and expansion as submit; nothing is stored.
-      const spec = specOf(req);
+      const spec = await specOf(req);
       const graph = expandGraph(spec, await fetchCatalog(nc, spec));
       return planResponse(spec, graph);
     },

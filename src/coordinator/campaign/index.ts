@@ -5,3 +5,4 @@ export { formatProblem, type SpecProblem } from "./spec-errors.js";
 export { CampaignFileSchema } from "./spec-schema.js";
 export { quantumIdentity, graphIdentityBytes, identityHex, canonicalJson, IDENTITY_BYTES, type IdentityParts, type InputToken } from "./identity.js";
 export { deferredClosure, tasksToExpand, expansionSpec, producedInputTypes } from "./deferred.js";
+export { parseCampaignIsolated, closeCampaignParser, checkCampaignSizes } from "./spec-parser.js";

@@ -37,7 +37,7 @@ export function parseCampaign(src: CampaignSource): CampaignSpec {
 
   // Every part that can be checked is checked, even when another part is
   // invalid, so the operator sees every problem at once.
-  const raw: unknown = main.doc.toJS();
+  const raw: unknown = main.value();
   const problems: SpecProblem[] = [];
   const parsed = CampaignFileSchema.safeParse(raw);
   if (!parsed.success) problems.push(...zodProblems(main, parsed.error));
@@ -149,7 +149,7 @@ function loadPipeline(src: CampaignSource, main: PositionedYaml, rawPipeline: un
     problems.push(...syntax);
     return { doc, taskPath: ["tasks"], tasks: undefined };
   }
-  const p = PipelineSchema.safeParse(doc.doc.toJS());
+  const p = PipelineSchema.safeParse(doc.value());
   if (!p.success) problems.push(...zodProblems(doc, p.error));
   return { doc, taskPath: ["tasks"], tasks: p.success ? p.data.tasks : undefined };
 }

@@ -5,7 +5,8 @@ import { basename, dirname, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { DataId } from "../../common/data-id.js";
 import { checkDatasetType, checkScope } from "../catalog/keys.js";
-import { parseManifest } from "./manifest.js";
+import { parseManifest, type ManifestEntry } from "./manifest.js";
+import { capProblemLines, checkSize } from "../../common/untrusted-text.js";
 
 export interface IngestEntry {
   /** Local file to upload. */
@@ -31,18 +32,24 @@ async function fileSize(path: string): Promise<number | string> {
   }
 }
 
+/** How manifest text becomes entries: parseManifest, or the same in a worker (the CLI's). */
+export type ManifestParser = (text: string, source: string) => ManifestEntry[] | Promise<ManifestEntry[]>;
+
 /** Reads and checks a manifest; `source` is how messages name it (default: the path as given). */
-export async function entriesFromManifest(manifestPath: string, source = manifestPath): Promise<IngestEntry[]> {
+export async function entriesFromManifest(manifestPath: string, source = manifestPath, parse: ManifestParser = parseManifest): Promise<IngestEntry[]> {
   let text: string;
   try {
+    // Checked before reading: a huge file is refused without being held in memory.
+    checkSize("manifest", source, (await stat(manifestPath)).size);
     text = await readFile(manifestPath, "utf8");
   } catch (err) {
+    if (err instanceof OrreryError) throw err;
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `manifest ${source} cannot be read: ${(err as Error).message}`, {
       cause: err,
       hint: "give the path of a JSONL manifest with --manifest",
     });
   }
-  const lines = parseManifest(text, source);
+  const lines = await parse(text, source);
   const folder = dirname(resolve(manifestPath));
   const problems: string[] = [];
   const entries = await Promise.all(
@@ -54,7 +61,7 @@ export async function entriesFromManifest(manifestPath: string, source = manifes
     }),
   );
   if (problems.length > 0) {
-    throw new OrreryError(ErrorCode.SPEC_INVALID, `${source} is refused, nothing was ingested:\n${problems.join("\n")}`, {
+    throw new OrreryError(ErrorCode.SPEC_INVALID, `${source} is refused, nothing was ingested:\n${capProblemLines(problems).shown.join("\n")}`, {
       hint: "paths are relative to the manifest's folder; fix them and run the ingest again",
     });
   }

@@ -5,6 +5,7 @@ import { isAbsolute } from "node:path";
 import { z } from "zod";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { DataId } from "../../common/data-id.js";
+import { capProblemLines, checkSize } from "../../common/untrusted-text.js";
 import { DATASET_TYPE_PATTERN, SCOPE_PATTERN } from "../catalog/keys.js";
 
 export interface ManifestEntry {
@@ -69,6 +70,7 @@ function describeIssue(issue: z.core.$ZodIssue, line: unknown): { field: string;
 
 /** Parses manifest text; `source` names the file in messages. Throws SPEC_INVALID listing every problem. */
 export function parseManifest(text: string, source: string): ManifestEntry[] {
+  checkSize("manifest", source, Buffer.byteLength(text));
   const problems: string[] = [];
   const entries: ManifestEntry[] = [];
   const seen = new Map<string, number>();
@@ -110,7 +112,8 @@ export function parseManifest(text: string, source: string): ManifestEntry[] {
     entries.push({ line, path: d.path, scope: d.scope, datasetType: d.datasetType, dataId: d.dataId, metadata: d.metadata ?? {}, validFrom, validTo });
   });
   if (problems.length > 0) {
-    throw new OrreryError(ErrorCode.SPEC_INVALID, `${source} is refused, nothing was ingested:\n${problems.join("\n")}`, {
+    // A manifest of a million bad lines is told in the first fifty.
+    throw new OrreryError(ErrorCode.SPEC_INVALID, `${source} is refused, nothing was ingested:\n${capProblemLines(problems).shown.join("\n")}`, {
       hint: "fix the lines above and run the ingest again",
     });
   }

@@ -3,18 +3,14 @@
 // since any client may send it). Both go through PolicySchema.
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import { PositionedYaml, formatProblem, unlocated, zodProblems, type ProblemLocator, type SpecProblem } from "../../common/yaml-problems.js";
+import { capProblemLines } from "../../common/untrusted-text.js";
 import { MAX_POLICY_BYTES, PolicySchema, type Policy } from "./policy-schema.js";
 
-/** Problems listed in one refusal; more are counted, not shown. */
-const MAX_LISTED = 50;
-
-/** One SPEC_INVALID error listing every distinct problem (at most MAX_LISTED of them). */
+/** One SPEC_INVALID error listing every distinct problem (at most MAX_LISTED_PROBLEMS of them). */
 export function policyInvalid(problems: readonly SpecProblem[], hint = "fix the fields above and set the policy again; nothing was stored"): OrreryError {
   // In file order (zod reports a rule's fields in schema order), duplicates once.
-  const lines = [...new Set([...problems].sort((a, b) => a.line - b.line).map(formatProblem))];
-  const shown = lines.slice(0, MAX_LISTED);
-  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more`);
-  return new OrreryError(ErrorCode.SPEC_INVALID, `policy refused, ${lines.length} problem${lines.length === 1 ? "" : "s"}:\n${shown.join("\n")}`, { hint });
+  const { shown, distinct } = capProblemLines([...problems].sort((a, b) => a.line - b.line).map(formatProblem));
+  return new OrreryError(ErrorCode.SPEC_INVALID, `policy refused, ${distinct} problem${distinct === 1 ? "" : "s"}:\n${shown.join("\n")}`, { hint });
 }
 
 function tooLarge(file: string, bytes: number): OrreryError {
@@ -41,7 +37,7 @@ export function parsePolicyYaml(file: string, text: string): PolicyFile {
   const syntax = doc.syntaxProblems();
   // Fields of a file that does not parse cannot be located: its syntax comes first.
   if (syntax.length > 0) throw policyInvalid(syntax);
-  return { policy: validate(doc.doc.toJS({ maxAliasCount: 100 }), doc), at: doc };
+  return { policy: validate(doc.value(), doc), at: doc };
 }
 
 /** Parses the policy JSON of a request (untrusted): problems are `policy: path: message`. */
