@@ -53,6 +53,12 @@ describe("orrery local", () => {
     for (const name of ["redis", "s3-site-b", "coordinator"]) {
       const p = before.find((x) => x.name === name)!;
       process.kill(p.pid, "SIGKILL");
+      if (name === "redis") {
+        // While Redis is down a catalog call exits 3 and says what is down.
+        const down = await orrery(["--cluster", join(dir, "cluster.json"), "dbb", "rse", "list"]);
+        expect(down.code, down.stderr).toBe(3);
+        expect(down.stderr).toMatch(/Redis, the state store, cannot be reached/);
+      }
       const restarted = await orrery(["local", "restart", name, "--dir", dir]);
       expect(restarted.code, restarted.stderr).toBe(0);
     }

@@ -34,8 +34,23 @@ export class OrreryError extends Error {
   static from(err: unknown, fallback: ErrorCode = ErrorCode.INTERNAL): OrreryError {
     if (err instanceof OrreryError) return err;
     const message = err instanceof Error ? err.message : String(err);
+    if (isRedisOutage(err)) {
+      return new OrreryError(ErrorCode.UNAVAILABLE, `Redis, the state store, cannot be reached: ${message}`, {
+        cause: err,
+        hint: "start redis-server again (orrery local restart redis) and retry; nothing acknowledged is lost",
+      });
+    }
     return new OrreryError(fallback, message, { cause: err });
   }
+}
+
+/**
+ * ioredis's errors while Redis is down: its request-retry limit, or a closed
+ * connection. They carry no code, so their name and message are what tell them.
+ */
+function isRedisOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === "MaxRetriesPerRequestError" || err.message === "Connection is closed." || err.message.startsWith("Stream isn't writeable");
 }
 
 export function isOrreryError(err: unknown, code?: ErrorCode): err is OrreryError {

@@ -8,6 +8,9 @@ import type { AttemptLogs, CampaignKeys, StoreChanges, CampaignRecord, CampaignU
 import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 import { checkReplies } from "../../common/redis-replies.js";
+import { createLogger } from "../../common/logger.js";
+
+const log = createLogger("coordinator-store");
 
 const BATCH = 5000;
 /** Progress fields per HSET inside a transaction. */
@@ -37,7 +40,14 @@ export class CoordinatorStore implements QuantaStore {
   readonly redis: Redis;
 
   constructor(url: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+    this.redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 200, 2000) });
+    // Without a listener ioredis reports each failed reconnect as an unhandled error event.
+    let warned = 0;
+    this.redis.on("error", (err: Error) => {
+      if (Date.now() - warned < 10_000) return;
+      warned = Date.now();
+      log.warn({ err: err.message, redis: url }, "Redis connection error; retrying (calls that need it answer UNAVAILABLE meanwhile)");
+    });
   }
 
   async connect(): Promise<void> {
