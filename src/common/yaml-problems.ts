@@ -48,7 +48,14 @@ export class PositionedYaml implements ProblemLocator {
     }
     // yaml's own duplicate-key check compares every key with every other
     // (20 s for a 700 KB map); duplicateKeyProblems does it in one pass.
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
+    try {
+      this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
+    } catch (err) {
+      // The depth scan is an estimate: a shape it misses can still exhaust the parser's stack. A refusal, never a crash.
+      if (!(err instanceof RangeError)) throw err;
+      this.capProblem = { file, line: 1, path: "", message: "the file nests deeper than the parser can follow (it ran out of stack); flatten its structure" };
+      this.doc = parseDocument("", { lineCounter: this.lines });
+    }
   }
 
   /** Each key written a second time in the same map, at the second, as yaml words it. */
@@ -89,7 +96,12 @@ export class PositionedYaml implements ProblemLocator {
     try {
       this.js = { value: this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
     } catch (err) {
-      // yaml throws a ReferenceError when aliases expand past maxAliasCount; anything else is ours.
+      // yaml throws a ReferenceError when aliases expand past maxAliasCount, a RangeError when its recursion runs out of stack; anything else is ours.
+      if (err instanceof RangeError) {
+        this.capProblem = { file: this.file, line: 1, path: "", message: "the file nests deeper than the parser can follow (it ran out of stack); flatten its structure" };
+        this.js = { value: undefined };
+        return undefined;
+      }
       if (!(err instanceof ReferenceError)) throw err;
       this.capProblem = { file: this.file, line: 1, path: "", message: `aliases expand to more than ${MAX_ALIAS_COUNT} nodes, over the cap on alias expansion` };
       this.js = { value: undefined };
