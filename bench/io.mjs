@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli, messages, parseBenchArgs, sleep } from "./lib/bench-tools.mjs";
+import { cli, messages, parseBenchArgs, pool, sleep } from "./lib/bench-tools.mjs";
 
 const TARGETS = { ratio: 0.7, spawn_ratio: 0.8 };
 
@@ -37,18 +37,6 @@ function run(argv, cwd) {
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(" ")} exited ${code}`))));
   });
-}
-
-/** Runs `work(i)` for i < n, `concurrency` at a time; resolves to the seconds it took. */
-async function pool(n, concurrency, work) {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) await work(next++);
-    }),
-  );
-  return (performance.now() - t0) / 1000;
 }
 
 function campaignYaml(name, task) {

@@ -22,24 +22,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli, messages, parseBenchArgs, sleep } from "./lib/bench-tools.mjs";
+import { cli, messages, parseBenchArgs, pool, sleep } from "./lib/bench-tools.mjs";
 
 const CONCURRENCY = 4;
 // The AWS SDK's notice about Node versions is not a figure of this bench.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { say } = messages("replication");
-
-/** Runs `work(i)` for i < n, `concurrency` at a time; resolves to the seconds it took. */
-async function pool(n, concurrency, work) {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) await work(next++);
-    }),
-  );
-  return (performance.now() - t0) / 1000;
-}
 
 async function main() {
   const opts = parseBenchArgs("replication", process.argv.slice(2), { json: false, files: 200, mib: 4, big: 100_000, keep: false });

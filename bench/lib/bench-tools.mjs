@@ -55,3 +55,15 @@ export function parseBenchArgs(bench, argv, defaults) {
   }
   return opts;
 }
+
+/** Runs `work(i)` for i < n, `concurrency` at a time; resolves to the seconds it took. */
+export async function pool(n, concurrency, work) {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
+  return (performance.now() - t0) / 1000;
+}
