@@ -11,6 +11,7 @@ import { QuantumResultSchema, type Lease, type QuantumResult, type Welcome } fro
 import { nodeKinds } from "../common/wire-enums.js";
 import { openAgentStore, type AgentStore } from "./cache/index.js";
 import { CoordinatorLink, type AgentMessageInit } from "./coordinator-link.js";
+import type { ClientSecurity } from "../common/grpc-security.js";
 import { bareResult, Outcome, type StopRequest } from "./lease-outcome.js";
 import { runLease, type LeaseRunContext } from "./lease-runner.js";
 import { ResourcePool } from "./resource-pool.js";
@@ -32,6 +33,8 @@ export interface AgentOptions {
   cacheSizeBytes: number;
   workDir: string;
   softwareRoot: string;
+  /** TLS (the CA) and the agent token of a closed coordinator. */
+  security?: ClientSecurity;
   /** Leases kept waiting beyond the free capacity, in multiples of the node's capacity (default 0). */
   prefetch?: number;
 }
@@ -107,6 +110,7 @@ class Agent {
         disconnected: () => clearInterval(this.heartbeatTimer),
       },
       log,
+      opts.security,
     );
   }
 

@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "../common/logger.js";
 import { grpcServiceDefinition } from "../common/grpc-service.js";
+import { callMetadata, channelSecurity, type ClientSecurity } from "../common/grpc-security.js";
 import {
   AgentLinkService,
   AgentMessageSchema,
@@ -35,7 +36,8 @@ const BACKOFF_MAX_MS = 5000;
 const SEND_TIMEOUT_MS = 5000;
 
 export class CoordinatorLink {
-  private readonly client: grpc.Client & { connect(): Stream };
+  private readonly client: grpc.Client & { connect(metadata: grpc.Metadata): Stream };
+  private readonly metadata: grpc.Metadata;
   private stream: Stream | undefined;
   private welcomed = false;
   private closing = false;
@@ -46,15 +48,20 @@ export class CoordinatorLink {
     private readonly address: string,
     private readonly handlers: LinkHandlers,
     private readonly log: Logger,
+    /** TLS and the agent token of a closed coordinator. */
+    security?: ClientSecurity,
   ) {
+    this.metadata = callMetadata(security);
     const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(AgentLinkService), AgentLinkService.typeName);
     // Keepalive pings notice a coordinator whose host vanished without closing the socket.
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), {
+    const channel = channelSecurity(security, address);
+    this.client = new Ctor(address, channel.credentials, {
+      ...channel.options,
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.initial_reconnect_backoff_ms": BACKOFF_MIN_MS,
       "grpc.max_reconnect_backoff_ms": BACKOFF_MAX_MS,
-    }) as unknown as grpc.Client & { connect(): Stream };
+    }) as unknown as grpc.Client & { connect(metadata: grpc.Metadata): Stream };
   }
 
   /** Whether a Welcome arrived on the current stream (messages can be sent). */
@@ -68,7 +75,7 @@ export class CoordinatorLink {
 
   private open(): void {
     if (this.closing) return;
-    const stream = this.client.connect();
+    const stream = this.client.connect(this.metadata.clone());
     this.stream = stream;
     this.welcomed = false;
     stream.on("data", (msg: CoordinatorMessage) => {
@@ -86,7 +93,13 @@ export class CoordinatorLink {
       this.retryTimer = setTimeout(() => this.open(), this.backoffMs);
       this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     };
-    stream.on("error", (err: grpc.ServiceError) => broken(err.details || err.message));
+    stream.on("error", (err: grpc.ServiceError) => {
+      if (err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED) {
+        this.log.error({ coordinator: this.address, why: err.details }, "the coordinator refused this agent's token (check $ORRERY_TOKEN); retrying");
+        this.backoffMs = BACKOFF_MAX_MS;
+      }
+      broken(err.details || err.message);
+    });
     stream.on("end", () => broken("the coordinator ended the stream"));
     stream.write(create(AgentMessageSchema, this.handlers.hello()));
   }

@@ -21,7 +21,7 @@ import {
   type PayloadRun,
 } from "./exec/index.js";
 import { isStopRequest, judgeRun, Outcome, outcomeOfError, wireOutcome, type LeasePhase } from "./lease-outcome.js";
-import { filterEnvironment, readMetrics, type ProvenanceRecord } from "./provenance.js";
+import { filterEnvironment, payloadEnvironment, readMetrics, type ProvenanceRecord } from "./provenance.js";
 import { registerOutputs, stageInFile, uploadOutputs, uploadProvenance, type DbbLookup, type StagedInput, type StagedOutput } from "./stage/index.js";
 
 export interface LeaseRunContext {
@@ -51,7 +51,7 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
   let argv: string[] = [];
   let run: PayloadRun | undefined;
   let config: Record<string, unknown> = {};
-  const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_QUANTUM: scratch.quantumPath };
+  const env: NodeJS.ProcessEnv = { ...payloadEnvironment(process.env), ORRERY_QUANTUM: scratch.quantumPath };
 
   const finish = async (outcome: Outcome, message: string): Promise<QuantumResult> => {
     const endMs = Date.now();

@@ -62,6 +62,13 @@ export function filterEnvironment(env: NodeJS.ProcessEnv): Record<string, string
   return kept;
 }
 
+/** The agent's environment without its own secrets (the agent token, server passwords): payloads are not trusted with them. */
+export function payloadEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) if (!(name.startsWith("ORRERY_") && SECRET.test(name))) out[name] = value;
+  return out;
+}
+
 /** The payload's optional quality record; absent → null, unreadable → a note saying so. */
 export async function readMetrics(path: string): Promise<unknown> {
   let text: string;

@@ -8,6 +8,8 @@ import { runAgent, watchSpotNotice, type NodeKind } from "../agent/index.js";
 import { createLogger } from "../common/logger.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { resolveConnection } from "./connection.js";
+import { clientSecurity } from "../common/grpc-security.js";
+import type { ClusterFile } from "../common/local/cluster-file.js";
 import { printNotice } from "./output.js";
 
 interface AgentFlags {
@@ -65,17 +67,22 @@ export function registerAgentCommand(program: Command): void {
     .option("--coordinator <host:port>", "coordinator address (default $ORRERY_COORDINATOR, else the cluster file)")
     .option("--nats <url>", "NATS URL (default $ORRERY_NATS, else the cluster file)")
     .option("--spot-notice-url <url>", "EC2-style spot instance-action URL to poll (default $ORRERY_SPOT_NOTICE_URL; none: only SIGTERM)")
+    .addHelpText("after", "\nA closed coordinator: $ORRERY_CA (PEM of its CA: the link uses TLS) and $ORRERY_TOKEN (the agent token),\nelse the cluster file's CA and agent token.")
     .action(async (flags: AgentFlags, cmd: Command) => {
       if (!KINDS.includes(flags.kind as NodeKind)) {
         throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--kind must be one of ${KINDS.join(", ")}, not "${flags.kind}"`);
       }
       let coordinator = flags.coordinator ?? process.env["ORRERY_COORDINATOR"];
       let natsUrl = flags.nats ?? process.env["ORRERY_NATS"];
+      let cluster: ClusterFile | undefined;
       if (coordinator === undefined || natsUrl === undefined) {
         const conn = resolveConnection(cmd.optsWithGlobals<{ cluster?: string }>());
         coordinator ??= conn.coordinator;
         natsUrl ??= conn.natsUrl;
+        cluster = conn.cluster;
       }
+      // The CA and the agent token: $ORRERY_CA and $ORRERY_TOKEN (as `local up` gives them), else the cluster file's.
+      const security = clientSecurity(cluster, "agent");
       const agentId = flags.id ?? `${hostname()}-${flags.site}-${process.pid}`;
       const workDir = resolve(flags.workDir ?? join(".orrery", "agents", agentId));
       const handle = await runAgent({
@@ -92,6 +99,7 @@ export function registerAgentCommand(program: Command): void {
         workDir,
         softwareRoot: resolve(flags.softwareRoot ?? process.cwd()),
         prefetch: nonNegative("--prefetch", flags.prefetch),
+        security,
       });
       printNotice(`agent ${agentId} (${flags.kind}, site ${flags.site}) connecting to the coordinator at ${coordinator}`);
       const onSignal = (sig: NodeJS.Signals) => {

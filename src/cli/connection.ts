@@ -1,14 +1,17 @@
 // How every command finds the cluster: --cluster FILE, else $ORRERY_CLUSTER,
-// else ./.orrery/cluster.json; or $ORRERY_COORDINATOR, $ORRERY_NATS, $ORRERY_TOKEN.
+// else ./.orrery/cluster.json; or $ORRERY_COORDINATOR, $ORRERY_NATS, $ORRERY_TOKEN
+// (and $ORRERY_CA for a TLS coordinator). $ORRERY_TOKEN overrides the file's.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../common/errors.js";
+import { clientSecurity, type ClientSecurity } from "../common/grpc-security.js";
 import { ClusterFileSchema, type ClusterFile } from "../common/local/cluster-file.js";
 
 export interface Connection {
   coordinator: string; // host:port
   natsUrl: string;
-  token: string | undefined;
+  /** The CA to trust and the operator token (env over the cluster file's). */
+  security: ClientSecurity;
   cluster: ClusterFile | undefined;
 }
 
@@ -21,7 +24,7 @@ export function resolveConnection(opts: ConnectionOptions): Connection {
   const envCoordinator = process.env["ORRERY_COORDINATOR"];
   const envNats = process.env["ORRERY_NATS"];
   if (explicit === undefined && envCoordinator && envNats) {
-    return { coordinator: envCoordinator, natsUrl: envNats, token: process.env["ORRERY_TOKEN"], cluster: undefined };
+    return { coordinator: envCoordinator, natsUrl: envNats, security: clientSecurity(undefined), cluster: undefined };
   }
   const file = resolve(explicit ?? ".orrery/cluster.json");
   if (!existsSync(file)) {
@@ -33,7 +36,7 @@ export function resolveConnection(opts: ConnectionOptions): Connection {
   return {
     coordinator: envCoordinator ?? cluster.coordinator,
     natsUrl: envNats ?? cluster.nats,
-    token: process.env["ORRERY_TOKEN"],
+    security: clientSecurity(cluster),
     cluster,
   };
 }

@@ -12,8 +12,8 @@ export type CampaignClient = UnaryClient<(typeof CampaignService)["method"]>;
 const CONNECT_TIMEOUT_MS = 3_000;
 
 export async function withCampaignClient<T>(cmd: Command, fn: (client: CampaignClient) => Promise<T>): Promise<T> {
-  const { coordinator } = resolveConnection({ cluster: globalOptions(cmd).cluster });
-  const client = createUnaryClient(CampaignService, coordinator);
+  const { coordinator, security } = resolveConnection({ cluster: globalOptions(cmd).cluster });
+  const client = createUnaryClient(CampaignService, coordinator, undefined, security);
   try {
     await waitForChannel(client.raw, coordinator, CONNECT_TIMEOUT_MS);
     return await fn(client);

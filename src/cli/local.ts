@@ -31,13 +31,15 @@ export function registerLocalCommands(program: Command): void {
     .option("--sites <n>", "number of sites", "2")
     .option("--agents <n>", "number of agents, spread over the sites", "4")
     .option("--spot <n>", "how many of the agents are spot (preemptible) nodes", "0")
-    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string }, cmd: Command) => {
+    .option("--insecure", "an open cluster: no TLS, no tokens, no server passwords (only for measuring what security costs)")
+    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string; insecure?: boolean }, cmd: Command) => {
       const dir = clusterDir(cmd, opts.dir);
       const cluster = await startCluster({
         dir,
         sites: count("--sites", opts.sites, 1),
         agents: count("--agents", opts.agents, 0),
         spot: count("--spot", opts.spot, 0),
+        insecure: opts.insecure === true,
         onProgress: (m) => printNotice(`local up: ${m}`),
       });
       if (globalOptions(cmd).json) {
@@ -46,6 +48,11 @@ export function registerLocalCommands(program: Command): void {
       }
       printLine(`cluster up in ${cluster.dir}: ${cluster.sites.join(", ")}; coordinator ${cluster.coordinator}; nats ${cluster.nats}`);
       printLine(`${cluster.processes.filter((p) => p.role === "agent").length} agents; logs in ${cluster.dir}/logs; stop with \`orrery local down\``);
+      printLine(
+        cluster.security
+          ? `closed: gRPC over TLS (CA ${cluster.security.ca}), tokens in ${cluster.dir}/cluster.json (commands run here use it; elsewhere export ORRERY_TOKEN and ORRERY_CA)`
+          : "OPEN (--insecure): no TLS and no tokens; anyone on this machine can use it",
+      );
     });
 
   local

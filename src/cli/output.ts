@@ -50,6 +50,9 @@ export function exitCodeFor(err: OrreryError): ExitCode {
     case ErrorCode.ALREADY_EXISTS:
     // A campaign asked to do what its state does not allow (resume a CANCELLED one).
     case ErrorCode.ILLEGAL_TRANSITION:
+    // A refused token, or a token whose role may not make the call.
+    case ErrorCode.UNAUTHENTICATED:
+    case ErrorCode.PERMISSION_DENIED:
       return ExitCode.USAGE;
     case ErrorCode.UNAVAILABLE:
     case ErrorCode.MISSING_BINARY:

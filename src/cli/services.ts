@@ -35,8 +35,21 @@ export function registerCoordinatorCommand(program: Command): void {
     .option("--prestage <on|off>", "ask the data backbone for transient rules that copy waiting quanta's inputs to sites whose agents are idle", parseOnOff, "on")
     .option("--prestage-lifetime <duration>", "lifetime of those rules", "2h")
     .option("--prestage-interval <duration>", "how often the coordinator looks for idle sites and waiting quanta", "2s")
-    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number; prestage: "on" | "off"; prestageLifetime: string; prestageInterval: string }) => {
+    .option("--tls-cert <file>", "serve gRPC over TLS with this PEM certificate (default $ORRERY_TLS_CERT; none: plaintext)")
+    .option("--tls-key <file>", "the certificate's PEM private key (default $ORRERY_TLS_KEY)")
+    .addHelpText(
+      "after",
+      "\nBearer tokens: when $ORRERY_OPERATOR_TOKEN and/or $ORRERY_AGENT_TOKEN are set, every call must carry one\n" +
+        "(`authorization: Bearer TOKEN`): the operator token for the campaign API, the agent token for the agent link.\n" +
+        "Tokens are taken from the environment only, never from the command line.",
+    )
+    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number; prestage: "on" | "off"; prestageLifetime: string; prestageInterval: string; tlsCert?: string; tlsKey?: string }) => {
+      const tls = tlsFiles(opts.tlsCert ?? env("ORRERY_TLS_CERT"), opts.tlsKey ?? env("ORRERY_TLS_KEY"));
+      const operator = env("ORRERY_OPERATOR_TOKEN");
+      const agent = env("ORRERY_AGENT_TOKEN");
       const handle = await runCoordinator({
+        ...(tls ? { tls } : {}),
+        ...(operator !== undefined || agent !== undefined ? { tokens: { ...(operator !== undefined ? { operator } : {}), ...(agent !== undefined ? { agent } : {}) } } : {}),
         listen: opts.listen,
         redisUrl: opts.redis,
         natsUrl: opts.nats,
@@ -50,6 +63,19 @@ export function registerCoordinatorCommand(program: Command): void {
       await waitForSignal();
       await handle.close();
     });
+}
+
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): { certFile: string; keyFile: string } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "TLS needs both a certificate and its key", { hint: "give --tls-cert and --tls-key (or $ORRERY_TLS_CERT and $ORRERY_TLS_KEY)" });
+  }
+  return { certFile, keyFile };
 }
 
 /** Resolves on SIGTERM or SIGINT: the process then shuts down cleanly. */

@@ -9,6 +9,8 @@ export const ErrorCode = {
   INVALID_ARGUMENT: "INVALID_ARGUMENT",
   /** A caller acting on what is not its own (an agent reporting on another agent's lease). */
   PERMISSION_DENIED: "PERMISSION_DENIED",
+  /** A call without a bearer token, or with one the coordinator does not accept. */
+  UNAUTHENTICATED: "UNAUTHENTICATED",
   UNAVAILABLE: "UNAVAILABLE",
   CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
   STAGE_IN: "STAGE_IN",
@@ -64,6 +66,7 @@ const toGrpc: Record<ErrorCode, GrpcStatus> = {
   ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
   INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
   PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
+  UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
   UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   CHECKSUM_MISMATCH: GrpcStatus.DATA_LOSS,
   STAGE_IN: GrpcStatus.UNAVAILABLE,
@@ -95,10 +98,12 @@ export function fromGrpcError(err: unknown, where: string): OrreryError {
     const hint = e.metadata?.get(HINT_METADATA_KEY)[0];
     return new OrreryError(code as ErrorCode, e.details ?? "error", { cause: err, ...(typeof hint === "string" ? { hint } : {}) });
   }
+  if (e.code === GrpcStatus.UNAUTHENTICATED) return new OrreryError(ErrorCode.UNAUTHENTICATED, e.details ?? "the token was refused", { cause: err });
+  if (e.code === GrpcStatus.PERMISSION_DENIED) return new OrreryError(ErrorCode.PERMISSION_DENIED, e.details ?? "permission denied", { cause: err });
   if (e.code === GrpcStatus.UNAVAILABLE || e.code === GrpcStatus.DEADLINE_EXCEEDED) {
     return new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach the coordinator at ${where}`, {
       cause: err,
-      hint: "start it (orrery local up) or point --cluster / $ORRERY_COORDINATOR at a running one",
+      hint: "start it (orrery local up) or point --cluster / $ORRERY_COORDINATOR at a running one; a coordinator serving TLS also needs its CA ($ORRERY_CA or the cluster file)",
     });
   }
   return new OrreryError(ErrorCode.INTERNAL, e.details ?? String(err), { cause: err });

@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { fromGrpcError, toGrpcError } from "./errors.js";
+import { callMetadata, channelSecurity, type ClientSecurity } from "./grpc-security.js";
 
 export function grpcServiceDefinition(service: GenService<GenServiceMethods>): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -71,12 +72,16 @@ export function createUnaryClient<T extends GenServiceMethods>(
   service: GenService<T>,
   address: string,
   defaultTimeoutMs = 30_000,
+  /** TLS and bearer token of a closed coordinator (clientSecurity(cluster)); none: plaintext, no token. */
+  security?: ClientSecurity,
 ): UnaryClient<T> {
   const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
+  const channel = channelSecurity(security, address);
   // grpc-js refuses answers over 4 MB by default: `orrery quanta` of a 20,000-quantum campaign is more.
-  const raw = new Ctor(address, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": MAX_ANSWER_BYTES }) as unknown as grpc.Client &
+  const raw = new Ctor(address, channel.credentials, { ...channel.options, "grpc.max_receive_message_length": MAX_ANSWER_BYTES }) as unknown as grpc.Client &
     Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: unknown, res: unknown) => void) => void>;
   const client: Record<string, unknown> = { close: () => raw.close(), raw };
+  const metadata = callMetadata(security);
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
     const input = method.input;
@@ -84,7 +89,7 @@ export function createUnaryClient<T extends GenServiceMethods>(
       new Promise((resolve, reject) => {
         const deadline = Date.now() + (options.timeoutMs ?? defaultTimeoutMs);
         const fn = raw[method.localName]!.bind(raw);
-        fn(create(input, request), new grpc.Metadata(), { deadline }, (err, res) => {
+        fn(create(input, request), metadata.clone(), { deadline }, (err, res) => {
           if (err) reject(fromGrpcError(err, address));
           else resolve(res);
         });

@@ -12,6 +12,8 @@ import { AgentLink } from "./dispatch/index.js";
 import { campaignApi } from "./api/index.js";
 import { closeCampaignParser } from "./campaign/index.js";
 import { Subjects } from "../common/subjects.js";
+import { authInterceptor, type RoleTokens } from "./call-auth.js";
+import { readFileSync } from "node:fs";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -34,6 +36,22 @@ export interface CoordinatorOptions {
   localityDelayMs?: number;
   /** Copies of waiting quanta's inputs to sites with idle agents (on unless false); its settings over the defaults. */
   prestage?: false | Partial<PrestagerOptions>;
+  /** Serve TLS with this certificate and key (PEM files); none: plaintext. */
+  tls?: { certFile: string; keyFile: string };
+  /** Bearer tokens accepted per role, checked on every call; none (no role given): every call is let in. */
+  tokens?: RoleTokens;
+}
+
+function serverCredentials(tls: CoordinatorOptions["tls"]): grpc.ServerCredentials {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `cannot read the TLS ${what} ${file}: ${(err as Error).message}`, { cause: err, hint: "fix --tls-cert/--tls-key ($ORRERY_TLS_CERT/$ORRERY_TLS_KEY)" });
+    }
+  };
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: read(tls.certFile, "certificate"), private_key: read(tls.keyFile, "key") }], false);
 }
 
 export interface CoordinatorHandle {
@@ -43,6 +61,8 @@ export interface CoordinatorHandle {
 
 export async function runCoordinator(opts: CoordinatorOptions): Promise<CoordinatorHandle> {
   const log = createLogger("coordinator");
+  const credentials = serverCredentials(opts.tls);
+  const authenticated = opts.tokens !== undefined && Object.values(opts.tokens).some((t) => t);
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
   const leaseTtlMs = opts.leaseTtlMs ?? 15_000;
   const store = new CoordinatorStore(opts.redisUrl);
@@ -65,11 +85,15 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     },
   });
 
-  const server = new grpc.Server({ "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_permit_without_calls": 1 });
+  const server = new grpc.Server({
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_permit_without_calls": 1,
+    ...(authenticated ? { interceptors: [authInterceptor(opts.tokens ?? {}, createLogger("auth"))] } : {}),
+  });
   server.addService(grpcServiceDefinition(CampaignService), unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })));
   server.addService(grpcServiceDefinition(AgentLinkService), { connect: link.connect });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = opts.listen.slice(0, opts.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
@@ -85,7 +109,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       (err: unknown) => log.error({ err }, "lease expiry failed"),
     );
   }, 1000);
-  log.info({ address }, "coordinator listening");
+  log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
 
   return {
     address,

@@ -13,6 +13,15 @@ export const ClusterProcessSchema = z.object({
 });
 export type ClusterProcess = z.infer<typeof ClusterProcessSchema>;
 
+/** The cluster's secrets (absent for `local up --insecure`); cluster.json is the operator's file, mode 0600. */
+export const ClusterSecuritySchema = z.object({
+  /** PEM file of the cluster's CA (DIR/tls/ca.pem): gRPC clients trust it. */
+  ca: z.string(),
+  /** Bearer tokens the coordinator accepts, per role. */
+  tokens: z.object({ operator: z.string(), agent: z.string() }),
+});
+export type ClusterSecurity = z.infer<typeof ClusterSecuritySchema>;
+
 export const ClusterFileSchema = z.object({
   version: z.literal(1),
   dir: z.string(),
@@ -23,5 +32,6 @@ export const ClusterFileSchema = z.object({
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
   sites: z.array(z.string()),
   processes: z.array(ClusterProcessSchema),
+  security: ClusterSecuritySchema.optional(),
 });
 export type ClusterFile = z.infer<typeof ClusterFileSchema>;

@@ -1,6 +1,6 @@
 // `orrery local up`: the whole cluster on one machine, each piece a child
 // process with a log and a readiness check. The test harness uses this too.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
@@ -12,6 +12,7 @@ import { isAlive, startService, stopProcess } from "./child.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
 import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
+import { coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
 
 export interface ClusterOptions {
   dir: string;
@@ -36,6 +37,8 @@ export interface ClusterOptions {
   leaseTtlMs?: number;
   heartbeatMs?: number;
   onProgress?: (message: string) => void;
+  /** An open cluster: no TLS, no tokens, no server passwords (`local up --insecure`; the bench's baseline). */
+  insecure?: boolean;
 }
 
 const SITE_NAMES = ["site-a", "site-b", "site-c", "site-d", "site-e", "site-f"];
@@ -52,7 +55,10 @@ export function readCluster(dir: string): ClusterFile | undefined {
 }
 
 export function writeCluster(cluster: ClusterFile): void {
-  writeFileSync(clusterFilePath(cluster.dir), `${JSON.stringify(cluster, null, 2)}\n`);
+  // The operator's file: it holds the cluster's tokens and passwords.
+  const file = clusterFilePath(cluster.dir);
+  writeFileSync(file, `${JSON.stringify(cluster, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
@@ -74,6 +80,11 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const processes: ClusterProcess[] = [];
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
   try {
+    if (opts.insecure !== true) {
+      say("making the cluster's CA, the coordinator's certificate and the role tokens");
+      const tls = await makeClusterTls(dir);
+      cluster.security = { ca: tls.ca, tokens: { operator: newToken(), agent: newToken() } };
+    }
     say("starting nats-server, redis-server and S3 endpoints");
     const [nats, redis, ...s3s] = await allStarted([
       startNats({ dir: dataDir, logDir }),
@@ -91,9 +102,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     });
 
     say("starting the data backbone");
-    const env = { ...process.env, ORRERY_NATS: nats.url, ORRERY_REDIS: redis.url };
     const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])];
-    const dbb = await startOrrery("dbb", dbbArgs, logDir, env);
+    const dbb = await startOrrery("dbb", dbbArgs, logDir, roleEnv(cluster, "dbb"));
     processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log"), args: dbbArgs });
     await registerRses(nats.url, cluster);
 
@@ -106,8 +116,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     if (opts.localityDelayMs !== undefined) coordArgs.push("--locality-delay", `${opts.localityDelayMs / 1000}s`);
     if (opts.prestage === false) coordArgs.push("--prestage", "off");
     if (opts.prestageIntervalMs !== undefined) coordArgs.push("--prestage-interval", `${opts.prestageIntervalMs / 1000}s`);
-    const coord = await startOrrery("coordinator", coordArgs, logDir, env);
     cluster.coordinator = listen;
+    const coord = await startOrrery("coordinator", coordArgs, logDir, roleEnv(cluster, "coordinator"));
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log"), args: coordArgs });
     writeCluster(cluster);
 
@@ -184,7 +194,7 @@ async function startAgent(
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
   ];
-  const svc = await startOrrery(id, args, logDir, clusterEnv(cluster));
+  const svc = await startOrrery(id, args, logDir, roleEnv(cluster, "agent", a.site));
   return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args };
 }
 
@@ -193,9 +203,29 @@ export function siteBuckets(site: string, index: number): string[] {
   return index === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`];
 }
 
-/** What the cluster's orrery processes find their servers by. */
-export function clusterEnv(cluster: ClusterFile): NodeJS.ProcessEnv {
-  return { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
+export type ProcessRole = "coordinator" | "dbb" | "agent";
+
+/** Variables a process of the cluster gets only from roleEnv: the caller's own are not passed on. */
+const ROLE_SECRETS = ["ORRERY_TOKEN", "ORRERY_CA", "ORRERY_TLS_CERT", "ORRERY_TLS_KEY", "ORRERY_OPERATOR_TOKEN", "ORRERY_AGENT_TOKEN"];
+
+/**
+ * The environment of one of the cluster's orrery processes: where its servers
+ * are, and only the credentials its role needs (never on the command line,
+ * which cluster.json records and ps shows).
+ */
+export function roleEnv(cluster: ClusterFile, role: ProcessRole, site?: string): NodeJS.ProcessEnv {
+  void site; // per-site credentials (S3 keys) are given by site
+  const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
+  for (const name of ROLE_SECRETS) delete env[name];
+  const sec = cluster.security;
+  if (sec === undefined) return env;
+  // gRPC (grpcsec): the coordinator serves TLS and checks both roles' tokens; agents trust the CA and carry the agent token.
+  if (role === "coordinator") {
+    const tls = coordinatorTlsFiles(cluster.dir);
+    Object.assign(env, { ORRERY_TLS_CERT: tls.cert, ORRERY_TLS_KEY: tls.key, ORRERY_OPERATOR_TOKEN: sec.tokens.operator, ORRERY_AGENT_TOKEN: sec.tokens.agent });
+  }
+  if (role === "agent") Object.assign(env, { ORRERY_CA: sec.ca, ORRERY_TOKEN: sec.tokens.agent });
+  return env;
 }
 
 export function startOrrery(name: string, args: string[], logDir: string, env: NodeJS.ProcessEnv) {
