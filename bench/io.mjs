@@ -82,9 +82,10 @@ async function runCampaign(client, name, task, quanta) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const [{ startCluster, stopCluster }, { createUnaryClient }, { CampaignService }, { s3ClientFor }, { GetObjectCommand, PutObjectCommand }] = await Promise.all([
+  const [{ startCluster, stopCluster }, { createUnaryClient }, { clientSecurity }, { CampaignService }, { s3ClientFor }, { GetObjectCommand, PutObjectCommand }] = await Promise.all([
     import("../dist/common/local/cluster.js"),
     import("../dist/common/grpc-service.js"),
+    import("../dist/common/grpc-security.js"),
     import("../dist/gen/orrery/v1/coordinator_pb.js"),
     import("../dist/common/s3.js"),
     import("@aws-sdk/client-s3"),
@@ -123,7 +124,7 @@ async function main() {
     const keyOf = (d) => [rse?.prefix ?? "", "iob", `raw_${d}.dat`].filter((p) => p !== "").join("/");
     await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(0) })).then((r) => r.Body.transformToByteArray());
 
-    const client = createUnaryClient(CampaignService, cluster.coordinator);
+    const client = createUnaryClient(CampaignService, cluster.coordinator, undefined, clientSecurity(cluster));
     const f = { quanta: opts.quanta, bytes: opts.bytes, concurrency: inFlight };
     try {
       say(`Orrery: ${opts.quanta} cp quanta`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--keep]`
+// `npm run bench -- throughput [--json] [--quanta N] [--files N] [--concurrency N] [--secure-only] [--keep]`
 //
 // How many quanta a second the whole dispatch path carries when the payload
 // costs nothing: a real local cluster (startCluster from dist/, as `orrery
@@ -19,6 +19,13 @@
 // get the same concurrency (--concurrency, default 8: an agent's cores, a
 // worker's `concurrency`). `--keep` leaves the cluster's directory (its logs).
 // Target (reported, never enforced): ratio ≥ 2.
+//
+// What security costs: the cluster above is closed, as `local up` makes it
+// (gRPC over TLS, a bearer token on every call, server passwords). The same
+// campaign then runs on an open cluster (`local up --insecure`) in the same
+// invocation: `secure_quanta_s`, `insecure_quanta_s` and `security_cost_ratio`
+// (open rate / closed rate: 1.00 is free, 1.10 costs 10%). `--secure-only`
+// skips the open run.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,7 +40,7 @@ const TARGET_RATIO = 2;
 const { say, fail } = messages("throughput");
 
 function parseArgs(argv) {
-  const opts = parseBenchArgs("throughput", argv, { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false });
+  const opts = parseBenchArgs("throughput", argv, { json: false, quanta: 20_000, files: 1_000, concurrency: 8, keep: false, "secure-only": false });
   opts.files = Math.min(opts.files, opts.quanta);
   if (opts.quanta % opts.files !== 0) fail(`--quanta (${opts.quanta}) must be a multiple of --files (${opts.files})`);
   return opts;
@@ -67,8 +74,12 @@ async function runOrrery(opts, dir, cluster) {
   say(`ingesting ${opts.files} files (not timed)`);
   await cli([...clusterArgs, "dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(input, "manifest.jsonl"), "--json"]);
 
-  const [{ createUnaryClient }, { CampaignService }] = await Promise.all([import("../dist/common/grpc-service.js"), import("../dist/gen/orrery/v1/coordinator_pb.js")]);
-  const client = createUnaryClient(CampaignService, cluster.coordinator);
+  const [{ createUnaryClient }, { clientSecurity }, { CampaignService }] = await Promise.all([
+    import("../dist/common/grpc-service.js"),
+    import("../dist/common/grpc-security.js"),
+    import("../dist/gen/orrery/v1/coordinator_pb.js"),
+  ]);
+  const client = createUnaryClient(CampaignService, cluster.coordinator, undefined, clientSecurity(cluster));
   try {
     const tasks = opts.quanta / opts.files;
     const name = "throughput";
@@ -162,6 +173,12 @@ function report(f, json) {
     `submit (expand + store) ${f.submit_ms} ms, inside Orrery's time`,
     `ratio (Orrery / BullMQ) ${f.ratio.toFixed(2)}  (target ≥ ${TARGET_RATIO}: ${f.ratio >= TARGET_RATIO ? "met" : "not met"})`,
   ];
+  if (f.insecure_quanta_s !== undefined) {
+    out.push(
+      `security: closed cluster (TLS + tokens) ${f.secure_quanta_s.toFixed(0)} quanta/s, open cluster (--insecure) ${f.insecure_quanta_s.toFixed(0)} quanta/s; ` +
+        `cost ratio (open / closed) ${f.security_cost_ratio.toFixed(2)}`,
+    );
+  }
   process.stdout.write(`${out.join("\n")}\n`);
   if (json) {
     const { orrery_per_s, bullmq_per_s, ratio, ...rest } = f;
@@ -169,39 +186,60 @@ function report(f, json) {
   }
 }
 
+/** Runs `fn` on a fresh local cluster (1 site, 2 agents), closed or open, and stops it after. */
+async function withCluster(opts, insecure, dirs, fn) {
+  const { startCluster, stopCluster } = await import("../dist/common/local/cluster.js");
+  const dir = mkdtempSync(join(tmpdir(), `orrery-bench-throughput-${insecure ? "open" : "closed"}-`));
+  dirs.add(dir);
+  try {
+    say(`starting a ${insecure ? "open (--insecure)" : "closed (TLS, tokens)"} local cluster (1 site, 2 agents)`);
+    const cluster = await startCluster({ dir, sites: 1, agents: 2, agentCores: opts.concurrency, agentMemoryMB: 64 * opts.concurrency, softwareRoot: process.cwd(), insecure, onProgress: (m) => say(m) });
+    return await fn(cluster, dir);
+  } finally {
+    dirs.delete(dir);
+    await stopCluster(dir).catch(() => {});
+    if (opts.keep) say(`kept ${dir} (logs under logs/)`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const { startCluster, stopCluster } = await import("../dist/common/local/cluster.js");
-  const dir = mkdtempSync(join(tmpdir(), "orrery-bench-throughput-"));
-  let cleaning;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await stopCluster(dir).catch(() => {});
-      if (opts.keep) say(`kept ${dir} (logs under logs/)`);
-      else rmSync(dir, { recursive: true, force: true });
-    })());
-  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void cleanup().finally(() => process.exit(130)));
-  try {
-    say("starting a local cluster (1 site, 2 agents)");
-    const cluster = await startCluster({ dir, sites: 1, agents: 2, agentCores: opts.concurrency, agentMemoryMB: 64 * opts.concurrency, softwareRoot: process.cwd(), onProgress: (m) => say(m) });
+  const { stopCluster } = await import("../dist/common/local/cluster.js");
+  const dirs = new Set();
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => void Promise.all([...dirs].map((d) => stopCluster(d).catch(() => {}))).finally(() => process.exit(130)));
+  }
+  const { orrery, bullmq } = await withCluster(opts, false, dirs, async (cluster, dir) => {
     const orrery = await runOrrery(opts, dir, cluster);
-    say(`Orrery: ${opts.quanta} quanta in ${orrery.seconds.toFixed(2)} s`);
+    say(`Orrery (closed cluster): ${opts.quanta} quanta in ${orrery.seconds.toFixed(2)} s`);
     const bullmq = await runBullmq(opts, cluster.redis);
     say(`BullMQ: ${opts.quanta} jobs in ${bullmq.seconds.toFixed(2)} s`);
-    const f = {
-      quanta: opts.quanta,
-      concurrency: opts.concurrency,
-      orrery_s: orrery.seconds,
-      submit_ms: orrery.submitMs,
-      bullmq_s: bullmq.seconds,
-      orrery_per_s: opts.quanta / orrery.seconds,
-      bullmq_per_s: opts.quanta / bullmq.seconds,
-    };
-    f.ratio = f.orrery_per_s / f.bullmq_per_s;
-    report(f, opts.json);
-  } finally {
-    await cleanup();
+    return { orrery, bullmq };
+  });
+  const open = opts["secure-only"]
+    ? undefined
+    : await withCluster(opts, true, dirs, async (cluster, dir) => {
+        const r = await runOrrery(opts, dir, cluster);
+        say(`Orrery (open cluster): ${opts.quanta} quanta in ${r.seconds.toFixed(2)} s`);
+        return r;
+      });
+  const f = {
+    quanta: opts.quanta,
+    concurrency: opts.concurrency,
+    orrery_s: orrery.seconds,
+    submit_ms: orrery.submitMs,
+    bullmq_s: bullmq.seconds,
+    orrery_per_s: opts.quanta / orrery.seconds,
+    bullmq_per_s: opts.quanta / bullmq.seconds,
+  };
+  f.ratio = f.orrery_per_s / f.bullmq_per_s;
+  if (open) {
+    f.secure_quanta_s = f.orrery_per_s;
+    f.insecure_quanta_s = opts.quanta / open.seconds;
+    f.security_cost_ratio = f.insecure_quanta_s / f.secure_quanta_s;
   }
+  report(f, opts.json);
 }
 
 if (process.env[ROLE_ENV] === "bullmq-worker") await bullmqWorker();

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { grpcServiceDefinition } from "../src/common/grpc-service.js";
+import { callMetadata, channelSecurity, clientSecurity } from "../src/common/grpc-security.js";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { AgentLinkService, AgentMessageSchema, type CoordinatorMessage } from "../src/gen/orrery/v1/agent_link_pb.js";
@@ -35,14 +36,15 @@ const hello = (agentId: string): AgentMessageInit => ({
 describe("agent messages are validated at the edge of a real coordinator", () => {
   let dir: string;
   let cluster: ClusterFile;
-  let client: grpc.Client & { connect(): Stream };
+  let client: grpc.Client & { connect(metadata: grpc.Metadata): Stream };
   const cli = (args: string[]) => orrery(["--cluster", join(dir, "cluster.json"), ...args]);
   const json = <T>(args: string[]) => orreryJson<T>(["--cluster", join(dir, "cluster.json"), ...args]);
 
   /** Opens a stream, sends the messages (after Welcome when the first is a Hello), and waits for the coordinator to close it. */
   function exchange(messages: AgentMessageInit[]): Promise<Closed> {
     return new Promise((resolve, reject) => {
-      const stream = client.connect();
+      // The cluster is closed: the hand-written agent holds the agent token, as a real one does.
+      const stream = client.connect(callMetadata(clientSecurity(cluster, "agent")));
       let welcomed = false;
       const timer = setTimeout(() => {
         stream.cancel();
@@ -68,7 +70,8 @@ describe("agent messages are validated at the edge of a real coordinator", () =>
     dir = tempDir("agentmsg");
     cluster = await startCluster({ dir, sites: 1, agents: 1, softwareRoot: REPO_ROOT, agentCores: 1, heartbeatMs: 500, leaseTtlMs: 5000 });
     const Ctor = grpc.makeGenericClientConstructor(grpcServiceDefinition(AgentLinkService), AgentLinkService.typeName);
-    client = new Ctor(cluster.coordinator, grpc.credentials.createInsecure()) as unknown as grpc.Client & { connect(): Stream };
+    const channel = channelSecurity(clientSecurity(cluster, "agent"), cluster.coordinator);
+    client = new Ctor(cluster.coordinator, channel.credentials, channel.options) as unknown as grpc.Client & { connect(metadata: grpc.Metadata): Stream };
     writeFileSync(join(dir, "in_1.dat"), "input 1\n".repeat(100));
     const ingest = await cli(["dbb", "ingest", "--rse", "site-a-disk", join(dir, "in_1.dat"), "--scope", "am", "--dataset-type", "frame", "--data-id", "instrument=X"]);
     expect(ingest.code, ingest.stderr).toBe(0);

@@ -9,6 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, OrreryError } from "../src/common/errors.js";
 import { createUnaryClient, type UnaryClient } from "../src/common/grpc-service.js";
+import { clientSecurity } from "../src/common/grpc-security.js";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { CampaignService } from "../src/gen/orrery/v1/coordinator_pb.js";
@@ -35,7 +36,7 @@ describe("fuzzing orrery plan against a local cluster", () => {
     cluster = await startCluster({ dir, sites: 1, agents: 0, softwareRoot: REPO_ROOT });
     execFileSync(process.execPath, [join(REPO_ROOT, "examples/mini-drp/generate.mjs"), join(dir, "input"), "--exposures", "1", "--detectors", "2", "--size", "16"]);
     await orreryJson(["--cluster", join(dir, "cluster.json"), "dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(dir, "input", "manifest.jsonl")]);
-    client = createUnaryClient(CampaignService, cluster.coordinator);
+    client = createUnaryClient(CampaignService, cluster.coordinator, undefined, clientSecurity(cluster));
   });
 
   afterAll(async () => {

@@ -91,9 +91,10 @@ async function runCampaign(client, name, yaml, rseSite) {
 
 /** Runs the case; returns its figures (`prestage_cluster_*`), or why it was skipped. */
 export async function runPrestageCluster({ quanta, keep, bytes = 4 << 20 }) {
-  const [{ startCluster, stopCluster, addAgent }, { createUnaryClient }, { CampaignService }] = await Promise.all([
+  const [{ startCluster, stopCluster, addAgent }, { createUnaryClient }, { clientSecurity }, { CampaignService }] = await Promise.all([
     import("../../dist/common/local/cluster.js"),
     import("../../dist/common/grpc-service.js"),
+    import("../../dist/common/grpc-security.js"),
     import("../../dist/gen/orrery/v1/coordinator_pb.js"),
   ]);
   const dir = mkdtempSync(join(tmpdir(), "orrery-bench-prestage-"));
@@ -112,7 +113,7 @@ export async function runPrestageCluster({ quanta, keep, bytes = 4 << 20 }) {
     say(`ingesting 2 × ${quanta} files of ${bytes} bytes at site-a (not timed)`);
     await ingest(dir, "psoff", quanta, bytes);
     await ingest(dir, "pson", quanta, bytes);
-    client = createUnaryClient(CampaignService, cluster.coordinator);
+    client = createUnaryClient(CampaignService, cluster.coordinator, undefined, clientSecurity(cluster));
     say(`pre-staging off: ${quanta} quanta of ${RUN_S} s`);
     const off = await runCampaign(client, "prestage-off", campaignYaml("prestage-off", "psoff", "prestage: false"), rseSite);
     say(`pre-staging on: ${quanta} quanta of ${RUN_S} s`);
