@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { stopCluster } from "../src/common/local/cluster.js";
 import { isAlive } from "../src/common/local/child.js";
 import { tempDir } from "./harness.js";
@@ -98,5 +99,19 @@ describe("orrery local", () => {
     // Servers that did start before the failure (the S3 endpoints) were stopped again.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(processesMentioning(join(dir, "nobin"))).toEqual([]);
+  });
+
+  it("says how to install openssl when the cluster's certificates cannot be made, exit 3, and starts nothing", async () => {
+    // The servers are there; openssl, which makes the cluster's CA, is not.
+    const bin = join(dir, "no-openssl");
+    mkdirSync(bin, { recursive: true });
+    for (const name of ["node", "nats-server", "redis-server"]) symlinkSync(name === "node" ? process.execPath : execFileSync("which", [name], { encoding: "utf8" }).trim(), join(bin, name));
+    const r = await orrery(["local", "up", "--dir", join(dir, "nossl")], { env: { ...process.env, PATH: bin } });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain("openssl is not installed");
+    expect(r.stderr).toContain("--insecure");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(processesMentioning(join(dir, "nossl"))).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import { isAlive, startService, stopProcess } from "./child.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
 import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
-import { coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
+import { caFile, coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
 
 export interface ClusterOptions {
   dir: string;
@@ -80,11 +80,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const processes: ClusterProcess[] = [];
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
   try {
-    if (opts.insecure !== true) {
-      say("making the cluster's CA, the coordinator's certificate and the role tokens");
-      const tls = await makeClusterTls(dir);
-      cluster.security = { ca: tls.ca, tokens: { operator: newToken(), agent: newToken() } };
-    }
+    if (opts.insecure !== true) cluster.security = { ca: caFile(dir), tokens: { operator: newToken(), agent: newToken() } };
     say("starting nats-server, redis-server and S3 endpoints");
     const [nats, redis, ...s3s] = await allStarted([
       startNats({ dir: dataDir, logDir }),
@@ -100,6 +96,11 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
       cluster.s3[site] = s3.endpoint;
       processes.push({ name: `s3-${site}`, role: "s3", site, pid: s3.pid, address: s3.endpoint, log: join(logDir, `s3-${site}.log`) });
     });
+
+    if (cluster.security) {
+      say("making the cluster's CA and the coordinator's certificate");
+      await makeClusterTls(dir);
+    }
 
     say("starting the data backbone");
     const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])];

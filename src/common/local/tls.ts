@@ -22,6 +22,11 @@ export function tlsDir(clusterDir: string): string {
   return join(clusterDir, "tls");
 }
 
+/** The CA's PEM file, which gRPC clients trust. */
+export function caFile(clusterDir: string): string {
+  return join(tlsDir(clusterDir), "ca.pem");
+}
+
 /** The coordinator's certificate and key files of a cluster made by makeClusterTls. */
 export function coordinatorTlsFiles(clusterDir: string): { cert: string; key: string } {
   return { cert: join(tlsDir(clusterDir), "coordinator.pem"), key: join(tlsDir(clusterDir), "coordinator-key.pem") };
@@ -49,7 +54,7 @@ export async function makeClusterTls(clusterDir: string): Promise<ClusterTls> {
   const dir = tlsDir(clusterDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const ca = join(dir, "ca.pem");
+  const ca = caFile(clusterDir);
   const caKey = join(dir, "ca-key.pem");
   const { cert, key } = coordinatorTlsFiles(clusterDir);
   const csr = join(dir, "coordinator.csr");
