@@ -18,6 +18,11 @@ export function buildProgram(): Command {
     .option("--cluster <file>", "cluster file (default $ORRERY_CLUSTER or ./.orrery/cluster.json)")
     .option("--json", "print JSON for scripts")
     .option("--debug", "print stack traces of errors")
+    .addHelpText(
+      "after",
+      "\nWithout a cluster file: $ORRERY_COORDINATOR (host:port) and $ORRERY_NATS (URL); for a closed coordinator\n" +
+        "also $ORRERY_CA (PEM of its CA: TLS) and $ORRERY_TOKEN (the operator token, which overrides the cluster file's).",
+    )
     .showHelpAfterError()
     .exitOverride();
   registerLocalCommands(program);
