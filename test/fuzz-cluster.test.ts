@@ -108,7 +108,8 @@ describe("fuzzing orrery plan against a local cluster", () => {
     }
     expect(failures).toEqual([]);
     expect(coordinatorAlive()).toBe(true);
-  });
+    // Some 30 CLI processes, each a node start-up: on a loaded 2-core machine that alone nears a minute.
+  }, 150_000);
 
   it("refuses the issue's deep flow file and alias bomb with exit 2 naming the cap", async () => {
     const byName = new Map(regressionFiles().map((f) => [f.name, f.text]));
