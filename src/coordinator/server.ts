@@ -110,6 +110,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     );
   }, 1000);
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
+  if (authenticated && opts.tls === undefined) log.warn({ address }, "bearer tokens are checked but gRPC is not TLS: tokens cross the network in clear (give --tls-cert/--tls-key)");
+  if (!authenticated) log.warn({ address }, "no bearer tokens configured: every call is let in ($ORRERY_OPERATOR_TOKEN, $ORRERY_AGENT_TOKEN)");
 
   return {
     address,
