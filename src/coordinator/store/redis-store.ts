@@ -54,6 +54,10 @@ export class CoordinatorStore implements QuantaStore {
     await this.redis.connect();
   }
 
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
