@@ -189,4 +189,28 @@ describe("leases and results while the store fails", () => {
     expect(others.map((o) => o.quantum.id)).toContain(g!.quantum.id);
     expect(await manager.renew("agent-1", [g!.leaseId])).toEqual({ stale: [g!.leaseId], foreign: [] });
   });
+
+  it("settles a re-run quantum's outputs once its success is stored, and again when a lost attempt's success comes late", async () => {
+    const store = await open();
+    const settled: { producedBy: string; keep: { did: string; rse: string }[] }[] = [];
+    const catalog = { ...noCatalog, settleOutputs: (producedBy: string, keep: readonly { did: string; rse: string }[]) => (settled.push({ producedBy, keep: [...keep] }), Promise.resolve([])) };
+    const manager = new WorkloadManager(store, silent, 100, () => {}, catalog);
+    const { spec, graph } = campaign("settle");
+    await manager.submit(spec, graph);
+    const [first] = await manager.lease(agent(1));
+    await sleep(150);
+    await manager.expire(); // agent-1 lost
+    const again = (await manager.lease({ ...agent(8), id: "agent-2", site: "site-b" })).find((g) => g.quantum.id === first!.quantum.id)!;
+    expect(again.attempt).toBe(2);
+    const did = again.quantum.outputs[0]!.did;
+    await manager.report("agent-2", { ...succeeded(again), outputs: [{ role: "postISR", did, rse: "site-b-disk", bytes: 5, adler32: "a5", md5: "m5" }] });
+    for (let i = 0; i < 50 && settled.length < 1; i++) await sleep(20);
+    expect(settled).toEqual([{ producedBy: first!.quantum.id, keep: [{ did, rse: "site-b-disk" }] }]);
+    // The lost attempt's own success arrives: not taken, and the accepted outputs are settled again (read from Redis).
+    await manager.report("agent-1", succeeded(first!));
+    for (let i = 0; i < 50 && settled.length < 2; i++) await sleep(20);
+    expect(settled[1]).toEqual({ producedBy: first!.quantum.id, keep: [{ did, rse: "site-b-disk" }] });
+    const stored = (await store.getProgress("settle", [first!.quantum.id])).get(first!.quantum.id)!;
+    expect(stored.attempts.map((a) => [a.agent, a.outcome])).toEqual([["agent-1", "lost"], ["agent-2", "succeeded"]]);
+  });
 });

@@ -26,6 +26,7 @@ import { prestageTurn, type PrestageOrder, type PrestageSite, type PrestageTurnO
 import type { PrestageLedger } from "./prestage-ledger.js";
 import { pushBackDeadlines, undoLeases, type LeaseMade } from "./lease-recovery.js";
 import { applyReport, type IntakeContext } from "./result-intake.js";
+import { OutputSettler } from "./output-settler.js";
 import { isLateLease, reopenLease } from "./late-result.js";
 
 export type { AttemptReport } from "./attempt-results.js";
@@ -53,6 +54,7 @@ export class WorkloadManager {
   private readonly locality: LocalityFeed;
   private readonly control: ControlContext;
   private readonly intake: IntakeContext;
+  private readonly settler: OutputSettler;
   /** Results waiting for the next dispatch turn. */
   private reports: { agentId: string; report: AttemptReport; resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Agents' requests for work waiting for the next dispatch turn. */
@@ -75,7 +77,9 @@ export class WorkloadManager {
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
     this.control = { table: this.table, journal: this.journal, log };
-    this.intake = { ...this.results, leaseTtlMs };
+    this.settler = new OutputSettler(catalog.settleOutputs?.bind(catalog), store, log);
+    // Settled once the success is stored: a crash before leaves the other replicas, and the lease to report again.
+    this.intake = { ...this.results, leaseTtlMs, settle: (campaign, quantum, kept) => this.journal.afterPersist(() => this.settler.add(campaign, quantum, kept)) };
   }
 
   async load(): Promise<void> {
@@ -469,6 +473,7 @@ export class WorkloadManager {
       }
       const now = Date.now();
       this.expander.retryDue(now);
+      this.settler.kick();
       for (const c of this.table.campaigns.values()) {
         for (const row of [...c.rows.leased]) {
           const run = c.rows.runOf(row);
