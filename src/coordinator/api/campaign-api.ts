@@ -69,6 +69,8 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has no provenance record yet`, { hint: "it has not finished an attempt; see its state with `orrery quanta CAMPAIGN`" });
     },
     async status(req) {
+      // Served from memory, but not while Redis is down: what it shows might not survive, and the operator must learn of the outage.
+      await store.ping();
       return { campaigns: (await manager.status(req.campaign === "" ? undefined : req.campaign, agents())).map(toStatus) };
     },
     async listQuanta(req) {
