@@ -212,5 +212,10 @@ describe("leases and results while the store fails", () => {
     expect(settled[1]).toEqual({ producedBy: first!.quantum.id, keep: [{ did, rse: "site-b-disk" }] });
     const stored = (await store.getProgress("settle", [first!.quantum.id])).get(first!.quantum.id)!;
     expect(stored.attempts.map((a) => [a.agent, a.outcome])).toEqual([["agent-1", "lost"], ["agent-2", "succeeded"]]);
+    // A coordinator restarted (perhaps before it could settle) settles re-run quanta again: the DBB call is idempotent.
+    settled.length = 0;
+    await new WorkloadManager(await open(), silent, 100, () => {}, catalog).load();
+    for (let i = 0; i < 50 && settled.length < 1; i++) await sleep(20);
+    expect(settled).toContainEqual({ producedBy: first!.quantum.id, keep: [{ did, rse: "site-b-disk" }] });
   });
 });

@@ -101,6 +101,8 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       return { attempt, ...logs };
     },
     async controlCampaign(req) {
+      // Refused at once while Redis is down: a change that could not be stored now would be stored later, unannounced.
+      await store.ping();
       switch (req.action) {
         case CampaignAction.PAUSE:
           return controlled(await manager.pause(req.campaign));
@@ -118,6 +120,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       }
     },
     async setPriority(req) {
+      await store.ping();
       return manager.setPriority(req.campaign, req.priority);
     },
     async listAgents() {

@@ -100,6 +100,8 @@ export class WorkloadManager {
         // Leases survive a restart: their agents get one TTL to reconnect and report.
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
         rows.restore(row, progress);
+        // A crash may have come between a re-run's stored success and the settling of its outputs: settled again.
+        if (progress.state === "SUCCEEDED" && progress.attempts.length > 1) this.settler.add(live.name, id, progress.produced);
         this.locality.restoreProduced(live, row, progress.produced, progress.attempts[progress.attempts.length - 1]?.site);
       });
       this.table.addRows(live, 0);
