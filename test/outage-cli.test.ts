@@ -45,7 +45,7 @@ describe("CLI during a Redis or NATS outage", () => {
 
   afterAll(async () => {
     await stopCluster(dir);
-    if (!process.env["KEEP"]) rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("exits 3 naming the server that is down, and the campaign completes once it is back", async () => {
