@@ -1,7 +1,7 @@
 // The node agent as a user runs it (`orrery agent`, its own OS process)
 // against real NATS, Redis, S3 and the real DBB, with a real gRPC server on
 // loopback playing the coordinator: leases in, payloads run, results out.
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -198,6 +198,22 @@ describe("orrery agent", () => {
     await coordinator.waitFor("a heartbeat without the lease", () => coordinator.heartbeats.slice(heartbeatsBefore).some((h) => !h.running.includes(l.leaseId)));
     expect(coordinator.credits.at(-1)).toMatchObject({ freeCores: 4 });
     expect(coordinator.results.some((r) => r.leaseId === l.leaseId)).toBe(false);
+  });
+
+  it("reports a lease whose run fails on the agent itself as agent_error, an infrastructure error, not a silent lost lease", async () => {
+    // Scratch directories cannot be made: `leases` under the work dir is a file for this lease.
+    const leases = join(dir, "leases");
+    rmSync(leases, { recursive: true, force: true });
+    writeFileSync(leases, "not a directory");
+    try {
+      const l = lease();
+      coordinator.lease(l);
+      const r = await coordinator.result(l.leaseId);
+      expect(r.outcome).toBe(AttemptOutcome.AGENT_ERROR);
+      expect(r.message).toMatch(/^agent error: the lease run failed on the agent: .*leases/);
+    } finally {
+      rmSync(leases, { force: true });
+    }
   });
 
   it("on SIGTERM offers no more credit, reports running quanta as preempted and exits 0", async () => {

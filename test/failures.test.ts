@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { tempDir } from "./harness.js";
+import { connectNats } from "../src/common/nats.js";
+import { DbbClient } from "../src/common/dbb-client.js";
 import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 interface Status {
@@ -80,6 +82,14 @@ describe("failures and kills on a real cluster", () => {
     expect(victim).toBeDefined();
     const proc = cluster.processes.find((p) => p.name === victim)!;
     process.kill(proc.pid, "SIGKILL");
+    // What a lost attempt may leave: its output stored and registered at its site before it was cut off
+    // (the same bytes the re-run makes: the payload copies its input).
+    const nc = await connectNats(cluster.nats, "failures-test");
+    const dbb = new DbbClient(nc);
+    const [input] = (await dbb.files("fx", ["frame"])).filter((f) => f.file?.name === "in_1.dat");
+    const outputDid = "fx-out:lost-agent/run1/copied/copied_X.dat";
+    const [quantum] = await json<QuantumJson[]>(["quanta", "lost-agent"]);
+    await dbb.register([{ file: { ...input!.file!, scope: "fx-out", name: outputDid.slice("fx-out:".length), datasetType: "copied" }, rse: `${proc.site!}-disk`, producedBy: quantum!.id, originSite: proc.site! }]);
 
     const done = await cli(["status", "lost-agent", "--watch"]);
     expect(done.code, done.stderr).toBe(0);
@@ -90,6 +100,18 @@ describe("failures and kills on a real cluster", () => {
     expect(q!.attempts[0]).toMatchObject({ agent: victim, outcome: "lost" });
     expect(q!.attempts[q!.attempts.length - 1]!.outcome).toBe("succeeded");
     expect(q!.attempts[q!.attempts.length - 1]!.agent).not.toBe(victim);
+    // The lost attempt's replica does not linger: the output has exactly one AVAILABLE replica, the re-run's.
+    try {
+      let available: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        available = (await dbb.replicas(outputDid)).filter((r) => r.state === "AVAILABLE").map((r) => r.rse);
+        if (available.length === 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(available).toEqual([`${cluster.processes.find((p) => p.name === q!.attempts.at(-1)!.agent)!.site!}-disk`]);
+    } finally {
+      await nc.close();
+    }
   });
 
   it("retries a failing payload up to its budget, then fails it and blocks its downstream", async () => {

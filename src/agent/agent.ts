@@ -14,6 +14,7 @@ import { CoordinatorLink, type AgentMessageInit } from "./coordinator-link.js";
 import type { ClientSecurity } from "../common/grpc-security.js";
 import { bareResult, Outcome, type StopRequest } from "./lease-outcome.js";
 import { runLease, type LeaseRunContext } from "./lease-runner.js";
+import { deliverResult, failedRunResult, type ResultSink } from "./result-delivery.js";
 import { ResourcePool } from "./resource-pool.js";
 import { DbbLookup } from "./stage/index.js";
 
@@ -70,6 +71,9 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
 class Agent {
   private readonly pool: ResourcePool;
   private readonly running = new Map<string, { controller: AbortController; finished: Promise<void> }>();
+  /** Leases the journal could not record when they started, with why: their results go as agent errors. */
+  private readonly unjournaled = new Map<string, string>();
+  private readonly sink: ResultSink;
   private readonly link: CoordinatorLink;
   private readonly ctx: LeaseRunContext;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -112,6 +116,7 @@ class Agent {
       log,
       opts.security,
     );
+    this.sink = { journal: store.journal, send: (r) => this.sendResult(r), log };
   }
 
   /** Leases a previous run of this agent left in flight were abandoned with it: reported as `lost`. */
@@ -222,7 +227,11 @@ class Agent {
     }
     // Thousands of noops a second would drown the log; real payloads log as they run.
     this.log[isNoopCommand(lease.command) ? "debug" : "info"]({ lease: id, quantum: lease.quantumId, task: lease.task }, "lease received");
-    this.journaled(this.store.journal.leaseStarted({ leaseId: id, quantumId: lease.quantumId, attempt: lease.attempt, startMs: Date.now() }), id);
+    this.store.journal.leaseStarted({ leaseId: id, quantumId: lease.quantumId, attempt: lease.attempt, startMs: Date.now() }).catch((err: unknown) => {
+      // Its result will say so: an attempt a crash could lose without a trace is the agent's failure, not a kill.
+      this.log.error({ lease: id, err }, "journal write failed");
+      this.unjournaled.set(id, err instanceof Error ? err.message : String(err));
+    });
     if (this.draining) {
       this.journaled(this.finishUnstarted(lease, "the agent is stopping"), id);
       return;
@@ -247,18 +256,23 @@ class Agent {
       this.creditSoon();
       this.pump();
     };
+    const startMs = Date.now();
     const finished = runLease(lease, this.ctx, controller.signal)
+      // A run that failed on the agent (not the payload) is an infrastructure error, reported as such.
+      .catch((err: unknown) => {
+        this.log.error({ lease: lease.leaseId, err }, "the lease run failed on the agent; reported as an agent error");
+        return failedRunResult(lease, err, startMs);
+      })
       .then(async (result) => {
         // The payload is over: its cores go to the next lease while the result is journaled.
         freed();
+        const unjournaled = this.unjournaled.get(lease.leaseId);
+        this.unjournaled.delete(lease.leaseId);
         if (result === undefined) await this.store.journal.leaseDropped(lease.leaseId);
-        else {
-          await this.store.journal.resultReady(result);
-          // Journaled: sent without waiting for the transport (a lost send goes again from the journal).
-          this.unawaited(this.sendResult(result), "result");
-        }
+        // Journaled (or reported as an agent error if it could not be), then sent; a lost send goes again from the journal.
+        else await deliverResult(this.sink, result, unjournaled);
       })
-      .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err }, "lease ended without a result"))
+      .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err }, "could not send a result"))
       .finally(() => {
         this.running.delete(lease.leaseId);
         freed();
@@ -267,9 +281,7 @@ class Agent {
   }
 
   private async finishUnstarted(lease: Lease, why: string): Promise<void> {
-    const result = create(QuantumResultSchema, bareResult(lease, Outcome.PREEMPTED, `preempted: ${why}`, Date.now()));
-    await this.store.journal.resultReady(result);
-    await this.sendResult(result);
+    await deliverResult(this.sink, create(QuantumResultSchema, bareResult(lease, Outcome.PREEMPTED, `preempted: ${why}`, Date.now())));
   }
 
   private onCancel(leaseId: string, reason: string): void {

@@ -16,6 +16,8 @@ export const Outcome = {
   LOST: "lost",
   STAGE_IN_ERROR: "stage_in_error",
   STAGE_OUT_ERROR: "stage_out_error",
+  /** The agent could not run or journal the attempt: an infrastructure error, not the payload's. */
+  AGENT_ERROR: "agent_error",
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 

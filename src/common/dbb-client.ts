@@ -13,6 +13,8 @@ import {
   DetachRequestSchema,
   DetachResponseSchema,
   BadReplicaRequestSchema,
+  ReplicaSettleRequestSchema,
+  ReplicaSettleResponseSchema,
   BadReplicaResponseSchema,
   FileQueryRequestSchema,
   FileQueryResponseSchema,
@@ -198,6 +200,12 @@ export class DbbClient {
   async declareBad(did: string, rse: string, reason: string): Promise<string> {
     return (await dbbRequest(this.nc, "replica.bad", BadReplicaRequestSchema, { did, rse, reason }, BadReplicaResponseSchema, this.timeoutMs)).state;
   }
+  /** A quantum's accepted outputs: every other unlocked replica of those files the quantum produced is made obsolete; returns those. */
+  async settleOutputs(producedBy: string, keep: readonly { did: string; rse: string }[]): Promise<{ did: string; rse: string }[]> {
+    const res = await dbbRequest(this.nc, "replica.settle", ReplicaSettleRequestSchema, { producedBy, keep: [...keep] }, ReplicaSettleResponseSchema, this.timeoutMs);
+    return res.obsoleted.map((r) => ({ did: r.did, rse: r.rse }));
+  }
+
   /** Sets a site's replication policy (JSON of the policy file); retroactive subscriptions are applied before it answers. */
   async policySet(policyJson: string): Promise<PolicySetReply> {
     const res = await dbbRequest(this.nc, "policy.set", PolicySetRequestSchema, { policyJson }, PolicySetResponseSchema, this.timeoutMs);

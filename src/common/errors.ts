@@ -37,7 +37,9 @@ export class OrreryError extends Error {
     if (err instanceof OrreryError) return err;
     const message = err instanceof Error ? err.message : String(err);
     if (isRedisOutage(err)) {
-      return new OrreryError(ErrorCode.UNAVAILABLE, `Redis, the state store, cannot be reached: ${message}`, {
+      // ioredis's retry-limit text names its option, not the problem: the outage is said in our words.
+      const detail = err instanceof Error && err.name === "MaxRetriesPerRequestError" ? "no answer after several tries" : message;
+      return new OrreryError(ErrorCode.UNAVAILABLE, `Redis, the state store, cannot be reached: ${detail}`, {
         cause: err,
         hint: "start redis-server again (orrery local restart redis) and retry; nothing acknowledged is lost",
       });

@@ -34,6 +34,8 @@ export const DbbEndpoints = [
   "rule.update",
   // bad replicas
   "replica.bad",
+  // a quantum's accepted outputs: other attempts' replicas made obsolete
+  "replica.settle",
   // site policies
   "policy.set",
   "policy.show",

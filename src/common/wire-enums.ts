@@ -43,6 +43,7 @@ export const attemptOutcomes = both({
   stage_in_error: AttemptOutcome.STAGE_IN_ERROR,
   stage_out_error: AttemptOutcome.STAGE_OUT_ERROR,
   cancelled: AttemptOutcome.CANCELLED,
+  agent_error: AttemptOutcome.AGENT_ERROR,
 });
 
 export const nodeKinds = both({ hpc: NodeKind.HPC, spot: NodeKind.SPOT, static: NodeKind.STATIC });

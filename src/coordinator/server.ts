@@ -103,11 +103,18 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   prestager?.start();
 
   // Expire lost leases and offer work whose backoff has ended.
+  // One tick at a time: ticks must not pile up in the manager's mailbox while a slow one runs.
+  let ticking = false;
   const ticker = setInterval(() => {
-    manager.expire().then(
-      () => link.offerWork(),
-      (err: unknown) => log.error({ err }, "lease expiry failed"),
-    );
+    if (ticking) return;
+    ticking = true;
+    manager
+      .expire()
+      .then(
+        () => link.offerWork(),
+        (err: unknown) => log.error({ err }, "lease expiry failed"),
+      )
+      .finally(() => (ticking = false));
   }, 1000);
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
   if (authenticated && opts.tls === undefined) log.warn({ address }, "bearer tokens are checked but gRPC is not TLS: tokens cross the network in clear (give --tls-cert/--tls-key)");

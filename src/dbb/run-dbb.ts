@@ -12,6 +12,7 @@ import { Judge, RuleEngine, TransferLedger, defineLockScripts } from "./rules/in
 import { Reaper, defineReaperScripts } from "./reaper/index.js";
 import type { ReplicaEvent } from "./catalog/replica-registrar.js";
 import { startDbbService, type DbbService } from "./api/dbb-service.js";
+import { OutputSettlement } from "./reaper/index.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
 import { TransferPublisher, startTransferWorkers, type TransferWorkers } from "./transfers/index.js";
 import { PolicyService } from "./policies/index.js";
@@ -106,7 +107,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
       reaper = new Reaper(defineReaperScripts(rulesRedis), queue, rses, publishEvents, { intervalMs: opts.reaperIntervalMs ?? 10_000 });
       const subscriptions = new PolicyService(rulesRedis, queue, rses);
       policies = subscriptions;
-      service = await startDbbService(conn, catalog, engine, publishEvents, ledger, subscriptions);
+      service = await startDbbService(conn, catalog, engine, publishEvents, ledger, subscriptions, new OutputSettlement(rulesRedis));
       consumer = await startReplicaConsumer(conn, catalog, publishEvents, (created) => subscriptions.enqueueNew(created));
     }
     if (transferWorkers > 0) {

@@ -69,6 +69,8 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       throw new OrreryError(ErrorCode.NOT_FOUND, `quantum ${req.quantum} has no provenance record yet`, { hint: "it has not finished an attempt; see its state with `orrery quanta CAMPAIGN`" });
     },
     async status(req) {
+      // Served from memory, but not while Redis is down: what it shows might not survive, and the operator must learn of the outage.
+      await store.ping();
       return { campaigns: (await manager.status(req.campaign === "" ? undefined : req.campaign, agents())).map(toStatus) };
     },
     async listQuanta(req) {
@@ -99,6 +101,8 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       return { attempt, ...logs };
     },
     async controlCampaign(req) {
+      // Refused at once while Redis is down: a change that could not be stored now would be stored later, unannounced.
+      await store.ping();
       switch (req.action) {
         case CampaignAction.PAUSE:
           return controlled(await manager.pause(req.campaign));
@@ -116,6 +120,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
       }
     },
     async setPriority(req) {
+      await store.ping();
       return manager.setPriority(req.campaign, req.priority);
     },
     async listAgents() {

@@ -3,7 +3,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage } from "../../gen/orrery/v1/agent_link_pb.js";
-import { ErrorCode, isOrreryError, toGrpcError } from "../../common/errors.js";
+import { ErrorCode, isOrreryError, OrreryError, toGrpcError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CancelledLease, SiteCapacity, WorkloadManager } from "../workload/index.js";
 import { AgentMessageParser, foreignLeaseRefusal, type AgentResult, type Refusal, type RefusalReason } from "./agent-messages.js";
@@ -218,7 +218,9 @@ export class AgentLink {
       })
       .catch((err: unknown) => {
         s.scheduling = false;
-        this.log.error({ err, agent: s.id }, "scheduling failed");
+        // An outage of the store: nothing was leased, the next tick offers the work again.
+        if (OrreryError.from(err).code === ErrorCode.UNAVAILABLE) this.log.warn({ err: OrreryError.from(err).message, agent: s.id }, "no leases while the store is unavailable");
+        else this.log.error({ err, agent: s.id }, "scheduling failed");
       });
   }
 }

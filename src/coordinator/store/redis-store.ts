@@ -40,7 +40,9 @@ export class CoordinatorStore implements QuantaStore {
   readonly redis: Redis;
 
   constructor(url: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 200, 2000) });
+    // No offline queue: while Redis is down a call fails at once (UNAVAILABLE naming Redis) instead of
+    // holding the manager's mailbox, and every CLI call behind it, until ioredis gives up.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 3, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (times) => Math.min(times * 200, 2000) });
     // Without a listener ioredis reports each failed reconnect as an unhandled error event.
     let warned = 0;
     this.redis.on("error", (err: Error) => {
@@ -52,6 +54,10 @@ export class CoordinatorStore implements QuantaStore {
 
   async connect(): Promise<void> {
     await this.redis.connect();
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
   }
 
   async close(): Promise<void> {

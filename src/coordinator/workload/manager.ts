@@ -22,9 +22,12 @@ import { isLiveCampaign } from "./campaign-state.js";
 import { campaignsOf, inspectionOf, listQuanta, specOf, statusView, type CampaignInspection, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
 import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
-import { isNoopCommand } from "../../common/builtin-commands.js";
 import { prestageTurn, type PrestageOrder, type PrestageSite, type PrestageTurnOptions } from "./prestage-plan.js";
 import type { PrestageLedger } from "./prestage-ledger.js";
+import { pushBackDeadlines, undoLeases, type LeaseMade } from "./lease-recovery.js";
+import { applyReport, type IntakeContext } from "./result-intake.js";
+import { OutputSettler } from "./output-settler.js";
+import { isLateLease, reopenLease } from "./late-result.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -50,6 +53,8 @@ export class WorkloadManager {
   private readonly results: ResultContext;
   private readonly locality: LocalityFeed;
   private readonly control: ControlContext;
+  private readonly intake: IntakeContext;
+  private readonly settler: OutputSettler;
   /** Results waiting for the next dispatch turn. */
   private reports: { agentId: string; report: AttemptReport; resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Agents' requests for work waiting for the next dispatch turn. */
@@ -72,6 +77,9 @@ export class WorkloadManager {
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
     this.control = { table: this.table, journal: this.journal, log };
+    this.settler = new OutputSettler(catalog.settleOutputs?.bind(catalog), store, log);
+    // Settled once the success is stored: a crash before leaves the other replicas, and the lease to report again.
+    this.intake = { ...this.results, leaseTtlMs, settle: (campaign, quantum, kept) => this.journal.afterPersist(() => this.settler.add(campaign, quantum, kept)) };
   }
 
   async load(): Promise<void> {
@@ -92,6 +100,8 @@ export class WorkloadManager {
         // Leases survive a restart: their agents get one TTL to reconnect and report.
         if (progress.lease) progress.lease.deadlineMs = now + this.leaseTtlMs;
         rows.restore(row, progress);
+        // A crash may have come between a re-run's stored success and the settling of its outputs: settled again.
+        if (progress.state === "SUCCEEDED" && progress.attempts.length > 1) this.settler.add(live.name, id, progress.produced);
         this.locality.restoreProduced(live, row, progress.produced, progress.attempts[progress.attempts.length - 1]?.site);
       });
       this.table.addRows(live, 0);
@@ -260,7 +270,7 @@ export class WorkloadManager {
     });
   }
 
-  private async leaseTo(agent: AgentSlot, opts: Partial<SchedulingOptions>): Promise<LeaseGrant[]> {
+  private async leaseTo(agent: AgentSlot, opts: Partial<SchedulingOptions>, made: LeaseMade[]): Promise<LeaseGrant[]> {
     const picked = selectQuanta(this.table, agent, Date.now(), opts);
     const definitions = new Map<LiveCampaign, Map<number, QuantumDefinition>>();
     for (const [c, rows] of groupByCampaign(picked)) {
@@ -271,6 +281,7 @@ export class WorkloadManager {
     const grants: LeaseGrant[] = [];
     for (const { c, row } of picked) {
       const q = definitions.get(c)!.get(row)!;
+      made.push({ c, row, readySince: c.ready.since(row), hadRun: c.rows.run(row) !== undefined });
       const run = c.rows.runOf(row);
       const attempt = run.attempts.length + 1;
       const leaseId = `${q.id}#${attempt}`;
@@ -317,22 +328,39 @@ export class WorkloadManager {
     const requests = this.leaseRequests;
     this.leaseRequests = [];
     const granted: { resolve: (grants: LeaseGrant[]) => void; grants: LeaseGrant[] }[] = [];
+    const made: LeaseMade[] = [];
     for (const q of requests) {
       try {
-        granted.push({ resolve: q.resolve, grants: await this.leaseTo(q.agent, q.opts) });
+        granted.push({ resolve: q.resolve, grants: await this.leaseTo(q.agent, q.opts, made) });
       } catch (err) {
         q.reject(err as Error);
       }
     }
+    // A result is acknowledged once stored: if not in this flush, in the first one that works.
+    for (const p of handled) this.journal.afterPersist(p.resolve);
     try {
-      await this.journal.flush();
+      await this.persist();
     } catch (err) {
-      for (const p of handled) p.reject(err as Error);
+      // Nothing goes out that is not stored: the leases are taken back, the agents ask again.
+      undoLeases(this.table, made);
       for (const q of requests) q.reject(err as Error);
+      if (made.length > 0) this.log.warn({ err, leases: made.length }, "leases not stored; taken back");
       return;
     }
-    for (const p of handled) p.resolve();
     for (const g of granted) g.resolve(g.grants);
+  }
+
+  /**
+   * Flushes the journal (probing the store when it had been failing and
+   * nothing is to be written). When that ends an outage of the store, every
+   * lease gets its deadline pushed back by the outage's length, and at least
+   * one TTL from now: agents are not lost for the coordinator's outage.
+   */
+  private async persist(): Promise<void> {
+    const outageMs = await this.journal.flush();
+    if (outageMs === 0) return;
+    const leases = pushBackDeadlines(this.table, outageMs, Date.now(), this.leaseTtlMs);
+    this.log.warn({ outageMs, leases }, "the store is back; lease deadlines pushed back by the outage");
   }
 
   /**
@@ -342,16 +370,27 @@ export class WorkloadManager {
    * (`foreign`): a lease id goes to one agent only, so naming one is forged.
    */
   renew(agentId: string, leaseIds: readonly string[]): Promise<{ stale: string[]; foreign: string[] }> {
-    return this.mailbox.send(() => {
+    return this.mailbox.send(async () => {
       const deadline = Date.now() + this.leaseTtlMs;
       const stale: string[] = [];
       const foreign: string[] = [];
+      let reopened = 0;
       for (const id of leaseIds) {
         const ref = this.table.find(id.slice(0, id.lastIndexOf("#")));
         const lease = ref?.c.rows.run(ref.row)?.lease;
         if (lease?.id === id && lease.agent !== agentId) foreign.push(id);
         else if (lease?.id === id) lease.deadlineMs = deadline;
-        else if (ref) stale.push(id);
+        else if (ref && !lease && isLateLease(ref.c, ref.row, agentId, id)) {
+          // Declared lost, but its agent still runs it and nobody else holds the quantum: it goes on.
+          reopenLease(this.table, ref.c, ref.row, agentId, id, deadline);
+          this.journal.touch(ref.c, ref.row);
+          reopened++;
+        } else if (ref) stale.push(id);
+      }
+      if (reopened > 0) {
+        this.log.warn({ agent: agentId, leases: reopened }, "leases declared lost are still running at their agent; reopened");
+        // Stored with the next flush that works if not now; the agent keeps running them either way.
+        await this.persist().catch((err: unknown) => this.log.warn({ err }, "reopened leases not stored yet"));
       }
       // An agent naming another's lease has its stream closed by the agent link.
       return { stale, foreign };
@@ -362,7 +401,7 @@ export class WorkloadManager {
   pause(name: string): Promise<{ campaign: string; state: string }> {
     return this.mailbox.send(async () => {
       const c = pauseCampaign(this.control, name);
-      await this.journal.flush();
+      await this.persist();
       return { campaign: c.name, state: c.state };
     });
   }
@@ -371,7 +410,7 @@ export class WorkloadManager {
   resume(name: string): Promise<{ campaign: string; state: string }> {
     return this.mailbox.send(async () => {
       const c = resumeCampaign(this.control, name);
-      await this.journal.flush();
+      await this.persist();
       if (c.ready.size > 0) this.onWork();
       this.expander.wake(c.name);
       return { campaign: c.name, state: c.state };
@@ -387,7 +426,7 @@ export class WorkloadManager {
   cancel(name: string): Promise<{ campaign: string; state: string; leases: CancelledLease[] }> {
     return this.mailbox.send(async () => {
       const { campaign: c, leases } = cancelCampaign(this.control, name, Date.now());
-      await this.journal.flush();
+      await this.persist();
       this.log.info({ campaign: c.name, leases: leases.length }, "campaign cancelled");
       return { campaign: c.name, state: c.state, leases };
     });
@@ -397,7 +436,7 @@ export class WorkloadManager {
   setPriority(name: string, priority: number): Promise<{ campaign: string; priority: number }> {
     return this.mailbox.send(async () => {
       const c = setCampaignPriority(this.control, name, priority);
-      await this.journal.flush();
+      await this.persist();
       if (c.state === "RUNNING" && c.ready.size > 0) this.onWork();
       return { campaign: c.name, priority: c.priority };
     });
@@ -411,21 +450,7 @@ export class WorkloadManager {
     for (const p of batch) {
       const { agentId, report: r } = p;
       try {
-        const ref = this.table.find(r.quantumId);
-        const lease = ref?.c.rows.run(ref.row)?.lease;
-        if (lease?.id === r.leaseId && lease.agent !== agentId) {
-          p.reject(new OrreryError(ErrorCode.PERMISSION_DENIED, `result.lease_id: lease ${r.leaseId} is held by another agent`));
-          continue;
-        }
-        if (!ref || lease?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
-          this.log.info({ agent: agentId, lease: r.leaseId }, "result for a lease no longer current; ignored");
-        } else {
-          const { c, row } = ref;
-          // A built-in ran nothing: it has no logs to keep.
-          const logs = isNoopCommand(c.taskByName.get(c.rows.task(row))?.command ?? []) ? undefined : { stdout: r.stdout, stderr: r.stderr };
-          this.journal.attemptEnded({ quantum: r.quantumId, attempt: r.attempt, ...(logs ? { logs } : {}), provenance: withIdentity(r.provenanceJson, c.rows.identity(row)) });
-          finishAttempt(this.results, c, row, r);
-        }
+        applyReport(this.intake, agentId, r);
         handled.push(p);
       } catch (err) {
         p.reject(err as Error);
@@ -434,11 +459,23 @@ export class WorkloadManager {
     return handled;
   }
 
-  /** Leases past their deadline: the agent is lost; the quantum is killed, not failed. */
+  /**
+   * Leases past their deadline: the agent is lost; the quantum is killed, not
+   * failed. Not while the store is failing: the outage is the coordinator's,
+   * and when it ends the deadlines are pushed back (persist()).
+   */
   expire(): Promise<void> {
     return this.mailbox.send(async () => {
+      if (this.journal.storeFailingSince !== undefined) {
+        try {
+          await this.persist();
+        } catch {
+          return; // still down: no lease expires, nothing else changes
+        }
+      }
       const now = Date.now();
       this.expander.retryDue(now);
+      this.settler.kick();
       for (const c of this.table.campaigns.values()) {
         for (const row of [...c.rows.leased]) {
           const run = c.rows.runOf(row);
@@ -449,7 +486,7 @@ export class WorkloadManager {
           finishAttempt(this.results, c, row, { leaseId: lease.id, quantumId: id, attempt: run.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
         }
       }
-      await this.journal.flush();
+      await this.persist();
     });
   }
 }
@@ -459,15 +496,4 @@ function groupByCampaign(picked: readonly { c: LiveCampaign; row: number }[]): [
   const out = new Map<LiveCampaign, number[]>();
   for (const { c, row } of picked) (out.get(c) ?? out.set(c, []).get(c)!).push(row);
   return [...out];
-}
-
-/** The identity goes into the provenance record: the coordinator knows it, the agent does not. */
-function withIdentity(provenanceJson: string, identity: string): string {
-  try {
-    const record: unknown = JSON.parse(provenanceJson);
-    if (record !== null && typeof record === "object" && !Array.isArray(record)) return JSON.stringify({ ...record, identity });
-  } catch {
-    // Not JSON: kept as the agent sent it.
-  }
-  return provenanceJson;
 }

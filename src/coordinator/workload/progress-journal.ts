@@ -1,6 +1,9 @@
 // What a manager handler changed, written to Redis in one transaction before
 // the handler answers: quantum progress, identity records of quanta that
-// succeeded, attempt records (logs, provenance), campaign records.
+// succeeded, attempt records (logs, provenance), campaign records. A flush
+// that fails keeps what it held for the next one (memory stays ahead of
+// Redis only until then), and the journal remembers since when the store
+// has been failing: the manager does not expire leases meanwhile.
 import type { AttemptRecords, ProgressWrite, QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress } from "./model.js";
@@ -12,6 +15,10 @@ export class ProgressJournal {
   private identities = new Map<LiveCampaign, Map<string, IdentityRecord>>();
   private readonly campaigns = new Set<string>();
   private attempts: AttemptRecords[] = [];
+  /** Answers waiting for the changes they depend on to be stored. */
+  private waiters: (() => void)[] = [];
+  /** When the store started failing (ms); undefined while it works. */
+  private failingSince: number | undefined;
 
   constructor(
     private readonly store: QuantaStore,
@@ -39,22 +46,64 @@ export class ProgressJournal {
     this.campaigns.add(name);
   }
 
-  async flush(): Promise<void> {
+  /** Calls `done` once the changes held now are stored (at the next flush that succeeds). */
+  afterPersist(done: () => void): void {
+    this.waiters.push(done);
+  }
+
+  /** Since when the store has been failing (ms), or undefined when the last write worked. */
+  get storeFailingSince(): number | undefined {
+    return this.failingSince;
+  }
+
+  /**
+   * Stores what changed, all or nothing. On failure everything stays held for
+   * the next flush and the error is thrown. While the store is failing, a
+   * flush with nothing to write pings it (a recovery is seen without changes). Returns
+   * how long the store had been failing when this flush ended an outage (0 otherwise).
+   */
+  async flush(): Promise<number> {
     const rows = this.rows;
     const identities = this.identities;
     const attempts = this.attempts;
+    const names = new Set(this.campaigns);
+    const waiters = this.waiters;
     this.rows = new Map();
     this.identities = new Map();
     this.attempts = [];
+    this.waiters = [];
     const progress: ProgressWrite[] = [];
     for (const c of new Set([...rows.keys(), ...identities.keys()])) {
       const updates = new Map<string, QuantumProgress>();
       for (const row of rows.get(c) ?? []) updates.set(c.rows.id(row), c.rows.progress(row));
       progress.push({ campaign: c.name, updates, identities: identities.get(c) });
     }
-    const campaigns = [...this.campaigns].flatMap((name) => this.table.campaigns.get(name) ?? []);
+    const campaigns = [...names].flatMap((name) => this.table.campaigns.get(name) ?? []);
     this.campaigns.clear();
-    await this.store.saveChanges({ progress, attempts, campaigns });
+    try {
+      if (progress.length + attempts.length + campaigns.length > 0) await this.store.saveChanges({ progress, attempts, campaigns });
+      else if (this.failingSince !== undefined) await this.store.ping();
+    } catch (err) {
+      this.keep(rows, identities, attempts, names, waiters);
+      this.failingSince ??= Date.now();
+      throw err;
+    }
     for (const [c, touched] of rows) for (const row of touched) c.rows.dropFinishedRun(row);
+    const outageMs = this.failingSince === undefined ? 0 : Date.now() - this.failingSince;
+    this.failingSince = undefined;
+    for (const done of waiters) done();
+    return outageMs;
+  }
+
+  /** Puts back what a failed flush held, under what was journaled since. */
+  private keep(rows: Map<LiveCampaign, Set<number>>, identities: Map<LiveCampaign, Map<string, IdentityRecord>>, attempts: AttemptRecords[], names: Set<string>, waiters: (() => void)[]): void {
+    for (const [c, set] of rows) for (const row of set) this.touch(c, row);
+    for (const [c, map] of identities) {
+      const mine = this.identities.get(c) ?? this.identities.set(c, new Map()).get(c)!;
+      for (const [k, v] of map) if (!mine.has(k)) mine.set(k, v);
+    }
+    this.attempts = [...attempts, ...this.attempts];
+    for (const n of names) this.campaigns.add(n);
+    this.waiters = [...waiters, ...this.waiters];
   }
 }

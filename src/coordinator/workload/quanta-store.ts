@@ -104,6 +104,8 @@ export interface QuantaStore {
   saveAttemptRecords(quantum: string, attempt: number, logs: AttemptLogs, provenance: string): Promise<void>;
   getLogs(quantum: string, attempt: number): Promise<AttemptLogs | undefined>;
   getProvenance(quantum: string, attempt: number): Promise<string | undefined>;
+  /** Answers when the store can be reached (used to see an outage end when nothing is waiting to be written). */
+  ping(): Promise<void>;
   /** Every committed campaign's record, task ranges and rows, for the in-memory indexes at start-up (then scanProgress and getDefinitions). */
   loadAll(onUnreadable?: (campaign: string, why: string) => void): Promise<StoredCampaign[]>;
 }

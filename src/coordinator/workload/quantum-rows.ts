@@ -210,6 +210,17 @@ export class QuantumRows {
     }
   }
 
+  /** Forgets a run record made by a lease that was taken back before it was stored (the row had none). */
+  forgetRun(row: number): void {
+    this.setLease(row, undefined);
+    this.runs.delete(row);
+  }
+
+  /** Takes back one kill counted against the row (a late result showed the attempt was not lost). */
+  uncountKill(row: number): void {
+    if (this.killsCol[row]! > 0) this.killsCol[row] = this.killsCol[row]! - 1;
+  }
+
   /**
    * Drops the run record of a row that SUCCEEDED or was SKIPPED: call once its
    * progress is stored. Its attempts and produced replicas are read from Redis

@@ -134,6 +134,11 @@ export class ReadyQueue {
     }
   }
 
+  /** When a ready row became ready (ms); 0 for a row that is not. */
+  since(row: number): number {
+    return this.all.has(row) ? this.sinceCol[row]! : 0;
+  }
+
   delete(row: number): void {
     if (!this.all.delete(row)) return;
     this.unplace(row);

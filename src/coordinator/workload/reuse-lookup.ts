@@ -12,6 +12,8 @@ export interface CatalogSource {
   files(scope: string, datasetTypes: readonly string[]): Promise<FileWithReplicas[]>;
   /** Storage elements and their sites (for locality); absent: locality knows no sites. */
   rseList?(): Promise<{ name: string; site: string }[]>;
+  /** A quantum's accepted outputs: other replicas of them it produced are made obsolete (output-settler.ts); absent: not done. */
+  settleOutputs?(producedBy: string, keep: readonly { did: string; rse: string }[]): Promise<readonly { did: string; rse: string }[]>;
 }
 
 /** Identities looked up per Redis round. */

@@ -38,6 +38,8 @@ import {
   RuleListResponseSchema,
   RuleShowRequestSchema,
   RuleShowResponseSchema,
+  ReplicaSettleRequestSchema,
+  ReplicaSettleResponseSchema,
   RuleUpdateRequestSchema,
   RuleUpdateResponseSchema,
 } from "../../gen/orrery/v1/dbb_pb.js";
@@ -48,7 +50,7 @@ import { createLogger } from "../../common/logger.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import { ruleToProto, type RuleEngine, type TransferLedgerPort } from "../rules/index.js";
-import { declareBadReplica } from "../reaper/index.js";
+import { declareBadReplica, type OutputSettlement } from "../reaper/index.js";
 import { parseDuration } from "../../common/duration.js";
 import { contentsDidType } from "../../common/did-type.js";
 import type { PolicyService } from "../policies/index.js";
@@ -81,6 +83,7 @@ export async function startDbbService(
   onRegistered: (events: readonly ReplicaEvent[]) => void,
   ledger: Pick<TransferLedgerPort, "declareBad">,
   policies: PolicyService,
+  outputs: Pick<OutputSettlement, "settle">,
 ): Promise<DbbService> {
   const svc = await new Svcm(nc as unknown as ServicesConnection).add({ name: DBB_SERVICE_NAME, version: "0.1.0", queue: "dbb", description: "Orrery data backbone catalog" });
   const inFlight = new Set<Promise<void>>();
@@ -199,6 +202,13 @@ export async function startDbbService(
     const { state, events } = await declareBadReplica(ledger, req);
     onRegistered(events);
     return { state };
+  });
+  // The coordinator names a quantum's accepted outputs: other attempts' replicas of them become obsolete.
+  endpoint("replica.settle", ReplicaSettleRequestSchema, ReplicaSettleResponseSchema, async (req) => {
+    if (req.keep.length > 10_000) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `replica.settle: ${req.keep.length} replicas in one request; at most 10000`);
+    const events = await outputs.settle(req.producedBy, req.keep.map((k) => ({ did: k.did, rse: k.rse })));
+    onRegistered(events);
+    return { obsoleted: events.map((e) => ({ did: e.did, rse: e.rse })) };
   });
   endpoint("policy.set", PolicySetRequestSchema, PolicySetResponseSchema, async (req) => {
     const r = await policies.set(req.policyJson);

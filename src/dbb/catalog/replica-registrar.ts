@@ -53,6 +53,8 @@ interface DidState {
 
 interface ReplicaView {
   state: string;
+  /** Made obsolete (tombstone at the epoch): registered again, it is wanted again. */
+  obsolete?: boolean;
   path: string;
   bytes: bigint;
   adler32: string;
@@ -181,6 +183,7 @@ export class ReplicaRegistrar {
           const fields = { rse: reg.rse, state: ReplicaState.AVAILABLE, path, bytes: f.bytes.toString(), adler32: f.adler32, md5: f.md5, updatedAt: now };
           // Rucio: a replica registered without a rule has no tombstone, so the reaper leaves it.
           multi.hset(key, existing ? fields : { ...fields, locks: "0", tombstone: "" });
+          if (existing?.obsolete) multi.hset(key, "tombstone", "").zrem(Keys.tombstones(reg.rse), did);
           if (!existing) multi.hincrby(Keys.rseUsage, reg.rse, Number(f.bytes));
           else if (existing.bytes !== f.bytes) multi.hincrby(Keys.rseUsage, reg.rse, Number(f.bytes - existing.bytes));
           multi.sadd(rsesKey(did), reg.rse);
@@ -280,5 +283,5 @@ function contentOf(h: Record<string, string>): DidState["content"] {
 
 function replicaOf(h: Record<string, string>): ReplicaView | undefined {
   if (h["state"] === undefined) return undefined;
-  return { state: h["state"], path: h["path"] ?? "", bytes: BigInt(h["bytes"] ?? "0"), adler32: h["adler32"] ?? "", md5: h["md5"] ?? "" };
+  return { state: h["state"], obsolete: h["tombstone"] === "0", path: h["path"] ?? "", bytes: BigInt(h["bytes"] ?? "0"), adler32: h["adler32"] ?? "", md5: h["md5"] ?? "" };
 }

@@ -1,0 +1,25 @@
+// A result that arrives after its lease expired (the agent was cut off, or
+// the coordinator could not hear it) is taken if nobody else holds the
+// quantum: it is READY again and its last attempt is that lease, counted
+// `lost`. The kill is taken back and the quantum is RUNNING under that lease
+// again, so the result is handled as if it had come in time. A heartbeat
+// naming such a lease (the agent is still running it) reopens it the same way.
+import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
+
+/** Whether `leaseId` is the quantum's last attempt, held by this agent, declared lost and not leased again. */
+export function isLateLease(c: LiveCampaign, row: number, agentId: string, leaseId: string): boolean {
+  if (c.rows.state(row) !== "READY") return false;
+  const run = c.rows.run(row);
+  const last = run?.attempts[run.attempts.length - 1];
+  return !run?.lease && last !== undefined && last.leaseId === leaseId && last.agent === agentId && last.outcome === "lost";
+}
+
+/** Puts the quantum back under the late result's lease (its kill uncounted); the caller then finishes the attempt. */
+export function reopenLease(table: CampaignTable, c: LiveCampaign, row: number, agentId: string, leaseId: string, deadlineMs: number): void {
+  c.rows.uncountKill(row);
+  if (c.kills > 0) c.kills--;
+  table.transition(c, row, "leased");
+  c.rows.setLease(row, { id: leaseId, agent: agentId, deadlineMs });
+  const run = c.rows.runOf(row);
+  Object.assign(run.attempts[run.attempts.length - 1]!, { outcome: "", exitCode: 0, message: "", endMs: 0 });
+}
