@@ -27,7 +27,9 @@ describe("chaos: server kills mid-campaign", () => {
   afterAll(async () => {
     if (dir === undefined) return;
     await stopCluster(dir);
-    rmSync(dir, { recursive: true, force: true });
+    // ORRERY_CHAOS_KEEP=1 keeps the cluster's folder (logs, data) to look into a failure.
+    if (process.env["ORRERY_CHAOS_KEEP"]) console.log(`chaos: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   });
 
   it("survives kill -9 of the coordinator, the dbb, nats-server and redis-server, losing nothing", async () => {

@@ -13,7 +13,7 @@ import { restartProcess } from "../../src/common/local/restart.js";
 import type { ClusterProcess } from "../../src/common/local/cluster-file.js";
 import { orreryJson, REPO_ROOT } from "../cli-runner.js";
 import { tempDir } from "../harness.js";
-import { campaignStatus, clusterCli, expectNothingLost, prepareChaosCampaign, progress, waitForCampaignEnd, type ChaosCampaign } from "../fixtures/chaos-campaign.js";
+import { campaignStatus, clusterCli, expectNothingLost, explainEnd, prepareChaosCampaign, progress, waitForCampaignEnd, type ChaosCampaign } from "../fixtures/chaos-campaign.js";
 
 const EVENTS = 100;
 const FRAMES = Number(process.env["ORRERY_CHAOS_FRAMES"] ?? 300);
@@ -47,7 +47,9 @@ describe("chaos: 100 agent kills and preemptions in one campaign", () => {
   afterAll(async () => {
     if (dir === undefined) return;
     await stopCluster(dir);
-    rmSync(dir, { recursive: true, force: true });
+    // ORRERY_CHAOS_KEEP=1 keeps the cluster's folder (logs, data) to look into a failure.
+    if (process.env["ORRERY_CHAOS_KEEP"]) console.log(`chaos: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   });
 
   function slotOf(p: ClusterProcess): AgentSlot {
@@ -133,7 +135,7 @@ describe("chaos: 100 agent kills and preemptions in one campaign", () => {
     const killedAt = Math.round((Date.now() - started) / 1000);
 
     const end = await waitForCampaignEnd(dir, campaign.name, 600_000);
-    expect(end.state).toBe("SUCCEEDED");
+    expect(end.state, await explainEnd(dir, end)).toBe("SUCCEEDED");
     expect(end.failures).toBe(0);
     const { quanta, outcomes } = await expectNothingLost(dir, campaign, FRAMES * 2);
     // Killed attempts are kills, not failures.
