@@ -21,7 +21,7 @@ describe("chaos: server kills mid-campaign", () => {
   beforeAll(async () => {
     dir = tempDir("chaos-servers");
     await startCluster({ dir, sites: 2, agents: 4, softwareRoot: REPO_ROOT, agentCores: 2 });
-    campaign = await prepareChaosCampaign(dir, { name: "chaos-servers", frames: FRAMES, seconds: 1 });
+    campaign = await prepareChaosCampaign(dir, { name: "chaos-servers", frames: FRAMES, seconds: 2 });
   });
 
   afterAll(async () => {
