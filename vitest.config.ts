@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // The long chaos and fuzz runs: `npm run test:soak` (vitest.soak.config.ts).
+    exclude: [...configDefaults.exclude, "test/soak/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -21,7 +21,8 @@ import { Random } from "./fuzz/random.js";
 import { EXAMPLE_CAMPAIGN } from "./fuzz/seeds.js";
 
 const SEED = Number(process.env["ORRERY_FUZZ_SEED"] ?? 20261201) + 2;
-const RPC_CASES = 300;
+/** `ORRERY_FUZZ_SCALE` multiplies the RPC cases (the soak runs more). */
+const RPC_CASES = 300 * Number(process.env["ORRERY_FUZZ_SCALE"] ?? 1);
 /** About a second each here (CLI start-up): the RPC cases carry the bulk. */
 const CLI_CASES = 30;
 

@@ -9,7 +9,8 @@ import { Random } from "./fuzz/random.js";
 import { EXAMPLE_CAMPAIGN } from "./fuzz/seeds.js";
 
 const SEED = Number(process.env["ORRERY_FUZZ_SEED"] ?? 20261201) + 1;
-const CASES = 300;
+/** `ORRERY_FUZZ_SCALE` multiplies the cases, as for the in-process fuzzing (the soak runs more). */
+const CASES = 300 * Number(process.env["ORRERY_FUZZ_SCALE"] ?? 1);
 
 describe("fuzzing through the parser workers", () => {
   afterAll(closeCampaignParser);

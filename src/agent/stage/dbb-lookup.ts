@@ -5,9 +5,33 @@ import { toBinary, create, type MessageInitShape } from "@bufbuild/protobuf";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { DbbClient } from "../../common/dbb-client.js";
 import type { NatsConnection } from "../../common/nats.js";
-import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { ErrorCode, isOrreryError, OrreryError } from "../../common/errors.js";
 import { Subjects } from "../../common/subjects.js";
 import { ReplicaRegistrationSchema, type Replica, type Rse } from "../../gen/orrery/v1/dbb_pb.js";
+
+/**
+ * How long a lease waits out an outage of the dbb, NATS or Redis before its
+ * staging fails: a short outage is the cluster's fault, and failing at once
+ * would spend the quantum's infrastructure retries in seconds.
+ */
+const OUTAGE_WAIT_MS = 30_000;
+
+/** `call` again while it fails for `retryable` reasons, backing off, until `waitMs` is spent. */
+async function outlastOutage<T>(call: () => Promise<T>, retryable: (err: unknown) => boolean, waitMs: number): Promise<T> {
+  const until = Date.now() + waitMs;
+  let pause = 250;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!retryable(err) || Date.now() + pause > until) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 2000);
+    }
+  }
+}
+
+const unavailable = (err: unknown) => isOrreryError(err, ErrorCode.UNAVAILABLE);
 
 export class DbbLookup {
   private rses: { at: number; list: Rse[] } | undefined;
@@ -18,6 +42,7 @@ export class DbbLookup {
   constructor(
     nc: NatsConnection,
     private readonly rseTtlMs = 30_000,
+    private readonly outageWaitMs = OUTAGE_WAIT_MS,
   ) {
     this.js = jetstream(nc);
     this.client = new DbbClient(nc, 10_000);
@@ -26,8 +51,7 @@ export class DbbLookup {
   /** Every RSE, from a copy at most `rseTtlMs` old. */
   async rseList(): Promise<Rse[]> {
     if (this.rses && Date.now() - this.rses.at < this.rseTtlMs) return this.rses.list;
-    this.inFlight ??= this.client
-      .rseList()
+    this.inFlight ??= outlastOutage(() => this.client.rseList(), unavailable, this.outageWaitMs)
       .then((list) => {
         this.rses = { at: Date.now(), list };
         return list;
@@ -60,7 +84,7 @@ export class DbbLookup {
 
   /** Every replica of a file, in any state. */
   replicas(did: string): Promise<Replica[]> {
-    return this.client.replicas(did);
+    return outlastOutage(() => this.client.replicas(did), unavailable, this.outageWaitMs);
   }
 
   /** Declares a replica BAD (its bytes do not match the catalog); returns its state now. */
@@ -75,10 +99,9 @@ export class DbbLookup {
    */
   async register(reg: MessageInitShape<typeof ReplicaRegistrationSchema>, msgId: string): Promise<void> {
     try {
-      await this.js.publish(Subjects.replicaRegister, toBinary(ReplicaRegistrationSchema, create(ReplicaRegistrationSchema, reg)), {
-        msgID: msgId,
-        timeout: 10_000,
-      });
+      // While nats-server restarts the publish fails; the message id makes a repeat that did land a duplicate JetStream drops.
+      const data = toBinary(ReplicaRegistrationSchema, create(ReplicaRegistrationSchema, reg));
+      await outlastOutage(() => this.js.publish(Subjects.replicaRegister, data, { msgID: msgId, timeout: 10_000 }), () => true, this.outageWaitMs);
     } catch (err) {
       throw new OrreryError(ErrorCode.STAGE_OUT, `JetStream did not acknowledge the registration of ${reg.file?.scope ?? ""}:${reg.file?.name ?? ""}: ${String(err)}`, {
         cause: err,

@@ -1,6 +1,6 @@
 // `orrery local up`: the whole cluster on one machine, each piece a child
 // process with a log and a readiness check. The test harness uses this too.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
@@ -54,11 +54,62 @@ export function readCluster(dir: string): ClusterFile | undefined {
   return ClusterFileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
 }
 
+/** Written whole and renamed into place: a reader never sees half a file. */
 export function writeCluster(cluster: ClusterFile): void {
-  // The operator's file: it holds the cluster's tokens and passwords.
+  // The operator's file: it holds the cluster's tokens and passwords (0600, made so before it is filled).
   const file = clusterFilePath(cluster.dir);
-  writeFileSync(file, `${JSON.stringify(cluster, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(cluster, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/**
+ * Changes one process's entry in the cluster file as it is now, read and
+ * written in one synchronous step: restarts that run at the same time (in this
+ * process or another) each keep the others' changes.
+ */
+export function updateClusterProcess(dir: string, name: string, change: Partial<ClusterProcess>): ClusterProcess {
+  return updateCluster(dir, (cluster) => {
+    const proc = cluster.processes.find((p) => p.name === name);
+    if (!proc) throw new OrreryError(ErrorCode.NOT_FOUND, `the local cluster in ${resolve(dir)} has no process "${name}" any more`);
+    Object.assign(proc, change);
+    return proc;
+  });
+}
+
+const LOCK_STALE_MS = 5000;
+
+/**
+ * Reads, changes and writes the cluster file under a lock file, so commands
+ * run side by side (several `local restart` and `local agent add`) never drop
+ * each other's changes. A lock older than LOCK_STALE_MS was left by a killed
+ * command (the lock is held for milliseconds) and is taken over.
+ */
+export function updateCluster<T>(dir: string, change: (cluster: ClusterFile) => T): T {
+  const lock = `${clusterFilePath(dir)}.lock`;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx"));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { force: true });
+      } catch {
+        // released meanwhile
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    }
+  }
+  try {
+    const cluster = readCluster(dir);
+    if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
+    const result = change(cluster);
+    writeCluster(cluster);
+    return result;
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
@@ -161,8 +212,8 @@ export async function addAgent(dir: string, site: string | undefined, spot: bool
   if (!cluster.sites.includes(s)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `no site ${s} in this cluster (sites: ${cluster.sites.join(", ")})`);
   const index = cluster.processes.filter((p) => p.role === "agent").length + 1;
   const proc = await startAgent(cluster, { site: s, spot, index, opts: {} });
-  cluster.processes.push(proc);
-  writeCluster(cluster);
+  // As the file is now: restarts may have changed it while the agent started.
+  updateCluster(dir, (now) => now.processes.push(proc));
   return proc;
 }
 

@@ -4,7 +4,7 @@
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
 import { isAlive, stopProcess } from "./child.js";
-import { readCluster, roleEnv, siteBuckets, startOrrery, writeCluster } from "./cluster.js";
+import { readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } from "./cluster.js";
 import type { ClusterProcess } from "./cluster-file.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
 
@@ -41,7 +41,6 @@ export async function restartProcess(dir: string, name: string): Promise<Cluster
       if (!proc.args) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} was started without its command line recorded`, { hint: "restart the whole cluster (orrery local down, then up)" });
       pid = (await startOrrery(proc.name, proc.args, logDir, roleEnv(cluster, proc.role, proc.site))).pid;
   }
-  proc.pid = pid;
-  writeCluster(cluster);
-  return proc;
+  // Re-read: other restarts may have changed the file while this one started.
+  return updateClusterProcess(dir, proc.name, { pid });
 }

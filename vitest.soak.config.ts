@@ -1,0 +1,22 @@
+// `npm run test:soak`: the long runs kept out of `npm test` — the chaos runs
+// in test/soak/ (100 agent kills and preemptions; server outages longer than a
+// lease) and the fuzz tests again with another seed and three times the cases.
+// CI runs it after `npm test`; about 12 minutes on two busy cores.
+import { defineConfig } from "vitest/config";
+import base from "./vitest.config.js";
+
+export default defineConfig({
+  test: {
+    ...base.test,
+    include: ["test/soak/**/*.test.ts", "test/fuzz-parsers.test.ts", "test/fuzz-worker.test.ts", "test/fuzz-cluster.test.ts"],
+    // One file at a time: each chaos run sizes its campaign for the machine to itself.
+    fileParallelism: false,
+    exclude: ["**/node_modules/**"],
+    testTimeout: 1_200_000,
+    env: {
+      ...base.test?.env,
+      ORRERY_FUZZ_SCALE: process.env["ORRERY_FUZZ_SCALE"] ?? "3",
+      ORRERY_FUZZ_SEED: process.env["ORRERY_FUZZ_SEED"] ?? "20261217",
+    },
+  },
+});
