@@ -31,13 +31,15 @@ export function registerLocalCommands(program: Command): void {
     .option("--sites <n>", "number of sites", "2")
     .option("--agents <n>", "number of agents, spread over the sites", "4")
     .option("--spot <n>", "how many of the agents are spot (preemptible) nodes", "0")
-    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string }, cmd: Command) => {
+    .option("--insecure", "leave the cluster open: no NATS users, no Redis password, no S3 keys (only for measuring what security costs)")
+    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string; insecure?: boolean }, cmd: Command) => {
       const dir = clusterDir(cmd, opts.dir);
       const cluster = await startCluster({
         dir,
         sites: count("--sites", opts.sites, 1),
         agents: count("--agents", opts.agents, 0),
         spot: count("--spot", opts.spot, 0),
+        insecure: opts.insecure === true,
         onProgress: (m) => printNotice(`local up: ${m}`),
       });
       if (globalOptions(cmd).json) {

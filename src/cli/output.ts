@@ -50,6 +50,8 @@ export function exitCodeFor(err: OrreryError): ExitCode {
     case ErrorCode.ALREADY_EXISTS:
     // A campaign asked to do what its state does not allow (resume a CANCELLED one).
     case ErrorCode.ILLEGAL_TRANSITION:
+    // Refused credentials or a role's permission (NATS, S3): the caller's to fix.
+    case ErrorCode.PERMISSION_DENIED:
       return ExitCode.USAGE;
     case ErrorCode.UNAVAILABLE:
     case ErrorCode.MISSING_BINARY:

@@ -25,6 +25,8 @@ import {
   ReplicaListRequestSchema,
   ReplicaListResponseSchema,
   ReplicaRegistrationSchema,
+  ReplicaUrlRequestSchema,
+  ReplicaUrlResponseSchema,
   RseAddRequestSchema,
   RseAddResponseSchema,
   RseListRequestSchema,
@@ -197,6 +199,10 @@ export class DbbClient {
   /** Declares the replica of a file at an RSE BAD (its bytes do not match the catalog); returns its state now (BAD, or COPYING when copied again). */
   async declareBad(did: string, rse: string, reason: string): Promise<string> {
     return (await dbbRequest(this.nc, "replica.bad", BadReplicaRequestSchema, { did, rse, reason }, BadReplicaResponseSchema, this.timeoutMs)).state;
+  }
+  /** A presigned GET of the AVAILABLE replica of a file at an RSE (for a reader without that site's S3 key). */
+  async replicaUrl(did: string, rse: string): Promise<string> {
+    return (await dbbRequest(this.nc, "replica.url", ReplicaUrlRequestSchema, { did, rse }, ReplicaUrlResponseSchema, this.timeoutMs)).url;
   }
   /** Sets a site's replication policy (JSON of the policy file); retroactive subscriptions are applied before it answers. */
   async policySet(policyJson: string): Promise<PolicySetReply> {

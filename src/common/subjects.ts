@@ -34,6 +34,8 @@ export const DbbEndpoints = [
   "rule.update",
   // bad replicas
   "replica.bad",
+  // a presigned GET of a replica, for a reader without the key of its site
+  "replica.url",
   // site policies
   "policy.set",
   "policy.show",
@@ -46,3 +48,6 @@ export const Streams = {
 } as const;
 
 export const DBB_SERVICE_NAME = "dbb";
+
+/** Reply subjects of agents' requests: their own prefix, so the agents' NATS user cannot read other processes' replies. */
+export const AGENT_INBOX_PREFIX = "_INBOX_agent";

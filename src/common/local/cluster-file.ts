@@ -13,6 +13,18 @@ export const ClusterProcessSchema = z.object({
 });
 export type ClusterProcess = z.infer<typeof ClusterProcessSchema>;
 
+const NatsUserSchema = z.object({ user: z.string(), password: z.string() });
+const S3KeySchema = z.object({ accessKeyId: z.string(), secretAccessKey: z.string() });
+
+/** A closed cluster's secrets (absent with --insecure); only the CLI reads them all, each process gets its role's by env. */
+export const ClusterSecuritySchema = z.object({
+  // NATS, Redis and S3 (see cluster-security.ts)
+  nats: z.object({ operator: NatsUserSchema, coordinator: NatsUserSchema, dbb: NatsUserSchema, agent: NatsUserSchema }).optional(),
+  redisPassword: z.string().optional(),
+  s3: z.record(z.string(), S3KeySchema).optional(), // site → its key pair
+});
+export type ClusterSecurity = z.infer<typeof ClusterSecuritySchema>;
+
 export const ClusterFileSchema = z.object({
   version: z.literal(1),
   dir: z.string(),
@@ -23,5 +35,6 @@ export const ClusterFileSchema = z.object({
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
   sites: z.array(z.string()),
   processes: z.array(ClusterProcessSchema),
+  security: ClusterSecuritySchema.optional(),
 });
 export type ClusterFile = z.infer<typeof ClusterFileSchema>;

@@ -1,12 +1,14 @@
 // `orrery local up`: the whole cluster on one machine, each piece a child
 // process with a log and a readiness check. The test harness uses this too.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
 import { connectNats } from "../nats.js";
 import { DbbClient } from "../dbb-client.js";
-import { s3Credentials } from "../s3.js";
+import { S3_KEYS_ENV, s3Credentials, type S3KeyPair } from "../s3.js";
+import { REDIS_PASSWORD_ENV } from "../redis-auth.js";
+import { makeDataSecurity, natsAuthOf, natsServerConfig, redisServerPassword, s3ServerKey, type NatsRole } from "./cluster-security.js";
 import { freePort } from "./ports.js";
 import { isAlive, startService, stopProcess } from "./child.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
@@ -36,6 +38,8 @@ export interface ClusterOptions {
   leaseTtlMs?: number;
   heartbeatMs?: number;
   onProgress?: (message: string) => void;
+  /** Everything open: no NATS users, no Redis password, no S3 keys (the "security off" baseline of benches). */
+  insecure?: boolean;
 }
 
 const SITE_NAMES = ["site-a", "site-b", "site-c", "site-d", "site-e", "site-f"];
@@ -52,7 +56,9 @@ export function readCluster(dir: string): ClusterFile | undefined {
 }
 
 export function writeCluster(cluster: ClusterFile): void {
-  writeFileSync(clusterFilePath(cluster.dir), `${JSON.stringify(cluster, null, 2)}\n`);
+  // The operator's file: it holds the cluster's secrets.
+  writeFileSync(clusterFilePath(cluster.dir), `${JSON.stringify(cluster, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(clusterFilePath(cluster.dir), 0o600);
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
@@ -73,12 +79,13 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const say = opts.onProgress ?? (() => undefined);
   const processes: ClusterProcess[] = [];
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
+  if (opts.insecure !== true) cluster.security = makeDataSecurity(sites);
   try {
     say("starting nats-server, redis-server and S3 endpoints");
     const [nats, redis, ...s3s] = await allStarted([
-      startNats({ dir: dataDir, logDir }),
-      startRedis({ dir: dataDir, logDir }),
-      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: siteBuckets(site, i) })),
+      startNats({ dir: dataDir, logDir, ...natsServerConfig(cluster) }),
+      startRedis({ dir: dataDir, logDir, ...redisServerPassword(cluster) }),
+      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: siteBuckets(site, i), ...s3ServerKey(cluster, site) })),
     ] as const);
     cluster.nats = nats.url;
     cluster.redis = redis.url;
@@ -91,11 +98,10 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     });
 
     say("starting the data backbone");
-    const env = { ...process.env, ORRERY_NATS: nats.url, ORRERY_REDIS: redis.url };
     const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])];
-    const dbb = await startOrrery("dbb", dbbArgs, logDir, env);
+    const dbb = await startOrrery("dbb", dbbArgs, logDir, roleEnv(cluster, "dbb"));
     processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log"), args: dbbArgs });
-    await registerRses(nats.url, cluster);
+    await registerRses(cluster);
 
     say("starting the coordinator");
     const port = await freePort();
@@ -106,7 +112,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     if (opts.localityDelayMs !== undefined) coordArgs.push("--locality-delay", `${opts.localityDelayMs / 1000}s`);
     if (opts.prestage === false) coordArgs.push("--prestage", "off");
     if (opts.prestageIntervalMs !== undefined) coordArgs.push("--prestage-interval", `${opts.prestageIntervalMs / 1000}s`);
-    const coord = await startOrrery("coordinator", coordArgs, logDir, env);
+    const coord = await startOrrery("coordinator", coordArgs, logDir, roleEnv(cluster, "coordinator"));
     cluster.coordinator = listen;
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log"), args: coordArgs });
     writeCluster(cluster);
@@ -184,7 +190,7 @@ async function startAgent(
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
   ];
-  const svc = await startOrrery(id, args, logDir, clusterEnv(cluster));
+  const svc = await startOrrery(id, args, logDir, roleEnv(cluster, "agent", a.site));
   return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args };
 }
 
@@ -193,9 +199,49 @@ export function siteBuckets(site: string, index: number): string[] {
   return index === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`];
 }
 
-/** What the cluster's orrery processes find their servers by. */
-export function clusterEnv(cluster: ClusterFile): NodeJS.ProcessEnv {
-  return { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
+/** Environment variables that carry secrets: a child gets only those of its role, never the parent's. */
+const SECRET_ENV = ["ORRERY_NATS_USER", "ORRERY_NATS_PASSWORD", REDIS_PASSWORD_ENV, S3_KEYS_ENV, "ORRERY_S3_ACCESS_KEY_ID", "ORRERY_S3_SECRET_ACCESS_KEY"];
+
+export type ClusterRole = NatsRole;
+export { natsAuthOf };
+
+/**
+ * The environment of a cluster process of `role` (an agent's at `site`): where
+ * its servers are, and only the secrets its role needs — its NATS user; the
+ * Redis password for the coordinator and the dbb only; S3 keys of every site
+ * for the dbb and the operator, of its own site for an agent, none for the
+ * coordinator (it never touches S3).
+ */
+export function roleEnv(cluster: ClusterFile, role: ClusterRole, site?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
+  for (const name of SECRET_ENV) delete env[name];
+  const sec = cluster.security;
+  // natssec: NATS users, the Redis password, per-site S3 keys
+  if (sec?.nats) {
+    env["ORRERY_NATS_USER"] = sec.nats[role].user;
+    env["ORRERY_NATS_PASSWORD"] = sec.nats[role].password;
+  }
+  if (sec?.redisPassword !== undefined && (role === "coordinator" || role === "dbb" || role === "operator")) env[REDIS_PASSWORD_ENV] = sec.redisPassword;
+  if (sec?.s3) {
+    const sites = role === "dbb" || role === "operator" ? cluster.sites : role === "agent" && site !== undefined ? [site] : [];
+    const keys: Record<string, S3KeyPair> = {};
+    for (const s of sites) {
+      const key = sec.s3[s];
+      const endpoint = cluster.s3[s];
+      if (key && endpoint) keys[endpoint] = key;
+    }
+    env[S3_KEYS_ENV] = JSON.stringify(keys);
+  }
+  return env;
+}
+
+/** Sets this process's secrets to those of `role` in the cluster (tests and tools that talk to its servers directly). */
+export function useClusterSecrets(cluster: ClusterFile, role: ClusterRole = "operator"): void {
+  const env = roleEnv(cluster, role);
+  for (const name of SECRET_ENV) {
+    if (env[name] === undefined) delete process.env[name];
+    else process.env[name] = env[name];
+  }
 }
 
 export function startOrrery(name: string, args: string[], logDir: string, env: NodeJS.ProcessEnv) {
@@ -203,8 +249,8 @@ export function startOrrery(name: string, args: string[], logDir: string, env: N
 }
 
 /** Each site's disk RSE (its output RSE); the first site also has tape (custodial). */
-async function registerRses(natsUrl: string, cluster: ClusterFile): Promise<void> {
-  const nc = await connectNats(natsUrl, "orrery-local-up");
+async function registerRses(cluster: ClusterFile): Promise<void> {
+  const nc = await connectNats(cluster.nats, "orrery-local-up", natsAuthOf(cluster));
   try {
     const dbb = new DbbClient(nc);
     for (const [i, site] of cluster.sites.entries()) {
