@@ -47,6 +47,8 @@ export async function connectNats(url: string, name: string, auth: NatsAuth = {}
 
 /** A NATS refusal of a publish or subscribe as PERMISSION_DENIED naming the subject; undefined for other errors. */
 export function natsPermissionError(err: unknown): OrreryError | undefined {
+  // A refused request comes as a RequestError caused by the violation.
+  while (err instanceof Error && !(err instanceof errors.PermissionViolationError) && err.cause !== undefined) err = err.cause;
   if (!(err instanceof errors.PermissionViolationError)) return undefined;
   return new OrreryError(ErrorCode.PERMISSION_DENIED, `NATS refused this user permission to ${err.operation === "publish" ? "publish to" : "subscribe to"} ${err.subject}`, {
     cause: err,

@@ -84,7 +84,7 @@ export function s3ClientFor(endpoint: string): S3Client {
       endpoint,
       region: process.env["ORRERY_S3_REGION"] ?? "us-east-1",
       forcePathStyle: true,
-      credentials: key,
+      credentials: { ...key },
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });

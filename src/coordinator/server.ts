@@ -4,9 +4,8 @@ import { CampaignService } from "../gen/orrery/v1/coordinator_pb.js";
 import { grpcServiceDefinition, unaryHandlers } from "../common/grpc-service.js";
 import { connectNats } from "../common/nats.js";
 import { DbbClient } from "../common/dbb-client.js";
-import { ErrorCode, OrreryError } from "../common/errors.js";
+import { ErrorCode, OrreryError, isOrreryError } from "../common/errors.js";
 import { createLogger } from "../common/logger.js";
-import { isRedisRefusal, redisRefused } from "../common/redis-auth.js";
 import { CoordinatorStore } from "./store/index.js";
 import { DEFAULT_PRESTAGE, Prestager, WorkloadManager, type PrestagerOptions, type ReplicaEvent } from "./workload/index.js";
 import { AgentLink } from "./dispatch/index.js";
@@ -51,7 +50,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     await store.connect();
   } catch (err) {
     await store.close();
-    if (isRedisRefusal(err)) throw redisRefused(opts.redisUrl, err);
+    if (isOrreryError(err)) throw err;
     throw new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach Redis at ${opts.redisUrl}`, { cause: err, hint: "start redis-server or fix --redis" });
   }
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");

@@ -9,7 +9,7 @@ import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 import { checkReplies } from "../../common/redis-replies.js";
 import { createLogger } from "../../common/logger.js";
-import { redisAuth } from "../../common/redis-auth.js";
+import { connectAuthenticated, redisAuth } from "../../common/redis-auth.js";
 
 const log = createLogger("coordinator-store");
 
@@ -40,7 +40,7 @@ const ROWS_FIELD = "rows";
 export class CoordinatorStore implements QuantaStore {
   readonly redis: Redis;
 
-  constructor(url: string) {
+  constructor(private readonly url: string) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true, retryStrategy: (times) => Math.min(times * 200, 2000), ...redisAuth() });
     // Without a listener ioredis reports each failed reconnect as an unhandled error event.
     let warned = 0;
@@ -52,9 +52,7 @@ export class CoordinatorStore implements QuantaStore {
   }
 
   async connect(): Promise<void> {
-    await this.redis.connect();
-    // Without a password ioredis connects and only the first command is refused: find out now.
-    await this.redis.ping();
+    await connectAuthenticated(this.redis, this.url);
   }
 
   async close(): Promise<void> {
