@@ -8,7 +8,9 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { jetstream } from "@nats-io/jetstream";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Redis } from "ioredis";
-import { readCluster, startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
+import { readCluster, roleEnv, startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
+import { hasS3Key } from "../src/common/s3.js";
+import { fetchObject } from "../src/common/replica-fetch.js";
 import { natsAuthOf } from "../src/common/local/cluster-security.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { restartProcess } from "../src/common/local/restart.js";
@@ -142,6 +144,18 @@ describe("a closed local cluster", () => {
     const catalogued = () => client.replicas("sec:out_1.dat").then((r) => r.some((x) => x.state === "AVAILABLE"), () => false);
     for (let i = 0; i < 100 && !(await catalogued()); i++) await new Promise((r) => setTimeout(r, 100));
     const url = await client.replicaUrl("sec:out_1.dat", "site-a-disk");
+    // What an agent of site-b holds: its own site's key only, so it reads site-a by the URL.
+    const saved = process.env["ORRERY_S3_KEYS"];
+    process.env["ORRERY_S3_KEYS"] = roleEnv(cluster, "agent", "site-b")["ORRERY_S3_KEYS"];
+    try {
+      expect(hasS3Key(cluster.s3["site-a"]!)).toBe(false);
+      expect(hasS3Key(cluster.s3["site-b"]!)).toBe(true);
+      const target = join(dir, "fetched.dat");
+      expect(await fetchObject({ endpoint: cluster.s3["site-a"]!, bucket: "site-a-disk", key: "sec/out_1.dat", url }, target)).toEqual(sums);
+    } finally {
+      if (saved === undefined) delete process.env["ORRERY_S3_KEYS"];
+      else process.env["ORRERY_S3_KEYS"] = saved;
+    }
     const got = await fetch(url);
     expect(got.status).toBe(200);
     expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);

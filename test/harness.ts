@@ -7,7 +7,7 @@ import { startNats, startRedis, startS3, type NatsServer, type RedisServer, type
 import { startService, stopProcess } from "../src/common/local/child.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { ORRERY_BIN } from "./cli-runner.js";
-import { allStarted } from "../src/common/local/cluster.js";
+import { allStarted, roleEnv } from "../src/common/local/cluster.js";
 
 export interface TestServers {
   dir: string;
@@ -49,6 +49,8 @@ export function killCoordinator(cluster: ClusterFile, dir: string): () => Promis
       command: process.execPath,
       args: [ORRERY_BIN, "coordinator", "--listen", cluster.coordinator, "--nats", cluster.nats, "--redis", cluster.redis],
       logFile: join(dir, "logs", "coordinator-restarted.log"),
+      // The coordinator's NATS user and Redis password, as `local up` gives them.
+      env: roleEnv(cluster, "coordinator"),
       readiness: { kind: "ipc" },
     });
     return restarted.pid;
