@@ -186,7 +186,10 @@ async function main() {
     const cluster = await startCluster({ dir, sites: 1, agents: 2, agentCores: opts.concurrency, agentMemoryMB: 64 * opts.concurrency, softwareRoot: process.cwd(), onProgress: (m) => say(m) });
     const orrery = await runOrrery(opts, dir, cluster);
     say(`Orrery: ${opts.quanta} quanta in ${orrery.seconds.toFixed(2)} s`);
-    const bullmq = await runBullmq(opts, cluster.redis);
+    // The cluster's Redis has a password (none with --insecure): BullMQ takes it in the URL.
+    const redisUrl = new URL(cluster.redis);
+    if (cluster.security?.redisPassword) redisUrl.password = encodeURIComponent(cluster.security.redisPassword);
+    const bullmq = await runBullmq(opts, redisUrl.toString());
     say(`BullMQ: ${opts.quanta} jobs in ${bullmq.seconds.toFixed(2)} s`);
     const f = {
       quanta: opts.quanta,
