@@ -82,7 +82,7 @@ async function runCampaign(client, name, task, quanta) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const [{ startCluster, stopCluster }, { createUnaryClient }, { clientSecurity }, { CampaignService }, { s3ClientFor }, { GetObjectCommand, PutObjectCommand }] = await Promise.all([
+  const [{ startCluster, stopCluster, useClusterSecrets }, { createUnaryClient }, { clientSecurity }, { CampaignService }, { s3ClientFor }, { GetObjectCommand, PutObjectCommand }] = await Promise.all([
     import("../dist/common/local/cluster.js"),
     import("../dist/common/grpc-service.js"),
     import("../dist/common/grpc-security.js"),
@@ -103,6 +103,7 @@ async function main() {
   try {
     say(`starting a local cluster (1 site, 2 agents × ${opts.concurrency} cores)`);
     const cluster = await startCluster({ dir, sites: 1, agents: 2, agentCores: opts.concurrency, agentMemoryMB: 256 * opts.concurrency, softwareRoot: process.cwd(), onProgress: (m) => say(m) });
+    useClusterSecrets(cluster);
     const input = join(dir, "input");
     mkdirSync(input, { recursive: true });
     const manifest = [];

@@ -31,7 +31,7 @@ const { say } = messages("replication");
 
 async function main() {
   const opts = parseBenchArgs("replication", process.argv.slice(2), { json: false, files: 200, mib: 4, big: 100_000, keep: false });
-  const [{ startCluster, stopCluster }, { connectNats }, { DbbClient }, { s3ClientFor }, { Checksummer }, { Subjects }, { GetObjectCommand, PutObjectCommand }] = await Promise.all([
+  const [{ startCluster, stopCluster, useClusterSecrets }, { connectNats }, { DbbClient }, { s3ClientFor }, { Checksummer }, { Subjects }, { GetObjectCommand, PutObjectCommand }] = await Promise.all([
     import("../dist/common/local/cluster.js"),
     import("../dist/common/nats.js"),
     import("../dist/common/dbb-client.js"),
@@ -58,6 +58,7 @@ async function main() {
   try {
     say("starting a local cluster (2 sites, each with its own S3 endpoint; no agents)");
     const cluster = await startCluster({ dir, sites: 2, agents: 0, onProgress: (m) => say(m) });
+    useClusterSecrets(cluster);
     nc = await connectNats(cluster.nats, "bench-replication");
     const dbb = new DbbClient(nc, 120_000);
 

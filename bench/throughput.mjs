@@ -213,7 +213,10 @@ async function main() {
   const { orrery, bullmq } = await withCluster(opts, false, dirs, async (cluster, dir) => {
     const orrery = await runOrrery(opts, dir, cluster);
     say(`Orrery (closed cluster): ${opts.quanta} quanta in ${orrery.seconds.toFixed(2)} s`);
-    const bullmq = await runBullmq(opts, cluster.redis);
+    // The cluster's Redis has a password (none with --insecure): BullMQ takes it in the URL.
+    const redisUrl = new URL(cluster.redis);
+    if (cluster.security?.redisPassword) redisUrl.password = encodeURIComponent(cluster.security.redisPassword);
+    const bullmq = await runBullmq(opts, redisUrl.toString());
     say(`BullMQ: ${opts.quanta} jobs in ${bullmq.seconds.toFixed(2)} s`);
     return { orrery, bullmq };
   });

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { DbbClient } from "../src/common/dbb-client.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
@@ -29,6 +29,7 @@ describe("replication on a 2-site cluster", () => {
   beforeAll(async () => {
     dir = tempDir("replication");
     cluster = await startCluster({ dir, sites: 2, agents: 0, dbbArgs: DBB_ARGS });
+    useClusterSecrets(cluster);
     nc = await connectNats(cluster.nats, "replication-test");
     client = new DbbClient(nc);
   });

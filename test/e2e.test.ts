@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { checksumBytes } from "../src/common/checksum.js";
 import { s3ClientFor } from "../src/common/s3.js";
@@ -44,6 +44,8 @@ describe("mini-drp end to end on a local cluster", () => {
   beforeAll(async () => {
     dir = tempDir("e2e");
     cluster = await startCluster({ dir, sites: 2, agents: 3, softwareRoot: REPO_ROOT });
+    // This test reads outputs from S3 itself, as the operator.
+    useClusterSecrets(cluster);
     const clusterArgs = ["--cluster", join(dir, "cluster.json")];
     cli = (args) => orrery([...clusterArgs, ...args]);
     json = (args) => orreryJson([...clusterArgs, ...args]);

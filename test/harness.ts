@@ -49,6 +49,7 @@ export function killCoordinator(cluster: ClusterFile, dir: string): () => Promis
       command: process.execPath,
       args: [ORRERY_BIN, "coordinator", "--listen", cluster.coordinator, "--nats", cluster.nats, "--redis", cluster.redis],
       logFile: join(dir, "logs", "coordinator-restarted.log"),
+      // The coordinator's NATS user and Redis password, as `local up` gives them.
       env: roleEnv(cluster, "coordinator"),
       readiness: { kind: "ipc" },
     });

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { isNoopCommand } from "../common/builtin-commands.js";
 import { connectNats, type NatsConnection } from "../common/nats.js";
+import { AGENT_INBOX_PREFIX } from "../common/subjects.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { signalReady } from "../common/ready.js";
 import { QuantumResultSchema, type Lease, type QuantumResult, type Welcome } from "../gen/orrery/v1/agent_link_pb.js";
@@ -57,7 +58,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const store = openAgentStore(opts.cacheDir, opts.cacheSizeBytes);
   let nc: NatsConnection;
   try {
-    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`);
+    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`, { inboxPrefix: AGENT_INBOX_PREFIX });
   } catch (err) {
     await store.close();
     throw err;

@@ -31,7 +31,7 @@ export function registerLocalCommands(program: Command): void {
     .option("--sites <n>", "number of sites", "2")
     .option("--agents <n>", "number of agents, spread over the sites", "4")
     .option("--spot <n>", "how many of the agents are spot (preemptible) nodes", "0")
-    .option("--insecure", "an open cluster: no TLS, no tokens, no server passwords (only for measuring what security costs)")
+    .option("--insecure", "an open cluster: no TLS, no tokens, no NATS users, no Redis password, no S3 keys (only for measuring what security costs)")
     .action(async (opts: { dir?: string; sites: string; agents: string; spot: string; insecure?: boolean }, cmd: Command) => {
       const dir = clusterDir(cmd, opts.dir);
       const cluster = await startCluster({

@@ -50,7 +50,7 @@ export function exitCodeFor(err: OrreryError): ExitCode {
     case ErrorCode.ALREADY_EXISTS:
     // A campaign asked to do what its state does not allow (resume a CANCELLED one).
     case ErrorCode.ILLEGAL_TRANSITION:
-    // A refused token, or a token whose role may not make the call.
+    // A refused token or credentials (gRPC, NATS, S3), or a role that may not make the call: the caller's to fix.
     case ErrorCode.UNAUTHENTICATED:
     case ErrorCode.PERMISSION_DENIED:
       return ExitCode.USAGE;

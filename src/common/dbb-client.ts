@@ -27,6 +27,8 @@ import {
   ReplicaListRequestSchema,
   ReplicaListResponseSchema,
   ReplicaRegistrationSchema,
+  ReplicaUrlRequestSchema,
+  ReplicaUrlResponseSchema,
   RseAddRequestSchema,
   RseAddResponseSchema,
   RseListRequestSchema,
@@ -206,6 +208,10 @@ export class DbbClient {
     return res.obsoleted.map((r) => ({ did: r.did, rse: r.rse }));
   }
 
+  /** A presigned GET of the AVAILABLE replica of a file at an RSE (for a reader without that site's S3 key). */
+  async replicaUrl(did: string, rse: string): Promise<string> {
+    return (await dbbRequest(this.nc, "replica.url", ReplicaUrlRequestSchema, { did, rse }, ReplicaUrlResponseSchema, this.timeoutMs)).url;
+  }
   /** Sets a site's replication policy (JSON of the policy file); retroactive subscriptions are applied before it answers. */
   async policySet(policyJson: string): Promise<PolicySetReply> {
     const res = await dbbRequest(this.nc, "policy.set", PolicySetRequestSchema, { policyJson }, PolicySetResponseSchema, this.timeoutMs);

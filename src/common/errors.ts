@@ -44,6 +44,12 @@ export class OrreryError extends Error {
         hint: "start redis-server again (orrery local restart redis) and retry; nothing acknowledged is lost",
       });
     }
+    if (err instanceof Error && /^(NOAUTH|WRONGPASS)\b/.test(err.message)) {
+      return new OrreryError(ErrorCode.UNAVAILABLE, `Redis, the state store, refused this process: wrong or missing password (${message})`, {
+        cause: err,
+        hint: "give the cluster's Redis password in $ORRERY_REDIS_PASSWORD",
+      });
+    }
     return new OrreryError(fallback, message, { cause: err });
   }
 }

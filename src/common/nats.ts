@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
 import { fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape, create } from "@bufbuild/protobuf";
 import { ErrorCode, OrreryError } from "./errors.js";
 import { DbbErrorSchema } from "../gen/orrery/v1/dbb_pb.js";
@@ -6,16 +6,54 @@ import { Subjects, type DbbEndpoint } from "./subjects.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
-/** Connects to NATS, or throws UNAVAILABLE naming the address and what to do. */
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+export interface NatsAuth {
+  user?: string | undefined;
+  password?: string | undefined;
+  /** Reply subjects' prefix (agents have their own, see cluster-security.ts). */
+  inboxPrefix?: string;
+}
+
+/**
+ * Connects to NATS as `auth.user` (default $ORRERY_NATS_USER /
+ * $ORRERY_NATS_PASSWORD), or throws: PERMISSION_DENIED when the server refuses
+ * the user or password, UNAVAILABLE naming the address when it cannot be reached.
+ */
+export async function connectNats(url: string, name: string, auth: NatsAuth = {}): Promise<NatsConnection> {
+  const user = auth.user ?? process.env["ORRERY_NATS_USER"];
+  const pass = auth.password ?? process.env["ORRERY_NATS_PASSWORD"];
   try {
-    return await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5000 });
+    return await connect({
+      servers: url,
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      timeout: 5000,
+      ...(user ? { user, pass: pass ?? "" } : {}),
+      ...(auth.inboxPrefix ? { inboxPrefix: auth.inboxPrefix } : {}),
+    });
   } catch (err) {
+    if (err instanceof errors.AuthorizationError) {
+      throw new OrreryError(ErrorCode.PERMISSION_DENIED, `NATS at ${url} refused ${user ? `user "${user}": wrong user or password` : "the connection: it needs a user and password"}`, {
+        cause: err,
+        hint: "use the credentials of the cluster file (--cluster), or set $ORRERY_NATS_USER and $ORRERY_NATS_PASSWORD",
+      });
+    }
     throw new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach NATS at ${url}`, {
       cause: err,
       hint: "start the cluster (orrery local up) or point --cluster / $ORRERY_NATS at a running one",
     });
   }
+}
+
+/** A NATS refusal of a publish or subscribe as PERMISSION_DENIED naming the subject; undefined for other errors. */
+export function natsPermissionError(err: unknown): OrreryError | undefined {
+  // A refused request comes as a RequestError caused by the violation.
+  while (err instanceof Error && !(err instanceof errors.PermissionViolationError) && err.cause !== undefined) err = err.cause;
+  if (!(err instanceof errors.PermissionViolationError)) return undefined;
+  return new OrreryError(ErrorCode.PERMISSION_DENIED, `NATS refused this user permission to ${err.operation === "publish" ? "publish to" : "subscribe to"} ${err.subject}`, {
+    cause: err,
+    hint: "this NATS user's role may not do that: use a user whose role may (the operator's, from the cluster file)",
+  });
 }
 
 /** Header that marks a DBB reply as an error (body is a DbbError message). */
@@ -36,6 +74,8 @@ export async function dbbRequest<I extends DescMessage, O extends DescMessage>(
   try {
     reply = await nc.request(Subjects.dbbApi(endpoint), toBinary(input, create(input, request)), { timeout: timeoutMs });
   } catch (err) {
+    const refused = natsPermissionError(err);
+    if (refused) throw refused;
     throw new OrreryError(ErrorCode.UNAVAILABLE, `the data backbone did not answer dbb.${endpoint}`, {
       cause: err,
       hint: "check that the dbb process is running (orrery local status)",

@@ -3,8 +3,9 @@
 // verifies every byte without holding the file in memory; and the one
 // comparison with the catalog's values both use.
 import { createWriteStream } from "node:fs";
-import { Transform, type Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Checksummer, type FileChecksums } from "./checksum.js";
 import { s3ClientFor } from "./s3.js";
@@ -13,6 +14,8 @@ export interface ObjectLocation {
   endpoint: string;
   bucket: string;
   key: string;
+  /** A presigned GET of the object: read through it instead of with a key of ours (a site we hold no key for). */
+  url?: string;
 }
 
 export interface FetchOptions {
@@ -23,8 +26,8 @@ export interface FetchOptions {
 
 /** Writes the object to `path` (created or truncated) and returns what was written; throws on any S3 or file error. */
 export async function fetchObject(loc: ObjectLocation, path: string, opts: FetchOptions = {}): Promise<FileChecksums> {
-  const res = await s3ClientFor(loc.endpoint).send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), opts.signal ? { abortSignal: opts.signal } : {});
-  if (res.Body === undefined) throw new Error(`s3://${loc.bucket}/${loc.key} has no body`);
+  const body = loc.url !== undefined ? await fetchPresigned(loc, loc.url, opts.signal) : await fetchSigned(loc, opts.signal);
+
   const sum = new Checksummer();
   const onBytes = opts.onBytes;
   const tap = new Transform({
@@ -34,8 +37,24 @@ export async function fetchObject(loc: ObjectLocation, path: string, opts: Fetch
       done(null, chunk);
     },
   });
-  await pipeline(res.Body as Readable, tap, createWriteStream(path), opts.signal ? { signal: opts.signal } : {});
+  await pipeline(body, tap, createWriteStream(path), opts.signal ? { signal: opts.signal } : {});
   return sum.digest();
+}
+
+async function fetchSigned(loc: ObjectLocation, signal: AbortSignal | undefined): Promise<Readable> {
+  const res = await s3ClientFor(loc.endpoint).send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), signal ? { abortSignal: signal } : {});
+  if (res.Body === undefined) throw new Error(`s3://${loc.bucket}/${loc.key} has no body`);
+  return res.Body as Readable;
+}
+
+async function fetchPresigned(loc: ObjectLocation, url: string, signal: AbortSignal | undefined): Promise<Readable> {
+  const res = await fetch(url, signal ? { signal } : {});
+  if (!res.ok || res.body === null) {
+    const text = (await res.text().catch(() => "")).slice(0, 2000);
+    const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? `HTTP ${res.status}`;
+    throw new Error(`${code}: reading s3://${loc.bucket}/${loc.key} by presigned URL failed`);
+  }
+  return Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
 }
 
 export interface CatalogChecksums {

@@ -36,6 +36,8 @@ export const DbbEndpoints = [
   "replica.bad",
   // a quantum's accepted outputs: other attempts' replicas made obsolete
   "replica.settle",
+  // a presigned GET of a replica, for a reader without the key of its site
+  "replica.url",
   // site policies
   "policy.set",
   "policy.show",
@@ -48,3 +50,6 @@ export const Streams = {
 } as const;
 
 export const DBB_SERVICE_NAME = "dbb";
+
+/** Reply subjects of agents' requests: their own prefix, so the agents' NATS user cannot read other processes' replies. */
+export const AGENT_INBOX_PREFIX = "_INBOX_agent";

@@ -4,7 +4,7 @@ import { CampaignService } from "../gen/orrery/v1/coordinator_pb.js";
 import { grpcServiceDefinition, unaryHandlers } from "../common/grpc-service.js";
 import { connectNats } from "../common/nats.js";
 import { DbbClient } from "../common/dbb-client.js";
-import { ErrorCode, OrreryError } from "../common/errors.js";
+import { ErrorCode, OrreryError, isOrreryError } from "../common/errors.js";
 import { createLogger } from "../common/logger.js";
 import { CoordinatorStore } from "./store/index.js";
 import { DEFAULT_PRESTAGE, Prestager, WorkloadManager, type PrestagerOptions, type ReplicaEvent } from "./workload/index.js";
@@ -69,6 +69,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   try {
     await store.connect();
   } catch (err) {
+    await store.close();
+    if (isOrreryError(err)) throw err;
     throw new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach Redis at ${opts.redisUrl}`, { cause: err, hint: "start redis-server or fix --redis" });
   }
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");

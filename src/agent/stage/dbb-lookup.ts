@@ -87,6 +87,11 @@ export class DbbLookup {
     return outlastOutage(() => this.client.replicas(did), unavailable, this.outageWaitMs);
   }
 
+  /** A presigned GET of a replica at a site this agent has no S3 key for. */
+  replicaUrl(did: string, rse: string): Promise<string> {
+    return this.client.replicaUrl(did, rse);
+  }
+
   /** Declares a replica BAD (its bytes do not match the catalog); returns its state now. */
   declareBad(did: string, rse: string, reason: string): Promise<string> {
     return this.client.declareBad(did, rse, reason);

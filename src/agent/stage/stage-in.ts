@@ -9,7 +9,7 @@ import { parseDid } from "../../common/did.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { checksumProblem, describeError, fetchObject } from "../../common/replica-fetch.js";
-import { objectKey } from "../../common/s3.js";
+import { hasS3Key, objectKey } from "../../common/s3.js";
 import type { FileRef } from "../../gen/orrery/v1/common_pb.js";
 import type { FileCache } from "../cache/index.js";
 import type { DbbLookup } from "./dbb-lookup.js";
@@ -101,7 +101,9 @@ async function downloadFrom(rseName: string, ref: FileRef, path: string, ctx: St
   const key = objectKey(rse, scope, name);
   let got: FileChecksums;
   try {
-    got = await fetchObject({ endpoint: rse.endpoint, bucket: rse.bucket, key }, path, ctx.signal ? { signal: ctx.signal } : {});
+    // At a site whose S3 key this agent lacks, it reads by a presigned URL the dbb gives.
+    const url = hasS3Key(rse.endpoint) ? undefined : await ctx.dbb.replicaUrl(ref.did, rse.name);
+    got = await fetchObject({ endpoint: rse.endpoint, bucket: rse.bucket, key, ...(url !== undefined ? { url } : {}) }, path, ctx.signal ? { signal: ctx.signal } : {});
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
     return { kind: "failed", problem: `download of s3://${rse.bucket}/${key} failed: ${describeError(err)}` };

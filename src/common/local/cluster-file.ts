@@ -13,12 +13,22 @@ export const ClusterProcessSchema = z.object({
 });
 export type ClusterProcess = z.infer<typeof ClusterProcessSchema>;
 
-/** The cluster's secrets (absent for `local up --insecure`); cluster.json is the operator's file, mode 0600. */
+const NatsUserSchema = z.object({ user: z.string(), password: z.string() });
+const S3KeySchema = z.object({ accessKeyId: z.string(), secretAccessKey: z.string() });
+
+/**
+ * A closed cluster's secrets (absent for `local up --insecure`). cluster.json is the
+ * operator's file (mode 0600): only the CLI reads them all; each process gets its role's by env.
+ */
 export const ClusterSecuritySchema = z.object({
   /** PEM file of the cluster's CA (DIR/tls/ca.pem): gRPC clients trust it. */
   ca: z.string(),
   /** Bearer tokens the coordinator accepts, per role. */
   tokens: z.object({ operator: z.string(), agent: z.string() }),
+  // NATS, Redis and S3 (see cluster-security.ts)
+  nats: z.object({ operator: NatsUserSchema, coordinator: NatsUserSchema, dbb: NatsUserSchema, agent: NatsUserSchema }).optional(),
+  redisPassword: z.string().optional(),
+  s3: z.record(z.string(), S3KeySchema).optional(), // site → its key pair
 });
 export type ClusterSecurity = z.infer<typeof ClusterSecuritySchema>;
 

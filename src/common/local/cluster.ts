@@ -6,7 +6,9 @@ import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
 import { connectNats } from "../nats.js";
 import { DbbClient } from "../dbb-client.js";
-import { s3Credentials } from "../s3.js";
+import { S3_KEYS_ENV, s3Credentials, type S3KeyPair } from "../s3.js";
+import { REDIS_PASSWORD_ENV } from "../redis-auth.js";
+import { makeDataSecurity, natsAuthOf, natsServerConfig, redisServerPassword, s3ServerKey, type NatsRole } from "./cluster-security.js";
 import { freePort } from "./ports.js";
 import { isAlive, startService, stopProcess } from "./child.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
@@ -37,7 +39,7 @@ export interface ClusterOptions {
   leaseTtlMs?: number;
   heartbeatMs?: number;
   onProgress?: (message: string) => void;
-  /** An open cluster: no TLS, no tokens, no server passwords (`local up --insecure`; the bench's baseline). */
+  /** An open cluster: no TLS, no tokens, no NATS users, no Redis password, no S3 keys (`local up --insecure`; the benches' baseline). */
   insecure?: boolean;
 }
 
@@ -130,13 +132,13 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const say = opts.onProgress ?? (() => undefined);
   const processes: ClusterProcess[] = [];
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
+  if (opts.insecure !== true) cluster.security = { ca: caFile(dir), tokens: { operator: newToken(), agent: newToken() }, ...makeDataSecurity(sites) };
   try {
-    if (opts.insecure !== true) cluster.security = { ca: caFile(dir), tokens: { operator: newToken(), agent: newToken() } };
     say("starting nats-server, redis-server and S3 endpoints");
     const [nats, redis, ...s3s] = await allStarted([
-      startNats({ dir: dataDir, logDir }),
-      startRedis({ dir: dataDir, logDir }),
-      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: siteBuckets(site, i) })),
+      startNats({ dir: dataDir, logDir, ...natsServerConfig(cluster) }),
+      startRedis({ dir: dataDir, logDir, ...redisServerPassword(cluster) }),
+      ...sites.map((site, i) => startS3({ dir: dataDir, logDir, name: `s3-${site}`, buckets: siteBuckets(site, i), ...s3ServerKey(cluster, site) })),
     ] as const);
     cluster.nats = nats.url;
     cluster.redis = redis.url;
@@ -157,7 +159,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])];
     const dbb = await startOrrery("dbb", dbbArgs, logDir, roleEnv(cluster, "dbb"));
     processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log"), args: dbbArgs });
-    await registerRses(nats.url, cluster);
+    await registerRses(cluster);
 
     say("starting the coordinator");
     const port = await freePort();
@@ -255,29 +257,59 @@ export function siteBuckets(site: string, index: number): string[] {
   return index === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`];
 }
 
-export type ProcessRole = "coordinator" | "dbb" | "agent";
+/** Environment variables that carry secrets: a child gets only those of its role, never the parent's. */
+const SECRET_ENV = [
+  "ORRERY_TOKEN", "ORRERY_CA", "ORRERY_TLS_CERT", "ORRERY_TLS_KEY", "ORRERY_OPERATOR_TOKEN", "ORRERY_AGENT_TOKEN",
+  "ORRERY_NATS_USER", "ORRERY_NATS_PASSWORD", REDIS_PASSWORD_ENV, S3_KEYS_ENV, "ORRERY_S3_ACCESS_KEY_ID", "ORRERY_S3_SECRET_ACCESS_KEY",
+];
 
-/** Variables a process of the cluster gets only from roleEnv: the caller's own are not passed on. */
-const ROLE_SECRETS = ["ORRERY_TOKEN", "ORRERY_CA", "ORRERY_TLS_CERT", "ORRERY_TLS_KEY", "ORRERY_OPERATOR_TOKEN", "ORRERY_AGENT_TOKEN"];
+export type ClusterRole = NatsRole;
+export { natsAuthOf };
 
 /**
- * The environment of one of the cluster's orrery processes: where its servers
- * are, and only the credentials its role needs (never on the command line,
- * which cluster.json records and ps shows).
+ * The environment of a cluster process of `role` (an agent's at `site`): where
+ * its servers are, and only the secrets its role needs, never on the command
+ * line (which cluster.json records and ps shows):
+ * - gRPC: the coordinator its certificate and both roles' tokens; an agent the CA and the agent token;
+ * - its NATS user; the Redis password for the coordinator and the dbb only;
+ * - S3 keys of every site for the dbb and the operator, of its own site for an
+ *   agent, none for the coordinator (it never touches S3).
  */
-export function roleEnv(cluster: ClusterFile, role: ProcessRole, site?: string): NodeJS.ProcessEnv {
-  void site; // per-site credentials (S3 keys) are given by site
+export function roleEnv(cluster: ClusterFile, role: ClusterRole, site?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
-  for (const name of ROLE_SECRETS) delete env[name];
+  for (const name of SECRET_ENV) delete env[name];
   const sec = cluster.security;
   if (sec === undefined) return env;
-  // gRPC (grpcsec): the coordinator serves TLS and checks both roles' tokens; agents trust the CA and carry the agent token.
   if (role === "coordinator") {
     const tls = coordinatorTlsFiles(cluster.dir);
     Object.assign(env, { ORRERY_TLS_CERT: tls.cert, ORRERY_TLS_KEY: tls.key, ORRERY_OPERATOR_TOKEN: sec.tokens.operator, ORRERY_AGENT_TOKEN: sec.tokens.agent });
   }
   if (role === "agent") Object.assign(env, { ORRERY_CA: sec.ca, ORRERY_TOKEN: sec.tokens.agent });
+  if (sec.nats) {
+    env["ORRERY_NATS_USER"] = sec.nats[role].user;
+    env["ORRERY_NATS_PASSWORD"] = sec.nats[role].password;
+  }
+  if (sec.redisPassword !== undefined && (role === "coordinator" || role === "dbb" || role === "operator")) env[REDIS_PASSWORD_ENV] = sec.redisPassword;
+  if (sec.s3) {
+    const sites = role === "dbb" || role === "operator" ? cluster.sites : role === "agent" && site !== undefined ? [site] : [];
+    const keys: Record<string, S3KeyPair> = {};
+    for (const s of sites) {
+      const key = sec.s3[s];
+      const endpoint = cluster.s3[s];
+      if (key && endpoint) keys[endpoint] = key;
+    }
+    env[S3_KEYS_ENV] = JSON.stringify(keys);
+  }
   return env;
+}
+
+/** Sets this process's secrets to those of `role` in the cluster (tests and tools that talk to its servers directly). */
+export function useClusterSecrets(cluster: ClusterFile, role: ClusterRole = "operator"): void {
+  const env = roleEnv(cluster, role);
+  for (const name of SECRET_ENV) {
+    if (env[name] === undefined) delete process.env[name];
+    else process.env[name] = env[name];
+  }
 }
 
 export function startOrrery(name: string, args: string[], logDir: string, env: NodeJS.ProcessEnv) {
@@ -285,8 +317,8 @@ export function startOrrery(name: string, args: string[], logDir: string, env: N
 }
 
 /** Each site's disk RSE (its output RSE); the first site also has tape (custodial). */
-async function registerRses(natsUrl: string, cluster: ClusterFile): Promise<void> {
-  const nc = await connectNats(natsUrl, "orrery-local-up");
+async function registerRses(cluster: ClusterFile): Promise<void> {
+  const nc = await connectNats(cluster.nats, "orrery-local-up", natsAuthOf(cluster));
   try {
     const dbb = new DbbClient(nc);
     for (const [i, site] of cluster.sites.entries()) {

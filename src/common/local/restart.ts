@@ -6,6 +6,7 @@ import { ErrorCode, OrreryError } from "../errors.js";
 import { isAlive, stopProcess } from "./child.js";
 import { readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } from "./cluster.js";
 import type { ClusterProcess } from "./cluster-file.js";
+import { natsServerConfig, redisServerPassword, s3ServerKey } from "./cluster-security.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
 
 function portOf(url: string): number {
@@ -27,17 +28,19 @@ export async function restartProcess(dir: string, name: string): Promise<Cluster
   let pid: number;
   switch (proc.role) {
     case "nats":
-      pid = (await startNats({ dir: dataDir, logDir, port: portOf(cluster.nats) })).pid;
+      pid = (await startNats({ dir: dataDir, logDir, port: portOf(cluster.nats), ...natsServerConfig(cluster) })).pid;
       break;
     case "redis":
-      pid = (await startRedis({ dir: dataDir, logDir, port: portOf(cluster.redis) })).pid;
+      pid = (await startRedis({ dir: dataDir, logDir, port: portOf(cluster.redis), ...redisServerPassword(cluster) })).pid;
       break;
     case "s3": {
       const site = proc.site ?? "";
-      pid = (await startS3({ dir: dataDir, logDir, name: proc.name, buckets: siteBuckets(site, cluster.sites.indexOf(site)), port: portOf(proc.address) })).pid;
+      pid = (await startS3({ dir: dataDir, logDir, name: proc.name, buckets: siteBuckets(site, cluster.sites.indexOf(site)), port: portOf(proc.address), ...s3ServerKey(cluster, site) })).pid;
       break;
     }
-    default:
+    case "coordinator":
+    case "dbb":
+    case "agent":
       if (!proc.args) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} was started without its command line recorded`, { hint: "restart the whole cluster (orrery local down, then up)" });
       pid = (await startOrrery(proc.name, proc.args, logDir, roleEnv(cluster, proc.role, proc.site))).pid;
   }

@@ -1,7 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { findBinary } from "./binaries.js";
 import { freePort } from "./ports.js";
 import { startService, tcpProbe, type StartedService } from "./child.js";
@@ -17,15 +17,23 @@ export interface NatsServer extends StartedService {
   url: string;
 }
 
-export async function startNats(opts: ServerOptions): Promise<NatsServer> {
+/** nats-server; with `config` (users and permissions, see cluster-security.ts) written to DIR/nats/nats.conf, mode 0600. */
+export async function startNats(opts: ServerOptions & { config?: string }): Promise<NatsServer> {
   const bin = findBinary("nats-server");
   const port = opts.port ?? (await freePort());
   const store = join(opts.dir, "nats");
   mkdirSync(store, { recursive: true });
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
+  if (opts.config !== undefined) {
+    const file = join(store, "nats.conf");
+    writeFileSync(file, opts.config, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    args.push("-c", file);
+  }
   const svc = await startService({
     name: "nats",
     command: bin,
-    args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
+    args,
     logFile: join(opts.logDir, "nats.log"),
     readiness: { kind: "tcp", port },
   });
@@ -36,30 +44,43 @@ export interface RedisServer extends StartedService {
   url: string;
 }
 
-export async function startRedis(opts: ServerOptions): Promise<RedisServer> {
+/** redis-server; with `password` in a config file of mode 0600 (not argv, which `ps` shows). */
+export async function startRedis(opts: ServerOptions & { password?: string }): Promise<RedisServer> {
   const bin = findBinary("redis-server");
   const port = opts.port ?? (await freePort());
   const data = join(opts.dir, "redis");
   mkdirSync(data, { recursive: true });
+  const config: string[] = [];
+  if (opts.password !== undefined) {
+    const file = join(data, "redis.conf");
+    writeFileSync(file, `requirepass "${opts.password}"\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    config.push(file);
+  }
   const svc = await startService({
     name: "redis",
     command: bin,
     // AOF on, fsync every second: state acknowledged to a user survives a crash of redis itself.
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--protected-mode", "yes"],
+    args: [...config, "--port", String(port), "--bind", "127.0.0.1", "--dir", data, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--protected-mode", "yes"],
     logFile: join(opts.logDir, "redis.log"),
-    readiness: { kind: "probe", probe: redisPing(port) },
+    readiness: { kind: "probe", probe: redisPing(port, opts.password) },
   });
   return { ...svc, url: `redis://127.0.0.1:${port}` };
 }
 
-function redisPing(port: number): () => Promise<boolean> {
+function redisPing(port: number, password: string | undefined): () => Promise<boolean> {
   return () =>
     new Promise((resolve) => {
       const sock = connect({ port, host: "127.0.0.1" });
-      sock.once("connect", () => sock.write("PING\r\n"));
-      sock.once("data", (d) => {
+      let got = "";
+      const auth = password === undefined ? "" : `AUTH "${password}"\r\n`;
+      sock.once("connect", () => sock.write(`${auth}PING\r\n`));
+      sock.on("data", (d) => {
+        got += d.toString();
+        // The last reply is PING's; an AUTH reply (+OK) comes first.
+        if (!got.includes("+PONG") && !got.includes("-")) return;
         sock.destroy();
-        resolve(d.toString().startsWith("+PONG"));
+        resolve(got.includes("+PONG"));
       });
       sock.once("error", () => resolve(false));
     });
@@ -69,19 +90,26 @@ export interface S3Server extends StartedService {
   endpoint: string;
 }
 
-/** An S3 endpoint (s3rver) with the given buckets created at start. */
-export async function startS3(opts: ServerOptions & { name: string; buckets: string[] }): Promise<S3Server> {
+// Our wrapper of s3rver (s3-server.ts), run from dist/ whether this module runs from src/ or dist/.
+const S3_SERVER = fileURLToPath(new URL("../../../dist/common/local/s3-server.js", import.meta.url));
+
+/**
+ * An S3 endpoint (s3rver) with the given buckets created at start. With `key`
+ * (given by environment) it takes only requests signed with that key; without,
+ * any (s3rver's own behaviour).
+ */
+export async function startS3(opts: ServerOptions & { name: string; buckets: string[]; key?: { accessKeyId: string; secretAccessKey: string } }): Promise<S3Server> {
   const port = opts.port ?? (await freePort());
   const data = join(opts.dir, opts.name);
   mkdirSync(data, { recursive: true });
-  const require = createRequire(import.meta.url);
-  const bin = join(require.resolve("s3rver/package.json"), "..", "bin", "s3rver.js");
-  const args = [bin, "-d", data, "-a", "127.0.0.1", "-p", String(port), "--silent"];
-  for (const b of opts.buckets) args.push("--configure-bucket", b);
+  const args = [S3_SERVER, "--directory", data, "--address", "127.0.0.1", "--port", String(port)];
+  for (const b of opts.buckets) args.push("--bucket", b);
+  const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_S3_SERVER_KEY: opts.key === undefined ? "" : JSON.stringify(opts.key) };
   const svc = await startService({
     name: opts.name,
     command: process.execPath,
     args,
+    env,
     logFile: join(opts.logDir, `${opts.name}.log`),
     readiness: { kind: "tcp", port },
   });

@@ -9,6 +9,7 @@ import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 import { checkReplies } from "../../common/redis-replies.js";
 import { createLogger } from "../../common/logger.js";
+import { connectAuthenticated, redisAuth } from "../../common/redis-auth.js";
 
 const log = createLogger("coordinator-store");
 
@@ -39,10 +40,10 @@ const ROWS_FIELD = "rows";
 export class CoordinatorStore implements QuantaStore {
   readonly redis: Redis;
 
-  constructor(url: string) {
+  constructor(private readonly url: string) {
     // No offline queue: while Redis is down a call fails at once (UNAVAILABLE naming Redis) instead of
     // holding the manager's mailbox, and every CLI call behind it, until ioredis gives up.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 3, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (times) => Math.min(times * 200, 2000) });
+    this.redis = new Redis(url, { maxRetriesPerRequest: 3, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (times) => Math.min(times * 200, 2000), ...redisAuth() });
     // Without a listener ioredis reports each failed reconnect as an unhandled error event.
     let warned = 0;
     this.redis.on("error", (err: Error) => {
@@ -53,7 +54,7 @@ export class CoordinatorStore implements QuantaStore {
   }
 
   async connect(): Promise<void> {
-    await this.redis.connect();
+    await connectAuthenticated(this.redis, this.url);
   }
 
   async ping(): Promise<void> {

@@ -26,6 +26,8 @@ import {
   RegisterResponseSchema,
   ReplicaListRequestSchema,
   ReplicaListResponseSchema,
+  ReplicaUrlRequestSchema,
+  ReplicaUrlResponseSchema,
   RseAddRequestSchema,
   RseAddResponseSchema,
   RseListRequestSchema,
@@ -55,6 +57,7 @@ import { parseDuration } from "../../common/duration.js";
 import { contentsDidType } from "../../common/did-type.js";
 import type { PolicyService } from "../policies/index.js";
 import { storageTiers } from "../../common/wire-enums.js";
+import { replicaUrl } from "./replica-url.js";
 
 const log = createLogger("dbb-api");
 
@@ -210,6 +213,7 @@ export async function startDbbService(
     onRegistered(events);
     return { obsoleted: events.map((e) => ({ did: e.did, rse: e.rse })) };
   });
+  endpoint("replica.url", ReplicaUrlRequestSchema, ReplicaUrlResponseSchema, (req) => replicaUrl(catalog, req));
   endpoint("policy.set", PolicySetRequestSchema, PolicySetResponseSchema, async (req) => {
     const r = await policies.set(req.policyJson);
     return { policyJson: JSON.stringify(r.policy), retroactiveFiles: BigInt(r.retroactiveFiles), retroactiveRules: BigInt(r.retroactiveRules) };

@@ -2,8 +2,9 @@
 // plain writes, one each for WATCHed registration and collection transactions.
 import { Redis } from "ioredis";
 import type { FileWithReplicas, Replica, ReplicaRegistration, Rse } from "../../gen/orrery/v1/dbb_pb.js";
-import { ErrorCode, OrreryError } from "../../common/errors.js";
+import { ErrorCode, OrreryError, isOrreryError } from "../../common/errors.js";
 import { createLogger } from "../../common/logger.js";
+import { connectAuthenticated, redisAuth } from "../../common/redis-auth.js";
 import { addRse, listRses } from "./rse-store.js";
 import { ReplicaRegistrar, type RegisterResult } from "./replica-registrar.js";
 import { validateRegistration } from "./registration.js";
@@ -21,13 +22,15 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
     connectionName: name,
     maxRetriesPerRequest: 3,
     retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...redisAuth(),
   });
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "redis connection error"));
   try {
-    await redis.connect();
+    await connectAuthenticated(redis, url);
     return redis;
   } catch (err) {
     redis.disconnect();
+    if (isOrreryError(err)) throw err;
     throw new OrreryError(ErrorCode.UNAVAILABLE, `cannot reach Redis at ${url}`, {
       cause: err,
       hint: "start redis-server (orrery local up) or point --redis / $ORRERY_REDIS at a running one",

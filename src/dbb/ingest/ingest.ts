@@ -148,7 +148,7 @@ async function upload(rse: Rse, key: string, entry: IngestEntry, onBytes: (n: nu
     }
     throw new OrreryError(ErrorCode.UNAVAILABLE, `cannot upload ${entry.scope}:${entry.name} to S3 at ${where}: ${(err as Error).message}`, {
       cause: err,
-      hint: `check that the S3 endpoint of RSE ${rse.name} is up and its credentials ($ORRERY_S3_ACCESS_KEY_ID) are right`,
+      hint: `check that the S3 endpoint of RSE ${rse.name} is up and its key is given (the cluster file's, $ORRERY_S3_KEYS or $ORRERY_S3_ACCESS_KEY_ID)`,
     });
   }
   return sum.digest();
