@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { tempDir } from "./harness.js";
 import { connectNats } from "../src/common/nats.js";
@@ -46,6 +46,8 @@ describe("failures and kills on a real cluster", () => {
   beforeAll(async () => {
     dir = tempDir("failures");
     cluster = await startCluster({ dir, sites: 2, agents: 2, softwareRoot: REPO_ROOT, leaseTtlMs: 3000, heartbeatMs: 500, agentCores: 1 });
+    // The test reads and writes the catalog itself, as the operator.
+    useClusterSecrets(cluster);
     writeFileSync(join(dir, "in_1.dat"), "input 1\n".repeat(100));
     const ingest = await cli(["dbb", "ingest", "--rse", "site-a-disk", join(dir, "in_1.dat"), "--scope", "fx", "--dataset-type", "frame", "--data-id", "instrument=X"]);
     expect(ingest.code, ingest.stderr).toBe(0);

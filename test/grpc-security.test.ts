@@ -149,7 +149,9 @@ describe("a closed local cluster: gRPC over TLS, bearer tokens per role", () => 
     const child = spawn(
       process.execPath,
       [ORRERY_BIN, "agent", "--id", "intruder", "--site", "site-a", "--cores", "1", "--memory", "256", "--coordinator", cluster.coordinator, "--nats", cluster.nats, "--work-dir", work, "--software-root", REPO_ROOT],
-      { env: cleanEnv({ ORRERY_CA: cluster.security!.ca, ORRERY_TOKEN: WRONG_TOKEN }), stdio: ["ignore", "pipe", "pipe"], detached: true },
+      {
+        // The agent's own NATS user (what is refused here is the gRPC token only).
+        env: cleanEnv({ ORRERY_CA: cluster.security!.ca, ORRERY_TOKEN: WRONG_TOKEN, ORRERY_NATS_USER: cluster.security!.nats!.agent.user, ORRERY_NATS_PASSWORD: cluster.security!.nats!.agent.password }), stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     let output = "";
     for (const s of [child.stdout, child.stderr]) s.on("data", (d: Buffer) => (output += d.toString()));

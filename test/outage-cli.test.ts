@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { DbbClient } from "../src/common/dbb-client.js";
 import { connectNats } from "../src/common/nats.js";
@@ -36,6 +36,8 @@ describe("CLI during a Redis or NATS outage", () => {
   beforeAll(async () => {
     dir = tempDir("outage");
     cluster = await startCluster({ dir, sites: 1, agents: 1, softwareRoot: REPO_ROOT, agentCores: 1, leaseTtlMs: 3000, heartbeatMs: 500 });
+    // The test reads and writes the catalog itself, as the operator.
+    useClusterSecrets(cluster);
     for (let n = 1; n <= QUANTA; n++) {
       writeFileSync(join(dir, `in_${n}.dat`), `input ${n}\n`.repeat(50));
       const r = await cli(["dbb", "ingest", "--rse", "site-a-disk", join(dir, `in_${n}.dat`), "--scope", "oc", "--dataset-type", "frame", "--data-id", `frame=${n}`]);
