@@ -1,7 +1,8 @@
 // `npm run test:soak`: the long runs kept out of `npm test` — the chaos runs
-// in test/soak/ (100 agent kills and preemptions; server outages longer than a
-// lease) and the fuzz tests again with another seed and three times the cases.
-// CI runs it after `npm test`; about 12 minutes on two busy cores.
+// in test/soak/ (each server killed mid-campaign, with short outages and with
+// outages longer than a lease; 100 agent kills and preemptions) and the fuzz
+// tests again with another seed and three times the cases.
+// CI runs it after `npm test`; about 14 minutes on two cores.
 import { defineConfig } from "vitest/config";
 import base from "./vitest.config.js";
 

@@ -8,7 +8,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { jetstream } from "@nats-io/jetstream";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Redis } from "ioredis";
-import { readCluster, roleEnv, startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
+import { addAgent, readCluster, roleEnv, startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
+import { isAlive, stopProcess } from "../src/common/local/child.js";
 import { hasS3Key } from "../src/common/s3.js";
 import { fetchObject } from "../src/common/replica-fetch.js";
 import { natsAuthOf } from "../src/common/local/cluster-security.js";
@@ -92,6 +93,30 @@ describe("a closed local cluster", () => {
     expect(await sub.closed).toBeInstanceOf(Error);
     // The coordinator reads the catalog but cannot change RSEs either.
     await expect(new DbbClient(await natsAs("coordinator"), 10_000).rseAdd({ name: "evil", site: "site-a", endpoint: "http://x", bucket: "b" })).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED });
+  });
+
+  it("gives each agent its own NATS user, which hears only its own replies; an agent added later gets one too", async () => {
+    const a = await addAgent(dir, "site-a", false);
+    const b = await addAgent(dir, "site-b", false);
+    cluster = readCluster(dir)!;
+    const users = cluster.security!.nats!.agents!;
+    expect(Object.keys(users).sort()).toEqual([a.name, b.name].sort());
+    // Each agent started, so nats-server (reloaded for each) let its user in.
+    expect(isAlive(a.pid) && isAlive(b.pid)).toBe(true);
+    const ownA = natsAuthOf(cluster, "agent", a.name);
+    const ownB = natsAuthOf(cluster, "agent", b.name);
+    expect(ownA.inboxPrefix).not.toBe(ownB.inboxPrefix);
+    const asA = await connectNats(cluster.nats, "security-test-agent-a", ownA);
+    open.push(asA);
+    expect((await new DbbClient(asA, 10_000).rseList()).length).toBeGreaterThan(0); // its own replies reach it
+    for (const subject of [`${ownB.inboxPrefix!}.>`, "_INBOX_agent.>", "_INBOX.>"]) {
+      const nc = await connectNats(cluster.nats, "security-test-agent-a", ownA);
+      open.push(nc);
+      expect(await nc.subscribe(subject).closed, subject).toBeInstanceOf(Error);
+    }
+    await expect(connectNats(cluster.nats, "wrong", { user: users[b.name]!.user, password: users[a.name]!.password })).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED });
+    await stopProcess(a.pid, 10_000);
+    await stopProcess(b.pid, 10_000);
   });
 
   it("Redis refuses a client without the password", async () => {

@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { isNoopCommand } from "../common/builtin-commands.js";
-import { connectNats, type NatsConnection } from "../common/nats.js";
+import { connectNats, NATS_INBOX_ENV, type NatsConnection } from "../common/nats.js";
 import { AGENT_INBOX_PREFIX } from "../common/subjects.js";
 import { createLogger, type Logger } from "../common/logger.js";
 import { signalReady } from "../common/ready.js";
@@ -58,7 +58,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const store = openAgentStore(opts.cacheDir, opts.cacheSizeBytes);
   let nc: NatsConnection;
   try {
-    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`, { inboxPrefix: AGENT_INBOX_PREFIX });
+    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`, { inboxPrefix: process.env[NATS_INBOX_ENV] || AGENT_INBOX_PREFIX });
   } catch (err) {
     await store.close();
     throw err;

@@ -6,6 +6,9 @@ import { Subjects, type DbbEndpoint } from "./subjects.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
+/** An agent's own reply prefix, given by `local up` with its own NATS user (see cluster-security.ts). */
+export const NATS_INBOX_ENV = "ORRERY_NATS_INBOX";
+
 export interface NatsAuth {
   user?: string | undefined;
   password?: string | undefined;

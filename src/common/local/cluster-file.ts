@@ -26,7 +26,9 @@ export const ClusterSecuritySchema = z.object({
   /** Bearer tokens the coordinator accepts, per role. */
   tokens: z.object({ operator: z.string(), agent: z.string() }),
   // NATS, Redis and S3 (see cluster-security.ts)
-  nats: z.object({ operator: NatsUserSchema, coordinator: NatsUserSchema, dbb: NatsUserSchema, agent: NatsUserSchema }).optional(),
+  nats: z
+    .object({ operator: NatsUserSchema, coordinator: NatsUserSchema, dbb: NatsUserSchema, agent: NatsUserSchema, agents: z.record(z.string(), NatsUserSchema).optional() })
+    .optional(), // agents: each agent's own user, by agent id
   redisPassword: z.string().optional(),
   s3: z.record(z.string(), S3KeySchema).optional(), // site → its key pair
 });

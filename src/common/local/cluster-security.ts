@@ -15,8 +15,10 @@ export interface S3Key {
   accessKeyId: string;
   secretAccessKey: string;
 }
+/** The role users, and one user per agent of the cluster (by agent id): it hears only its own replies. */
+export type NatsUsers = Record<NatsRole, NatsUser> & { agents?: Record<string, NatsUser> | undefined };
 export interface DataSecurity {
-  nats: Record<NatsRole, NatsUser>;
+  nats: NatsUsers;
   redisPassword: string;
   s3: Record<string, S3Key>;
 }
@@ -32,6 +34,16 @@ export function makeDataSecurity(sites: readonly string[]): DataSecurity {
   };
 }
 
+
+/** An agent's own NATS user: its id made a subject-safe token. */
+export function newAgentNatsUser(agentId: string): NatsUser {
+  return { user: agentId.replace(/[^A-Za-z0-9_-]/g, "_"), password: secret() };
+}
+
+/** The reply prefix of an agent's own user: the only subjects it may listen on. */
+export function agentInbox(user: string): string {
+  return `${AGENT_INBOX_PREFIX}_${user}`;
+}
 
 const api = (e: Parameters<typeof Subjects.dbbApi>[0]) => Subjects.dbbApi(e);
 
@@ -68,10 +80,17 @@ export const NATS_PERMISSIONS: Record<NatsRole, Permissions> = {
   },
 };
 
-/** nats-server's configuration (JSON is valid in its format) with one user per role. */
-export function natsAuthConfig(users: Record<NatsRole, NatsUser>): string {
+/**
+ * nats-server's configuration (JSON is valid in its format) with one user per
+ * role, and one per agent: an agent's may do what the agent role may, but
+ * listen only on its own reply prefix, so no agent reads another's replies.
+ */
+export function natsAuthConfig(users: NatsUsers): string {
   const roles = Object.keys(NATS_PERMISSIONS) as NatsRole[];
   const list = roles.map((role) => ({ user: users[role].user, password: users[role].password, permissions: NATS_PERMISSIONS[role] }));
+  for (const u of Object.values(users.agents ?? {})) {
+    list.push({ user: u.user, password: u.password, permissions: { publish: NATS_PERMISSIONS.agent.publish, subscribe: { allow: [`${agentInbox(u.user)}.>`] } } });
+  }
   return `${JSON.stringify({ authorization: { users: list } }, null, 2)}\n`;
 }
 
@@ -91,8 +110,13 @@ export function s3ServerKey(cluster: ClusterFile, site: string): { key?: S3Key }
   return key ? { key } : {};
 }
 
-/** The NATS user of a role (undefined for an open cluster), e.g. the operator's for the CLI. */
-export function natsAuthOf(cluster: ClusterFile, role: NatsRole = "operator"): NatsAuth {
+/**
+ * The NATS user of a role (nothing for an open cluster), e.g. the operator's
+ * for the CLI; for an agent with an id, that agent's own user and reply prefix.
+ */
+export function natsAuthOf(cluster: ClusterFile, role: NatsRole = "operator", agentId?: string): NatsAuth {
+  const own = role === "agent" && agentId !== undefined ? cluster.security?.nats?.agents?.[agentId] : undefined;
+  if (own) return { user: own.user, password: own.password, inboxPrefix: agentInbox(own.user) };
   const u = cluster.security?.nats?.[role];
   return { ...(u ? { user: u.user, password: u.password } : {}), ...(role === "agent" ? { inboxPrefix: AGENT_INBOX_PREFIX } : {}) };
 }

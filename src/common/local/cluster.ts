@@ -4,14 +4,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
-import { connectNats } from "../nats.js";
+import { connectNats, NATS_INBOX_ENV } from "../nats.js";
 import { DbbClient } from "../dbb-client.js";
 import { S3_KEYS_ENV, s3Credentials, type S3KeyPair } from "../s3.js";
 import { REDIS_PASSWORD_ENV } from "../redis-auth.js";
-import { makeDataSecurity, natsAuthOf, natsServerConfig, redisServerPassword, s3ServerKey, type NatsRole } from "./cluster-security.js";
+import { makeDataSecurity, natsAuthOf, natsServerConfig, newAgentNatsUser, redisServerPassword, s3ServerKey, type NatsRole } from "./cluster-security.js";
 import { freePort } from "./ports.js";
 import { isAlive, startService, stopProcess } from "./child.js";
-import { startNats, startRedis, startS3 } from "./servers.js";
+import { reloadNats, startNats, startRedis, startS3 } from "./servers.js";
 import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 import { caFile, coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
@@ -132,7 +132,14 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const say = opts.onProgress ?? (() => undefined);
   const processes: ClusterProcess[] = [];
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
-  if (opts.insecure !== true) cluster.security = { ca: caFile(dir), tokens: { operator: newToken(), agent: newToken() }, ...makeDataSecurity(sites) };
+  const agents = opts.agents ?? 4;
+  const spot = Math.min(opts.spot ?? 0, agents);
+  const agentSlots = Array.from({ length: agents }, (_, i) => ({ site: sites[i % sites.length]!, spot: i >= agents - spot, index: i + 1 }));
+  if (opts.insecure !== true) {
+    const data = makeDataSecurity(sites);
+    data.nats.agents = Object.fromEntries(agentSlots.map((a) => agentIdOf(a)).map((id) => [id, newAgentNatsUser(id)]));
+    cluster.security = { ca: caFile(dir), tokens: { operator: newToken(), agent: newToken() }, ...data };
+  }
   try {
     say("starting nats-server, redis-server and S3 endpoints");
     const [nats, redis, ...s3s] = await allStarted([
@@ -175,12 +182,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log"), args: coordArgs });
     writeCluster(cluster);
 
-    const agents = opts.agents ?? 4;
-    const spot = Math.min(opts.spot ?? 0, agents);
     say(`starting ${agents} agent${agents === 1 ? "" : "s"}`);
-    const started = await Promise.all(
-      Array.from({ length: agents }, (_, i) => startAgent(cluster, { site: sites[i % sites.length]!, spot: i >= agents - spot, index: i + 1, opts })),
-    );
+    const started = await Promise.all(agentSlots.map((a) => startAgent(cluster, { ...a, opts })));
     processes.push(...started);
     writeCluster(cluster);
     return cluster;
@@ -213,7 +216,8 @@ export async function addAgent(dir: string, site: string | undefined, spot: bool
   const s = site ?? cluster.sites[0]!;
   if (!cluster.sites.includes(s)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `no site ${s} in this cluster (sites: ${cluster.sites.join(", ")})`);
   const index = cluster.processes.filter((p) => p.role === "agent").length + 1;
-  const proc = await startAgent(cluster, { site: s, spot, index, opts: {} });
+  const withUser = cluster.security?.nats ? await addAgentNatsUser(dir, agentIdOf({ site: s, spot, index })) : cluster;
+  const proc = await startAgent(withUser, { site: s, spot, index, opts: {} });
   // As the file is now: restarts may have changed it while the agent started.
   updateCluster(dir, (now) => now.processes.push(proc));
   return proc;
@@ -231,11 +235,32 @@ export async function stopCluster(dir: string): Promise<ClusterFile | undefined>
   return cluster;
 }
 
+function agentIdOf(a: { site: string; spot: boolean; index: number }): string {
+  return `agent-${a.index}-${a.site}${a.spot ? "-spot" : ""}`;
+}
+
+/**
+ * Gives a new agent its own NATS user: recorded in the cluster file, then
+ * nats-server reloads its configuration (SIGHUP) and the user is let in
+ * before the agent starts. An agent that had one keeps it.
+ */
+async function addAgentNatsUser(dir: string, id: string): Promise<ClusterFile> {
+  const cluster = updateCluster(dir, (c) => {
+    const nats = c.security?.nats;
+    if (nats && nats.agents?.[id] === undefined) nats.agents = { ...nats.agents, [id]: newAgentNatsUser(id) };
+    return c;
+  });
+  const nats = cluster.processes.find((p) => p.role === "nats");
+  const { config } = natsServerConfig(cluster);
+  if (nats && config !== undefined && isAlive(nats.pid)) await reloadNats(join(cluster.dir, "data"), nats.pid, config, cluster.nats, natsAuthOf(cluster, "agent", id));
+  return cluster;
+}
+
 async function startAgent(
   cluster: ClusterFile,
   a: { site: string; spot: boolean; index: number; opts: Pick<ClusterOptions, "softwareRoot" | "agentCores" | "agentMemoryMB" | "agentDiskMB" | "agentPrefetch"> },
 ): Promise<ClusterProcess> {
-  const id = `agent-${a.index}-${a.site}${a.spot ? "-spot" : ""}`;
+  const id = agentIdOf(a);
   const home = join(cluster.dir, "agents", id);
   mkdirSync(home, { recursive: true });
   const logDir = join(cluster.dir, "logs");
@@ -248,7 +273,7 @@ async function startAgent(
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
   ];
-  const svc = await startOrrery(id, args, logDir, roleEnv(cluster, "agent", a.site));
+  const svc = await startOrrery(id, args, logDir, roleEnv(cluster, "agent", a.site, id));
   return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args };
 }
 
@@ -257,10 +282,10 @@ export function siteBuckets(site: string, index: number): string[] {
   return index === 0 ? [`${site}-disk`, `${site}-tape`] : [`${site}-disk`];
 }
 
-/** Environment variables that carry secrets: a child gets only those of its role, never the parent's. */
+/** Environment variables that carry secrets or a role's identity: a child gets only those of its role, never the parent's. */
 const SECRET_ENV = [
   "ORRERY_TOKEN", "ORRERY_CA", "ORRERY_TLS_CERT", "ORRERY_TLS_KEY", "ORRERY_OPERATOR_TOKEN", "ORRERY_AGENT_TOKEN",
-  "ORRERY_NATS_USER", "ORRERY_NATS_PASSWORD", REDIS_PASSWORD_ENV, S3_KEYS_ENV, "ORRERY_S3_ACCESS_KEY_ID", "ORRERY_S3_SECRET_ACCESS_KEY",
+  "ORRERY_NATS_USER", "ORRERY_NATS_PASSWORD", NATS_INBOX_ENV, REDIS_PASSWORD_ENV, S3_KEYS_ENV, "ORRERY_S3_ACCESS_KEY_ID", "ORRERY_S3_SECRET_ACCESS_KEY",
 ];
 
 export type ClusterRole = NatsRole;
@@ -271,11 +296,11 @@ export { natsAuthOf };
  * its servers are, and only the secrets its role needs, never on the command
  * line (which cluster.json records and ps shows):
  * - gRPC: the coordinator its certificate and both roles' tokens; an agent the CA and the agent token;
- * - its NATS user; the Redis password for the coordinator and the dbb only;
+ * - its NATS user (an agent its own, with its reply prefix); the Redis password for the coordinator and the dbb only;
  * - S3 keys of every site for the dbb and the operator, of its own site for an
  *   agent, none for the coordinator (it never touches S3).
  */
-export function roleEnv(cluster: ClusterFile, role: ClusterRole, site?: string): NodeJS.ProcessEnv {
+export function roleEnv(cluster: ClusterFile, role: ClusterRole, site?: string, agentId?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ORRERY_NATS: cluster.nats, ORRERY_REDIS: cluster.redis, ORRERY_COORDINATOR: cluster.coordinator };
   for (const name of SECRET_ENV) delete env[name];
   const sec = cluster.security;
@@ -286,8 +311,9 @@ export function roleEnv(cluster: ClusterFile, role: ClusterRole, site?: string):
   }
   if (role === "agent") Object.assign(env, { ORRERY_CA: sec.ca, ORRERY_TOKEN: sec.tokens.agent });
   if (sec.nats) {
-    env["ORRERY_NATS_USER"] = sec.nats[role].user;
-    env["ORRERY_NATS_PASSWORD"] = sec.nats[role].password;
+    const auth = natsAuthOf(cluster, role, agentId);
+    Object.assign(env, { ORRERY_NATS_USER: auth.user, ORRERY_NATS_PASSWORD: auth.password });
+    if (auth.inboxPrefix !== undefined) env[NATS_INBOX_ENV] = auth.inboxPrefix;
   }
   if (sec.redisPassword !== undefined && (role === "coordinator" || role === "dbb" || role === "operator")) env[REDIS_PASSWORD_ENV] = sec.redisPassword;
   if (sec.s3) {

@@ -42,7 +42,7 @@ export async function restartProcess(dir: string, name: string): Promise<Cluster
     case "dbb":
     case "agent":
       if (!proc.args) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} was started without its command line recorded`, { hint: "restart the whole cluster (orrery local down, then up)" });
-      pid = (await startOrrery(proc.name, proc.args, logDir, roleEnv(cluster, proc.role, proc.site))).pid;
+      pid = (await startOrrery(proc.name, proc.args, logDir, roleEnv(cluster, proc.role, proc.site, proc.role === "agent" ? proc.name : undefined))).pid;
   }
   // Re-read: other restarts may have changed the file while this one started.
   return updateClusterProcess(dir, proc.name, { pid });

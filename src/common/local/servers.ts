@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { connectNats, type NatsAuth } from "../nats.js";
 import { findBinary } from "./binaries.js";
 import { freePort } from "./ports.js";
 import { startService, tcpProbe, type StartedService } from "./child.js";
@@ -38,6 +39,25 @@ export async function startNats(opts: ServerOptions & { config?: string }): Prom
     readiness: { kind: "tcp", port },
   });
   return { ...svc, url: `nats://127.0.0.1:${port}` };
+}
+
+/**
+ * Rewrites a running nats-server's configuration (DIR/nats/nats.conf) and has
+ * it reload (SIGHUP); resolves once `probe` (a user the new configuration
+ * adds) is let in, or after 10 s (the caller's next connect then says why).
+ */
+export async function reloadNats(dir: string, pid: number, config: string, url: string, probe: NatsAuth): Promise<void> {
+  writeFileSync(join(dir, "nats", "nats.conf"), config, { mode: 0o600 });
+  process.kill(pid, "SIGHUP");
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      await (await connectNats(url, "orrery-local-reload", probe)).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 export interface RedisServer extends StartedService {

@@ -3,14 +3,14 @@
 // another, and brought back with `orrery local restart NAME` after a short
 // outage. Nothing may be lost or done twice: the campaign SUCCEEDS, every
 // quantum succeeded exactly once, every output has exactly one AVAILABLE replica.
-// (test/soak/ does it again with outages longer than a lease.)
+// (server-outage-chaos.test.ts does it again with outages longer than a lease.)
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { rmSync } from "node:fs";
-import { startCluster, stopCluster } from "../src/common/local/cluster.js";
-import { REPO_ROOT } from "./cli-runner.js";
-import { tempDir } from "./harness.js";
-import { prepareChaosCampaign, type ChaosCampaign } from "./fixtures/chaos-campaign.js";
-import { runServerChaos } from "./fixtures/server-chaos.js";
+import { startCluster, stopCluster } from "../../src/common/local/cluster.js";
+import { REPO_ROOT } from "../cli-runner.js";
+import { tempDir } from "../harness.js";
+import { prepareChaosCampaign, type ChaosCampaign } from "../fixtures/chaos-campaign.js";
+import { runServerChaos } from "../fixtures/server-chaos.js";
 
 const FRAMES = 60;
 
