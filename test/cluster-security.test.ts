@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Redis } from "ioredis";
 import { addAgent, readCluster, roleEnv, startCluster, stopCluster, useClusterSecrets } from "../src/common/local/cluster.js";
@@ -20,7 +20,7 @@ import { DbbClient } from "../src/common/dbb-client.js";
 import { ErrorCode } from "../src/common/errors.js";
 import { checksumBytes } from "../src/common/checksum.js";
 import { connectRedis } from "../src/dbb/catalog/catalog.js";
-import { Subjects } from "../src/common/subjects.js";
+import { Streams, Subjects } from "../src/common/subjects.js";
 import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 import { ReplicaRegistrationSchema } from "../src/gen/orrery/v1/dbb_pb.js";
 import { orrery } from "./cli-runner.js";
@@ -115,6 +115,9 @@ describe("a closed local cluster", () => {
       expect(await nc.subscribe(subject).closed, subject).toBeInstanceOf(Error);
     }
     await expect(connectNats(cluster.nats, "wrong", { user: users[b.name]!.user, password: users[a.name]!.password })).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED });
+    // nats-server reloaded its users with JetStream still on: the registrations' stream answers.
+    const jsm = await jetstreamManager(await natsAs("operator"));
+    expect((await jsm.streams.info(Streams.replicas.name)).config.name).toBe(Streams.replicas.name);
     await stopProcess(a.pid, 10_000);
     await stopProcess(b.pid, 10_000);
   });

@@ -24,13 +24,9 @@ export async function startNats(opts: ServerOptions & { config?: string }): Prom
   const port = opts.port ?? (await freePort());
   const store = join(opts.dir, "nats");
   mkdirSync(store, { recursive: true });
-  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
-  if (opts.config !== undefined) {
-    const file = join(store, "nats.conf");
-    writeFileSync(file, opts.config, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    args.push("-c", file);
-  }
+  const args = ["-a", "127.0.0.1", "-p", String(port)];
+  if (opts.config !== undefined) args.push("-c", writeNatsConf(store, opts.config));
+  else args.push("-js", "-sd", store);
   const svc = await startService({
     name: "nats",
     command: bin,
@@ -42,12 +38,25 @@ export async function startNats(opts: ServerOptions & { config?: string }): Prom
 }
 
 /**
+ * Writes `config` (JSON, valid in nats-server's format) to STORE/nats.conf,
+ * mode 0600, with JetStream in it: a reload of a file without it would shut
+ * JetStream down even when the command line enabled it.
+ */
+function writeNatsConf(store: string, config: string): string {
+  const file = join(store, "nats.conf");
+  const withJetStream = { ...(JSON.parse(config) as Record<string, unknown>), jetstream: { store_dir: store } };
+  writeFileSync(file, `${JSON.stringify(withJetStream, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
+/**
  * Rewrites a running nats-server's configuration (DIR/nats/nats.conf) and has
  * it reload (SIGHUP); resolves once `probe` (a user the new configuration
  * adds) is let in, or after 10 s (the caller's next connect then says why).
  */
 export async function reloadNats(dir: string, pid: number, config: string, url: string, probe: NatsAuth): Promise<void> {
-  writeFileSync(join(dir, "nats", "nats.conf"), config, { mode: 0o600 });
+  writeNatsConf(join(dir, "nats"), config);
   process.kill(pid, "SIGHUP");
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
