@@ -49,6 +49,8 @@ export interface AgentHandle {
 }
 
 const DEFAULT_HEARTBEAT_MS = 5000;
+/** How long a starting agent keeps trying NATS (within `local up`'s 30 s readiness wait). */
+const NATS_START_WAIT_MS = 20_000;
 const ACK_WAIT_MS = 2000;
 /** Cached DIDs a hello names at most, the most recently used (a gRPC message stays small). */
 const CACHE_SUMMARY_MAX = 20_000;
@@ -58,7 +60,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   const store = openAgentStore(opts.cacheDir, opts.cacheSizeBytes);
   let nc: NatsConnection;
   try {
-    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`, { inboxPrefix: process.env[NATS_INBOX_ENV] || AGENT_INBOX_PREFIX });
+    // A restarted agent waits out a short NATS outage or reload rather than exiting.
+    nc = await connectNats(opts.natsUrl, `orrery-agent ${opts.agentId}`, { inboxPrefix: process.env[NATS_INBOX_ENV] || AGENT_INBOX_PREFIX }, NATS_START_WAIT_MS);
   } catch (err) {
     await store.close();
     throw err;

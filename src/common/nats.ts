@@ -21,7 +21,21 @@ export interface NatsAuth {
  * $ORRERY_NATS_PASSWORD), or throws: PERMISSION_DENIED when the server refuses
  * the user or password, UNAVAILABLE naming the address when it cannot be reached.
  */
-export async function connectNats(url: string, name: string, auth: NatsAuth = {}): Promise<NatsConnection> {
+export async function connectNats(url: string, name: string, auth: NatsAuth = {}, retryForMs = 0): Promise<NatsConnection> {
+  // A server reloading its users (a new agent's, `local agent add`) may refuse or stall a
+  // connection for a moment: a caller that can wait (an agent starting) tries again until retryForMs.
+  const deadline = Date.now() + retryForMs;
+  for (;;) {
+    try {
+      return await connectOnce(url, name, auth);
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function connectOnce(url: string, name: string, auth: NatsAuth): Promise<NatsConnection> {
   const user = auth.user ?? process.env["ORRERY_NATS_USER"];
   const pass = auth.password ?? process.env["ORRERY_NATS_PASSWORD"];
   try {
