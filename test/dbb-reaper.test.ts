@@ -15,7 +15,7 @@ import { connectNats, type NatsConnection } from "../src/common/nats.js";
 import { objectKey, s3ClientFor } from "../src/common/s3.js";
 import { Subjects } from "../src/common/subjects.js";
 import type { Rse } from "../src/gen/orrery/v1/dbb_pb.js";
-import { startTestServers, type TestServers } from "./harness.js";
+import { startTestServers, until, type TestServers } from "./harness.js";
 import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,13 +74,6 @@ describe("reaper", () => {
       return true;
     } catch {
       return false;
-    }
-  }
-  async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(50);
     }
   }
 

@@ -13,9 +13,8 @@ import { checksumBytes } from "../src/common/checksum.js";
 import { connectNats, type NatsConnection } from "../src/common/nats.js";
 import { objectKey, s3ClientFor } from "../src/common/s3.js";
 import { StorageTier } from "../src/gen/orrery/v1/common_pb.js";
-import { startTestServers, type TestServers } from "./harness.js";
+import { startTestServers, until, type TestServers } from "./harness.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RSES = ["sa", "sb", "sc"];
 
 describe("replica.settle", () => {
@@ -59,13 +58,6 @@ describe("replica.settle", () => {
       return true;
     } catch {
       return false;
-    }
-  }
-  async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(50);
     }
   }
 

@@ -56,3 +56,12 @@ export function killCoordinator(cluster: ClusterFile, dir: string): () => Promis
     return restarted.pid;
   };
 }
+
+/** Polls `check` every 50 ms until it holds, or throws after `ms` naming what was awaited. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
