@@ -6,10 +6,9 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { HttpRequest } from "@smithy/types";
 
-export interface S3KeyPair {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+import type { S3KeyPair } from "./s3.js";
+
+export type { S3KeyPair };
 
 /** SHA-256 and HMAC-SHA-256 on node:crypto, in the shape the signer wants. */
 class NodeSha256 {

@@ -5,22 +5,19 @@ import { randomBytes } from "node:crypto";
 import { AGENT_INBOX_PREFIX, Subjects } from "../subjects.js";
 import type { ClusterFile } from "./cluster-file.js";
 import type { NatsAuth } from "../nats.js";
+import type { S3KeyPair } from "../s3.js";
 
 export interface NatsUser {
   user: string;
   password: string;
 }
 export type NatsRole = "operator" | "coordinator" | "dbb" | "agent";
-export interface S3Key {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
 /** The role users, and one user per agent of the cluster (by agent id): it hears only its own replies. */
 export type NatsUsers = Record<NatsRole, NatsUser> & { agents?: Record<string, NatsUser> | undefined };
 export interface DataSecurity {
   nats: NatsUsers;
   redisPassword: string;
-  s3: Record<string, S3Key>;
+  s3: Record<string, S3KeyPair>;
 }
 
 const secret = (bytes = 24) => randomBytes(bytes).toString("base64url");
@@ -105,7 +102,7 @@ export function redisServerPassword(cluster: ClusterFile): { password?: string }
   return password !== undefined ? { password } : {};
 }
 
-export function s3ServerKey(cluster: ClusterFile, site: string): { key?: S3Key } {
+export function s3ServerKey(cluster: ClusterFile, site: string): { key?: S3KeyPair } {
   const key = cluster.security?.s3?.[site];
   return key ? { key } : {};
 }
