@@ -18,6 +18,7 @@ import { runLease, type LeaseRunContext } from "./lease-runner.js";
 import { deliverResult, failedRunResult, type ResultSink } from "./result-delivery.js";
 import { ResourcePool } from "./resource-pool.js";
 import { DbbLookup } from "./stage/index.js";
+import { leaveBy, PilotLifetime, type PilotLimits } from "./pilot-lifetime.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
 
@@ -39,6 +40,8 @@ export interface AgentOptions {
   security?: ClientSecurity;
   /** Leases kept waiting beyond the free capacity, in multiples of the node's capacity (default 0). */
   prefetch?: number;
+  /** A pilot: when its batch job's walltime ends, its job id, and how long it stays idle before it leaves. */
+  pilot?: PilotLimits & { batchJob?: string };
 }
 
 export interface AgentHandle {
@@ -85,6 +88,10 @@ class Agent {
   private creditQueued = false;
   /** Set at the first stop request: no more work is taken, credits are zero. */
   private draining = false;
+  /** A pilot leaving: credits are zero, but leases already on their way still run. */
+  private retiring = false;
+  private readonly leaveByMs: number | undefined;
+  private readonly lifetime: PilotLifetime;
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
   readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
@@ -121,6 +128,13 @@ class Agent {
       opts.security,
     );
     this.sink = { journal: store.journal, send: (r) => this.sendResult(r), log };
+    const pilot = opts.pilot ?? {};
+    this.leaveByMs = pilot.walltimeEndMs !== undefined ? leaveBy(Date.now(), pilot.walltimeEndMs) : undefined;
+    this.lifetime = new PilotLifetime(pilot, this.leaveByMs, {
+      busy: () => this.running.size + this.pool.waitingIds().length,
+      retire: (reason) => this.retire(reason),
+      stop: (reason) => this.unawaited(this.stop(reason), "stop"),
+    });
   }
 
   /** Leases a previous run of this agent left in flight were abandoned with it: reported as `lost`. */
@@ -134,6 +148,25 @@ class Agent {
 
   start(): void {
     this.link.start();
+    this.lifetime.start();
+  }
+
+  /**
+   * A pilot leaves cleanly: zero credit, so nothing new is leased; leases
+   * already on their way still run; once nothing runs or waits, it stops.
+   */
+  private retire(reason: string): void {
+    if (this.retiring || this.draining) return;
+    this.retiring = true;
+    this.log.info({ reason, running: this.running.size }, "pilot retiring: no more work taken");
+    this.unawaited(this.sendCredit(), "credit");
+    const since = Date.now();
+    const check = setInterval(() => {
+      // A second for leases decided before the zero credit arrived.
+      if (Date.now() - since < 1000 || this.running.size + this.pool.waitingIds().length > 0) return;
+      clearInterval(check);
+      this.unawaited(this.stop(`the pilot retired: ${reason}`), "stop");
+    }, 200);
   }
 
   private hello(): AgentMessageInit {
@@ -154,6 +187,8 @@ class Agent {
           host: this.ctx.host,
           cachedDids: this.cacheSummary(),
           prefetch: this.pool.prefetch,
+          leaveByMs: BigInt(Math.floor(this.leaveByMs ?? 0)),
+          batchJob: o.pilot?.batchJob ?? "",
         },
       },
     };
@@ -191,7 +226,7 @@ class Agent {
     this.creditQueued = true;
     setImmediate(() => {
       this.creditQueued = false;
-      if (!this.draining) this.unawaited(this.sendCredit(), "credit");
+      if (!this.draining && !this.retiring) this.unawaited(this.sendCredit(), "credit");
     });
   }
 
@@ -202,8 +237,9 @@ class Agent {
 
   private sendCredit(): Promise<boolean> {
     const none = { cores: 0, memoryMb: 0, diskMb: 0 };
-    const free = this.draining ? none : this.pool.free();
-    const room = this.draining ? none : this.pool.prefetchRoom();
+    const closed = this.draining || this.retiring;
+    const free = closed ? none : this.pool.free();
+    const room = closed ? none : this.pool.prefetchRoom();
     return this.link.send({
       msg: {
         case: "credit",
@@ -306,6 +342,7 @@ class Agent {
 
   private async shutdown(reason: string): Promise<void> {
     this.log.info({ reason, running: this.running.size }, "agent stopping");
+    this.lifetime.stop();
     await this.sendCredit();
     const waiting = this.pool.takeAllWaiting();
     await Promise.all(waiting.map((l) => this.finishUnstarted(l, reason)));

@@ -4,7 +4,8 @@
 import { availableParallelism, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { runAgent, watchSpotNotice, type NodeKind } from "../agent/index.js";
+import { runAgent, watchSpotNotice, type AgentOptions, type NodeKind } from "../agent/index.js";
+import { parseDuration } from "../common/duration.js";
 import { createLogger } from "../common/logger.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { resolveConnection } from "./connection.js";
@@ -27,6 +28,9 @@ interface AgentFlags {
   nats?: string;
   spotNoticeUrl?: string;
   prefetch: string;
+  walltime?: string;
+  batchJob?: string;
+  idleExit?: string;
 }
 
 const KINDS: readonly NodeKind[] = ["hpc", "spot", "static"];
@@ -49,6 +53,23 @@ function positive(flag: string, value: string): number {
   return n;
 }
 
+/** A pilot's limits: its walltime counts from this process's start (the batch job started it; node's own start-up counts too). */
+function pilotOptions(flags: AgentFlags): NonNullable<AgentOptions["pilot"]> {
+  const pilot: NonNullable<AgentOptions["pilot"]> = {};
+  if (flags.walltime !== undefined) {
+    const s = parseDuration(flags.walltime, "--walltime");
+    if (s <= 0) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--walltime must be longer than 0, not "${flags.walltime}"`);
+    pilot.walltimeEndMs = Math.floor(Date.now() - process.uptime() * 1000 + s * 1000);
+  }
+  if (flags.idleExit !== undefined) pilot.idleExitMs = parseDuration(flags.idleExit, "--idle-exit") * 1000;
+  const job = flags.batchJob ?? process.env["SLURM_JOB_ID"];
+  if (job !== undefined && job !== "") {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(job)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--batch-job must be 1..64 of [A-Za-z0-9_.:-], not "${job}"`);
+    pilot.batchJob = job;
+  }
+  return pilot;
+}
+
 export function registerAgentCommand(program: Command): void {
   program
     .command("agent")
@@ -66,6 +87,9 @@ export function registerAgentCommand(program: Command): void {
     .option("--id <id>", "agent id, stable across restarts to resume from the journal (default <host>-<site>-<pid>)")
     .option("--coordinator <host:port>", "coordinator address (default $ORRERY_COORDINATOR, else the cluster file)")
     .option("--nats <url>", "NATS URL (default $ORRERY_NATS, else the cluster file)")
+    .option("--walltime <duration>", "a pilot's walltime (90s, 30m, 12h): it takes no quantum that would outlast it and leaves before it ends")
+    .option("--batch-job <id>", "a pilot's batch job id, shown by `orrery agents` (default $SLURM_JOB_ID)")
+    .option("--idle-exit <duration>", "leave after this long with no work (a pilot gives its slot back; default: never)")
     .option("--spot-notice-url <url>", "EC2-style spot instance-action URL to poll (default $ORRERY_SPOT_NOTICE_URL; none: only SIGTERM)")
     .addHelpText("after", "\nA closed coordinator: $ORRERY_CA (PEM of its CA: the link uses TLS) and $ORRERY_TOKEN (the agent token),\nelse the cluster file's CA and agent token.")
     .action(async (flags: AgentFlags, cmd: Command) => {
@@ -83,7 +107,8 @@ export function registerAgentCommand(program: Command): void {
       }
       // The CA and the agent token: $ORRERY_CA and $ORRERY_TOKEN (as `local up` gives them), else the cluster file's.
       const security = clientSecurity(cluster, "agent");
-      const agentId = flags.id ?? `${hostname()}-${flags.site}-${process.pid}`;
+      const pilot = pilotOptions(flags);
+      const agentId = flags.id ?? (pilot.batchJob !== undefined ? `pilot-${flags.site}-${pilot.batchJob}` : `${hostname()}-${flags.site}-${process.pid}`);
       const workDir = resolve(flags.workDir ?? join(".orrery", "agents", agentId));
       const handle = await runAgent({
         agentId,
@@ -100,6 +125,7 @@ export function registerAgentCommand(program: Command): void {
         softwareRoot: resolve(flags.softwareRoot ?? process.cwd()),
         prefetch: nonNegative("--prefetch", flags.prefetch),
         security,
+        pilot,
       });
       printNotice(`agent ${agentId} (${flags.kind}, site ${flags.site}) connecting to the coordinator at ${coordinator}`);
       const onSignal = (sig: NodeJS.Signals) => {

@@ -13,6 +13,7 @@ import { CommandFailed, ExitCode, printJson, printLine, printTable, printText } 
 import {
   QUANTUM_STATES,
   agentToJson,
+  type AgentJson,
   campaignStatusToJson,
   done,
   finalLine,
@@ -217,6 +218,7 @@ export function registerCampaignCommands(program: Command): void {
           { header: "CORES", value: (a) => `${a.freeCores}/${a.cores} free`, align: "right" },
           { header: "RUNNING", value: (a) => a.running, align: "right" },
           { header: "CACHE", value: (a) => formatBytes(a.cacheBytes), align: "right" },
+          ...(agents.some((a) => a.batchJob !== undefined) ? [{ header: "BATCH JOB", value: (a: AgentJson) => a.batchJob ?? "" }] : []),
         ]);
       });
     });

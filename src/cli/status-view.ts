@@ -56,6 +56,9 @@ export interface AgentJson {
   freeCores: number;
   running: number;
   cacheBytes: number;
+  /** A pilot's batch job id, and when it leaves (ISO time); absent for other agents. */
+  batchJob?: string;
+  leaveBy?: string;
 }
 
 export function isTerminalCampaignState(state: string): boolean {
@@ -127,6 +130,8 @@ export function agentToJson(a: AgentInfo): AgentJson {
     freeCores: a.freeCores,
     running: a.running,
     cacheBytes: Number(a.cacheBytes),
+    ...(a.batchJob !== "" ? { batchJob: a.batchJob } : {}),
+    ...(a.leaveByMs > 0n ? { leaveBy: new Date(Number(a.leaveByMs)).toISOString() } : {}),
   };
 }
 

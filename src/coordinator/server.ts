@@ -93,7 +93,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     ...(authenticated ? { interceptors: [authInterceptor(opts.tokens ?? {}, createLogger("auth"))] } : {}),
   });
   server.addService(grpcServiceDefinition(CampaignService), unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })));
-  server.addService(grpcServiceDefinition(AgentLinkService), { connect: link.connect });
+  server.addService(grpcServiceDefinition(AgentLinkService), { connect: link.connect, ...unaryHandlers(AgentLinkService, { siteDemand: link.siteDemand }) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );

@@ -126,7 +126,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
     async listAgents() {
       return {
         agents: [...link.sessions.values()].map((s) => {
-          return { id: s.id, site: s.site, kind: nodeKinds.value(s.kind) ?? NodeKind.UNSPECIFIED, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: BigInt(s.cacheBytes), memoryMb: s.memoryMB };
+          return { id: s.id, site: s.site, kind: nodeKinds.value(s.kind) ?? NodeKind.UNSPECIFIED, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: BigInt(s.cacheBytes), memoryMb: s.memoryMB, batchJob: s.batchJob, leaveByMs: BigInt(s.leaveByMs ?? 0) };
         }),
       };
     },

@@ -2,13 +2,15 @@
 // credit says what they can take, and we answer with leases up to it.
 import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage } from "../../gen/orrery/v1/agent_link_pb.js";
+import { CoordinatorMessageSchema, type AgentMessage, type CoordinatorMessage, type SiteDemandRequest, type SiteDemandResponseSchema } from "../../gen/orrery/v1/agent_link_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorCode, isOrreryError, OrreryError, toGrpcError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CancelledLease, SiteCapacity, WorkloadManager } from "../workload/index.js";
 import { AgentMessageParser, foreignLeaseRefusal, type AgentResult, type Refusal, type RefusalReason } from "./agent-messages.js";
 import { AgentSession } from "./agent-session.js";
 import { leaseMessage } from "./lease-message.js";
+import { parseDemandRequest } from "./demand-request.js";
 
 export interface AgentLinkOptions {
   heartbeatIntervalMs: number;
@@ -16,6 +18,8 @@ export interface AgentLinkOptions {
   /** How long a quantum waits for an agent at its data's site (default: the scheduler's). */
   localityDelayMs?: number;
 }
+
+type SiteDemandResponseInit = MessageInitShape<typeof SiteDemandResponseSchema>;
 
 /** Closes one stream with a status naming the refused field. */
 type Refuse = (refusal: Refusal) => void;
@@ -135,6 +139,18 @@ export class AgentLink {
     }
     return [...bySite.values()];
   }
+
+  /**
+   * AgentLinkService.SiteDemand: the ready work a pilot of the asked shape
+   * could run at the site, and what the site's connected agents have idle
+   * (they take ready work before any new pilot would).
+   */
+  siteDemand = async (req: SiteDemandRequest): Promise<SiteDemandResponseInit> => {
+    const pilot = parseDemandRequest(req);
+    const demand = await this.manager.siteDemand(pilot);
+    const here = this.siteCapacity().find((c) => c.site === pilot.site);
+    return { readyQuanta: demand.readyQuanta, readyCores: demand.readyCores, agents: here?.agents ?? 0, idleCores: here?.freeCores ?? 0 };
+  };
 
   /** Memory of the largest connected agent; undefined when none is connected. */
   largestMemoryMB(): number | undefined {

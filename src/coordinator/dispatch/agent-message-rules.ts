@@ -6,6 +6,7 @@ export interface Limits {
   agentId: RegExp;
   site: RegExp;
   host: RegExp;
+  batchJob: RegExp;
   did: RegExp;
   didLength: number;
   role: RegExp;
@@ -40,6 +41,7 @@ export const LIMITS: Limits = {
   agentId: /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/,
   site: /^[A-Za-z0-9_.-]{1,64}$/,
   host: /^[A-Za-z0-9_.:%-]{0,255}$/,
+  batchJob: /^[A-Za-z0-9_.:-]{0,64}$/,
   // scope:name, as the catalog allows them (dbb catalog/keys.ts): a name has no control
   // characters and no leading '/', but may hold spaces, ':' and non-ASCII letters.
   did: /^[A-Za-z0-9_.-]+:(?!\/)[^\u0000-\u001f\u007f]+$/,
@@ -74,6 +76,7 @@ const PATTERN_WORDS: Record<string, string> = {
   agent_id: "1..128 of [A-Za-z0-9._@:-], starting with a letter or digit",
   site: "1..64 of [A-Za-z0-9_.-]",
   host: "up to 255 of [A-Za-z0-9_.:%-]",
+  batch_job: "up to 64 of [A-Za-z0-9_.:-]",
   did: "scope:name, a name without control characters or a leading '/'",
   role: "an identifier like calexp",
   rse: "1..64 of [a-z0-9-]",

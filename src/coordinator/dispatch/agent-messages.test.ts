@@ -25,6 +25,8 @@ const hello: HelloInit = {
   host: "node-1.example",
   cachedDids: ["hsc:raw/r_1.fits"],
   prefetch: 1,
+  leaveByMs: 0n,
+  batchJob: "",
 };
 const credit: CreditInit = { freeCores: 4, freeMemoryMb: 8000, freeDiskMb: 1000, prefetchCores: 8, prefetchMemoryMb: 16000, prefetchDiskMb: 2000 };
 const heartbeat: HeartbeatInit = { running: ["mini.calibrate.7#1"], cacheBytes: 10n, cacheAdded: ["hsc:raw/r_2.fits"], cacheRemoved: [] };
@@ -72,6 +74,10 @@ describe("agent messages at the edge", () => {
       expect(parse({ msg: { case: "result", value: { ...result, outcome: wire } } })).toMatchObject({ message: { value: { outcome: name } } });
     }
     expect(parse({ msg: { case: "hello", value: { ...hello, kind: NodeKind.SPOT } } }, false)).toMatchObject({ message: { value: { kind: "spot" } } });
+    expect(parse({ msg: { case: "hello", value: hello } }, false)).toMatchObject({ message: { value: { leaveByMs: undefined, batchJob: "" } } });
+    expect(parse({ msg: { case: "hello", value: { ...hello, leaveByMs: 1_900_000_000_000n, batchJob: "4711" } } }, false)).toMatchObject({
+      message: { value: { leaveByMs: 1_900_000_000_000, batchJob: "4711" } },
+    });
   });
 
   it("refuses a stream that does not start with Hello, repeats it, or sends an unknown message", () => {
@@ -94,6 +100,8 @@ describe("agent messages at the edge", () => {
     ["too much disk", { diskMb: 4_000_000_000 }, "hello.disk_mb: must be at most"],
     ["negative cache bytes", { cacheBytes: -1n }, "hello.cache_bytes: must be at least 0 (got -1)"],
     ["cache bytes past 2^53", { cacheBytes: 2n ** 60n }, "hello.cache_bytes: must be at most"],
+    ["pilot end negative", { leaveByMs: -5n }, "hello.leave_by_ms: must be at least 0"],
+    ["batch job with a space", { batchJob: "12 34" }, "hello.batch_job: must be up to 64 of"],
     ["too many cache files", { cacheFiles: 4_000_000_000 }, "hello.cache_files: must be at most"],
     ["host with a space", { host: "node 1" }, "hello.host: must be up to 255"],
     ["a cached DID without scope", { cachedDids: ["ok:x", "no-scope"] }, 'hello.cached_dids[1]: must be DIDs (scope:name) (got "no-scope")'],

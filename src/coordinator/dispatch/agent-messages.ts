@@ -24,6 +24,10 @@ export interface AgentHello {
   host: string;
   cachedDids: string[];
   prefetch: number;
+  /** A pilot's end (ms since the epoch), undefined for agents without one. */
+  leaveByMs: number | undefined;
+  /** A pilot's batch job id ("" for other agents). */
+  batchJob: string;
 }
 
 export interface AgentResources {
@@ -101,6 +105,8 @@ function schemas(l: Limits) {
       host: z.string().regex(l.host),
       cachedDids: dids,
       prefetch: int(0, l.prefetch),
+      leaveByMs: big(l.maxMs),
+      batchJob: z.string().regex(l.batchJob),
     }),
     credit: z.object({
       freeCores: int(0, l.cores),
@@ -184,6 +190,8 @@ export class AgentMessageParser {
           host: h.host,
           cachedDids: h.cachedDids,
           prefetch: h.prefetch,
+          leaveByMs: h.leaveByMs > 0 ? h.leaveByMs : undefined,
+          batchJob: h.batchJob,
         };
         return { ok: true, message: { case: "hello", value } };
       }

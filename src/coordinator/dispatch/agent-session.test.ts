@@ -4,7 +4,7 @@ import { AgentSession } from "./agent-session.js";
 type Call = ConstructorParameters<typeof AgentSession>[1];
 const call = { write: () => true } as unknown as Call;
 const session = (prefetch: number) =>
-  new AgentSession({ agentId: "a-1", site: "site-a", kind: "hpc", cores: 4, memoryMB: 4000, diskMB: 1000, cacheBytes: 0, cacheFiles: 0, host: "n1", cachedDids: [], prefetch }, call);
+  new AgentSession({ agentId: "a-1", site: "site-a", kind: "hpc", cores: 4, memoryMB: 4000, diskMB: 1000, cacheBytes: 0, cacheFiles: 0, host: "n1", cachedDids: [], prefetch, leaveByMs: undefined, batchJob: "" }, call);
 const none = { cores: 0, memoryMB: 0, diskMB: 0 };
 
 describe("AgentSession books", () => {

@@ -26,6 +26,9 @@ export class AgentSession {
   readonly memoryMB: number;
   /** Leases waiting at the agent beyond what it runs, in multiples of its resources. */
   readonly prefetch: number;
+  /** A pilot's end: no quantum may outlast it. */
+  readonly leaveByMs: number | undefined;
+  readonly batchJob: string;
   cacheBytes: number;
   readonly connectedMs = Date.now();
   private reportedCores = 0;
@@ -54,6 +57,8 @@ export class AgentSession {
     this.memoryMB = hello.memoryMB;
     this.diskMB = hello.diskMB;
     this.prefetch = hello.prefetch;
+    this.leaveByMs = hello.leaveByMs;
+    this.batchJob = hello.batchJob;
     this.cacheBytes = hello.cacheBytes;
   }
 
@@ -79,6 +84,7 @@ export class AgentSession {
       freeCores: Math.min(this.reportedCores - this.sentCores, this.cores * bound - held.cores),
       freeMemoryMB: Math.min(this.reportedMemoryMB - this.sentMemoryMB, this.memoryMB * bound - held.memoryMB),
       freeDiskMB: Math.min(this.reportedDiskMB - this.sentDiskMB, this.diskMB * bound - held.diskMB),
+      ...(this.leaveByMs !== undefined ? { leaveByMs: this.leaveByMs } : {}),
     };
   }
 

@@ -14,3 +14,4 @@ export { settleRows } from "./quantum-links.js";
 export { progressToStore } from "./initial-progress.js";
 export { Prestager, DEFAULT_PRESTAGE, type PrestagerOptions, type PrestageCounts, type RuleSink } from "./prestager.js";
 export type { SiteCapacity } from "./prestage-plan.js";
+export type { PilotShape, SiteDemand } from "./site-demand.js";

@@ -28,6 +28,7 @@ import { pushBackDeadlines, undoLeases, type LeaseMade } from "./lease-recovery.
 import { applyReport, type IntakeContext } from "./result-intake.js";
 import { OutputSettler } from "./output-settler.js";
 import { isLateLease, reopenLease } from "./late-result.js";
+import { siteDemand, type PilotShape, type SiteDemand } from "./site-demand.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -149,6 +150,11 @@ export class WorkloadManager {
   /** One pre-staging turn (prestage-plan.ts): the pre-stager's ledger is pruned, and the picks booked in it, in this mailbox turn. */
   prestage(sites: readonly PrestageSite[], ledger: PrestageLedger, opts: PrestageTurnOptions): Promise<PrestageOrder[]> {
     return this.mailbox.send(async () => prestageTurn(this.table, sites, ledger, opts, Date.now()));
+  }
+
+  /** The ready work one pilot of this shape could run at its site (site-demand.ts). */
+  siteDemand(pilot: PilotShape): Promise<SiteDemand> {
+    return this.mailbox.send(async () => siteDemand(this.table, pilot));
   }
 
   /** Status of every campaign, or of the one named; NOT_FOUND when there is none. */

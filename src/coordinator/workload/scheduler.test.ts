@@ -10,7 +10,7 @@ import type { QuantumState } from "./quantum-state.js";
 
 const NOW = 1_750_000_000_000;
 
-// small: 1 core; big: 4 cores; pinned: may not run on spot nodes.
+// small: 1 core, 60 s; big: 4 cores, 1 h; pinned: may not run on spot nodes, 1 h.
 function spec(name: string, extra = ""): CampaignSpec {
   return parseCampaign({
     sourceName: `${name}.yaml`,
@@ -19,7 +19,7 @@ kind: Campaign
 name: ${name}
 pipeline:
   tasks:
-    small: {command: [a], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: smallOut}}, resources: {cores: 1, memoryMB: 500}}
+    small: {command: [a], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: smallOut}}, resources: {cores: 1, memoryMB: 500, timeLimit: 60s}}
     big: {command: [b], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: bigOut}}, resources: {cores: 4, memoryMB: 500}}
     pinned: {command: [c], dimensions: [n], inputs: {raw: {datasetType: raw}}, outputs: {o: {datasetType: pinnedOut}}, resources: {cores: 1, memoryMB: 500}, preemptible: false}
 data: {scope: hsc}
@@ -179,5 +179,14 @@ describe("selectQuanta: fitting the agent", () => {
     expect(picked.map(({ c, row }) => c.rows.id(row))).toEqual(["c.pinned.1", "c.small.1", "c.pinned.2"]);
     expect(ids(selectQuanta(t, agent({ kind: "hpc" }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
     expect(ids(selectQuanta(t, agent({ kind: "static" }), NOW))).toEqual(["c.q1", "c.q2", "c.q3"]);
+  });
+
+  it("gives a pilot only quanta whose time limit ends before the pilot must leave", () => {
+    const t = table([{ name: "c", createdMs: 1, quanta: [{ task: "big" }, {}, { task: "pinned" }, {}] }]);
+    // 2 min left: only the 60 s quanta fit; an hour-long one would outlast the pilot.
+    expect(ids(selectQuanta(t, agent({ freeCores: 8, leaveByMs: NOW + 120_000 }), NOW))).toEqual(["c.q2", "c.q4"]);
+    // 59 s left: nothing fits, however free the pilot is.
+    expect(selectQuanta(t, agent({ freeCores: 8, leaveByMs: NOW + 59_000 }), NOW)).toEqual([]);
+    expect(ids(selectQuanta(t, agent({ freeCores: 8, leaveByMs: NOW + 2 * 3_600_000 }), NOW))).toEqual(["c.q1", "c.q2", "c.q3", "c.q4"]);
   });
 });

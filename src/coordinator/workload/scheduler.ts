@@ -4,7 +4,8 @@
 // campaign by locality (ready-queue.ts: the agent's cache, its site, then
 // rows local nowhere, then rows that waited out their locality delay),
 // deeper critical path first. Only quanta that fit the agent's free cores,
-// memory and disk, its site and its node kind. A campaign with nothing it
+// memory and disk, its site and its node kind, and (for a pilot) whose time
+// limit ends before the pilot must leave. A campaign with nothing it
 // may give this agent now is skipped for the next one (delay scheduling).
 import type { CampaignTable, LiveCampaign, QuantumRef } from "./campaign-table.js";
 
@@ -15,6 +16,8 @@ export interface AgentSlot {
   freeCores: number;
   freeMemoryMB: number;
   freeDiskMB: number;
+  /** A pilot's end (ms since the epoch): it gets no quantum whose time limit would outlast it. */
+  leaveByMs?: number;
 }
 
 export interface SchedulingOptions {
@@ -115,6 +118,7 @@ function fits(c: LiveCampaign, row: number, agent: AgentSlot, slot: Slot, nowMs:
   const task = c.taskByName.get(rows.task(row));
   if (!task) return false;
   if (agent.kind === "spot" && !task.preemptible) return false;
+  if (agent.leaveByMs !== undefined && nowMs + task.resources.timeLimit * 1000 > agent.leaveByMs) return false;
   return task.resources.cores <= slot.cores && rows.memoryMB(row) <= slot.memory && task.resources.diskMB <= slot.disk;
 }
 
