@@ -7,6 +7,7 @@ import { registerCampaignControlCommands } from "./campaign-control.js";
 import { registerLocalCommands } from "./local.js";
 import { registerCoordinatorCommand } from "./services.js";
 import { registerAgentCommand } from "./agent.js";
+import { registerPilotsCommand } from "./pilots.js";
 import { registerPlanCommand } from "./plan.js";
 import { registerSchemaCommand } from "./schema.js";
 import { registerConfigCommands } from "./config.js";
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSchemaCommand(program);
   registerCoordinatorCommand(program);
   registerAgentCommand(program);
+  registerPilotsCommand(program);
   registerDbbCommands(program);
   return program;
 }

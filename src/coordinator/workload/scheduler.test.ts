@@ -3,6 +3,7 @@ import { IDENTITY_BYTES } from "../campaign/identity.js";
 import { parseCampaign, type CampaignSpec } from "../campaign/spec.js";
 import { CampaignTable, type LiveCampaign, type QuantumRef } from "./campaign-table.js";
 import { campaignOrder, selectQuanta, type AgentSlot } from "./scheduler.js";
+import { siteDemand } from "./site-demand.js";
 import type { CampaignRecord } from "./model.js";
 import type { RowBatch, TaskRange } from "./quantum-rows.js";
 import type { CampaignState } from "./campaign-state.js";
@@ -188,5 +189,28 @@ describe("selectQuanta: fitting the agent", () => {
     // 59 s left: nothing fits, however free the pilot is.
     expect(selectQuanta(t, agent({ freeCores: 8, leaveByMs: NOW + 59_000 }), NOW)).toEqual([]);
     expect(ids(selectQuanta(t, agent({ freeCores: 8, leaveByMs: NOW + 2 * 3_600_000 }), NOW))).toEqual(["c.q1", "c.q2", "c.q3", "c.q4"]);
+  });
+});
+
+describe("siteDemand: the work a pilot factory sees", () => {
+  const pilot = { site: "site-a", cores: 4, memoryMB: 8000, walltimeS: 3600 };
+
+  it("counts the READY quanta a pilot of that shape could run, and their cores", () => {
+    const t = table([
+      { name: "a", createdMs: 1, quanta: [...ready(3), { task: "big" }, { task: "small", state: "RUNNING" }, { task: "small", state: "PENDING" }] },
+      { name: "paused", createdMs: 2, state: "PAUSED", quanta: ready(5) },
+    ]);
+    expect(siteDemand(t, pilot)).toEqual({ readyQuanta: 4, readyCores: 3 + 4 });
+    // A 2-core pilot cannot hold the 4-core quantum; a 59 s one only the 60 s quanta… not even those.
+    expect(siteDemand(t, { ...pilot, cores: 2 })).toEqual({ readyQuanta: 3, readyCores: 3 });
+    expect(siteDemand(t, { ...pilot, walltimeS: 60 })).toEqual({ readyQuanta: 3, readyCores: 3 });
+    expect(siteDemand(t, { ...pilot, walltimeS: 59 })).toEqual({ readyQuanta: 0, readyCores: 0 });
+    expect(siteDemand(t, { ...pilot, memoryMB: 499 })).toEqual({ readyQuanta: 0, readyCores: 0 });
+  });
+
+  it("leaves out campaigns that do not allow the site", () => {
+    const t = table([{ name: "only-b", createdMs: 1, extra: "sites: {allow: [site-b]}", quanta: ready(2) }]);
+    expect(siteDemand(t, pilot).readyQuanta).toBe(0);
+    expect(siteDemand(t, { ...pilot, site: "site-b" }).readyQuanta).toBe(2);
   });
 });
