@@ -125,6 +125,12 @@ output: {scope: ${NAME}-out, run: ${NAME}/run1}
     expect(spotFigures.lostWallSeconds).toBeGreaterThan(1);
     expect(status.nodeKinds["hpc"]).toMatchObject({ preempted: 0, lost: 0, lostCpuSeconds: 0 });
     expect(status.nodeKinds["hpc"]!.attempts).toBe(attempts.filter((a) => a.agent !== SPOT).length);
+
+    // Kept in Redis: a restarted coordinator gives the same figures.
+    const restarted = await cli.run(["local", "restart", "coordinator"]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const after = await cli.json<StatusJson & { nodeKinds: Record<string, KindJson> }>(["status", NAME]);
+    expect(after.nodeKinds).toEqual(status.nodeKinds);
   });
 
   it("keeps the notice across a restart of the metadata service", async () => {
