@@ -4,7 +4,6 @@
 // A spot fleet's pre-emption rate and lost CPU come from these. Kept on the
 // campaign record (a few numbers per kind), so a coordinator restart keeps
 // them; the attempts themselves are not read again to rebuild them.
-import type { AttemptRecord } from "./model.js";
 
 export interface KindFigures {
   attempts: number;
@@ -40,7 +39,7 @@ export function cpuSecondsOf(provenanceJson: string): number {
  * Counts an ended attempt (`sign` -1 takes one back: a lost attempt whose
  * late result came after all). Its times are the attempt record's.
  */
-export function countAttempt(figures: AttemptFigures, attempt: Pick<AttemptRecord, "startMs" | "endMs"> & { kind?: string | undefined }, outcome: string, cpuSeconds: number, sign: 1 | -1 = 1): void {
+export function countAttempt(figures: AttemptFigures, attempt: { kind?: string | undefined; startMs: number; endMs: number }, outcome: string, cpuSeconds: number, sign: 1 | -1 = 1): void {
   const kind = attempt.kind ?? "unknown";
   const f = (figures[kind] ??= emptyFigures());
   const wall = attempt.startMs > 0 && attempt.endMs > attempt.startMs ? (attempt.endMs - attempt.startMs) / 1000 : 0;
