@@ -41,7 +41,8 @@ describe("orrery local", () => {
     expect(up.code, up.stderr).toBe(0);
     const status = await orreryJson<LocalStatus>(["local", "status", "--dir", dir]);
     const roles = status.processes.map((p) => p.role).sort();
-    expect(roles).toEqual(["agent", "coordinator", "dbb", "nats", "redis", "s3", "s3"]);
+    // A spot agent brings the instance-metadata service its notices come from.
+    expect(roles).toEqual(["agent", "coordinator", "dbb", "metadata", "nats", "redis", "s3", "s3"]);
     expect(status.processes.every((p) => p.alive)).toBe(true);
 
     const added = await orrery(["local", "agent", "add", "--dir", dir, "--site", "site-b"]);

@@ -27,6 +27,7 @@ interface AgentFlags {
   coordinator?: string;
   nats?: string;
   spotNoticeUrl?: string;
+  spotNoticeInterval: string;
   prefetch: string;
   walltime?: string;
   batchJob?: string;
@@ -90,12 +91,14 @@ export function registerAgentCommand(program: Command): void {
     .option("--walltime <duration>", "a pilot's walltime (90s, 30m, 12h): it takes no quantum that would outlast it and leaves before it ends")
     .option("--batch-job <id>", "a pilot's batch job id, shown by `orrery agents` (default $SLURM_JOB_ID)")
     .option("--idle-exit <duration>", "leave after this long with no work (a pilot gives its slot back; default: never)")
-    .option("--spot-notice-url <url>", "EC2-style spot instance-action URL to poll (default $ORRERY_SPOT_NOTICE_URL; none: only SIGTERM)")
+    .option("--spot-notice-url <url>", "EC2-style spot instance-action URL to poll, IMDSv2 token from ../../api/token (default $ORRERY_SPOT_NOTICE_URL; none: only SIGTERM)")
+    .option("--spot-notice-interval <duration>", "how often to poll the spot notice", "5s")
     .addHelpText("after", "\nA closed coordinator: $ORRERY_CA (PEM of its CA: the link uses TLS) and $ORRERY_TOKEN (the agent token),\nelse the cluster file's CA and agent token.")
     .action(async (flags: AgentFlags, cmd: Command) => {
       if (!KINDS.includes(flags.kind as NodeKind)) {
         throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--kind must be one of ${KINDS.join(", ")}, not "${flags.kind}"`);
       }
+      const noticeIntervalMs = parseDuration(flags.spotNoticeInterval, "--spot-notice-interval") * 1000;
       let coordinator = flags.coordinator ?? process.env["ORRERY_COORDINATOR"];
       let natsUrl = flags.nats ?? process.env["ORRERY_NATS"];
       let cluster: ClusterFile | undefined;
@@ -138,6 +141,7 @@ export function registerAgentCommand(program: Command): void {
       const watch = noticeUrl
         ? watchSpotNotice({
             url: noticeUrl,
+            intervalMs: noticeIntervalMs,
             log: createLogger("agent", { agentId }),
             onNotice: (n) => {
               printNotice(`agent ${agentId}: spot notice (${n.action} ${n.time}), reporting running quanta as preempted and stopping`);
@@ -149,6 +153,8 @@ export function registerAgentCommand(program: Command): void {
       watch?.stop();
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      // How it ended, for whoever supervises the node (a spot agent must leave with 0).
+      process.once("exit", (code) => printNotice(`agent ${agentId}: stopped, exit code ${code}`));
       // Sockets of pooled S3 clients may linger; the agent's work is done and journaled.
       setTimeout(() => process.exit(0), 1000).unref();
     });

@@ -78,6 +78,8 @@ function printCampaignDetail(s: CampaignStatusJson): void {
     `${s.campaign}  ${s.state}  priority ${s.priority}  share ${s.share}  ${progress(s.counts)} done  failures ${s.failures}  kills ${s.kills}`,
   );
   for (const u of s.unschedulable) printLine(`unschedulable: ${u.quanta} quanta of ${u.task}: ${u.reason}`);
+  const spot = s.nodeKinds["spot"];
+  if (spot) printLine(`spot: ${spot.preempted} of ${spot.attempts} attempts preempted (${(spot.preemptionRate * 100).toFixed(1)}%), ${spot.lostCpuSeconds} CPU-s lost`);
   const rows = Object.entries(s.tasks).map(([task, counts]) => ({ task, counts }));
   if (rows.length === 0) return;
   const states = [

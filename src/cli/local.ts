@@ -1,10 +1,12 @@
-// `orrery local up|status|down|agent add`: a whole cluster on this machine.
+// `orrery local up|status|down|restart|preempt|agent add`: a whole cluster on this machine.
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { addAgent, readCluster, startCluster, stopCluster } from "../common/local/cluster.js";
 import { isAlive } from "../common/local/child.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { restartProcess } from "../common/local/restart.js";
+import { preemptAgent } from "../common/local/preempt.js";
+import { parseDuration } from "../common/duration.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 import { globalOptions } from "./global-options.js";
 
@@ -91,12 +93,26 @@ export function registerLocalCommands(program: Command): void {
 
   local
     .command("restart <name>")
-    .description("start again a process of the local cluster that died (stopped first if alive), same address and data: coordinator, dbb, nats, redis, s3-SITE or an agent id")
+    .description("start again a process of the local cluster that died (stopped first if alive), same address and data: coordinator, dbb, nats, redis, s3-SITE, metadata or an agent id")
     .option("--dir <dir>", "cluster folder (default .orrery)")
     .action(async (name: string, opts: { dir?: string }, cmd: Command) => {
       const proc = await restartProcess(clusterDir(cmd, opts.dir), name);
       if (globalOptions(cmd).json) printJson({ name: proc.name, role: proc.role, pid: proc.pid, address: proc.address });
       else printLine(`${proc.name} restarted (pid ${proc.pid}) at ${proc.address}`);
+    });
+
+  local
+    .command("preempt <agent>")
+    .description("post a spot agent's preemption notice on its instance-metadata endpoint (EC2 style); the agent stops taking work, reports its running quanta preempted and exits")
+    .option("--dir <dir>", "cluster folder (default .orrery)")
+    .option("--in <duration>", "when the node is reclaimed, from now (the notice's time; the agent acts at once)", "2m")
+    .action((agent: string, opts: { dir?: string; in: string }, cmd: Command) => {
+      const notice = preemptAgent(clusterDir(cmd, opts.dir), agent, parseDuration(opts.in, "--in") * 1000);
+      if (globalOptions(cmd).json) printJson(notice);
+      else {
+        printLine(`preemption notice posted for ${notice.agent}: ${notice.action} at ${notice.time}`);
+        if (!notice.served) printNotice("the instance-metadata service is not running: the agent sees the notice once `orrery local restart metadata` brings it back");
+      }
     });
 
   local

@@ -5,6 +5,7 @@ import { campaignStates, quantumStates } from "../common/wire-enums.js";
 import {
   AgentInfoSchema,
   CampaignStatusSchema,
+  NodeKindAttemptsSchema,
   QuantumInfoSchema,
   type CampaignStatus,
 } from "../gen/orrery/v1/coordinator_pb.js";
@@ -38,11 +39,19 @@ function miniDrp(state: string, tasks: Record<string, Record<string, number>>): 
 }
 
 describe("campaign status JSON", () => {
+  it("gives each node kind's attempts, pre-emption rate and lost CPU", () => {
+    const status = miniDrp("RUNNING", { isr: { SUCCEEDED: 8 } });
+    status.nodeKinds = [create(NodeKindAttemptsSchema, { kind: "spot", attempts: 8, preempted: 2, lost: 1, cpuSeconds: 12.5, wallSeconds: 40, lostCpuSeconds: 3.25, lostWallSeconds: 9 })];
+    expect(campaignStatusToJson(status).nodeKinds).toEqual({
+      spot: { attempts: 8, preempted: 2, lost: 1, preemptionRate: 0.25, cpuSeconds: 12.5, wallSeconds: 40, lostCpuSeconds: 3.25, lostWallSeconds: 9 },
+    });
+  });
+
   it("has the contract's shape with counts as objects and every state present", () => {
     const json = campaignStatusToJson(
       miniDrp("RUNNING", { isr: { SUCCEEDED: 8 }, calibrate: { SUCCEEDED: 4, RUNNING: 2, READY: 2 }, coadd: { PENDING: 4 } }),
     );
-    expect(Object.keys(json).sort()).toEqual(["campaign", "counts", "failures", "kills", "priority", "share", "state", "tasks", "unschedulable"]);
+    expect(Object.keys(json).sort()).toEqual(["campaign", "counts", "failures", "kills", "nodeKinds", "priority", "share", "state", "tasks", "unschedulable"]);
     expect(json).toMatchObject({ campaign: "mini-drp", state: "RUNNING", priority: 100, share: 1, failures: 2, kills: 1 });
     expect(json.counts).toEqual({
       PENDING: 4,

@@ -27,6 +27,22 @@ export interface CampaignStatusJson {
   kills: number;
   /** Tasks whose READY quanta no connected agent can run, and why. */
   unschedulable: { task: string; quanta: number; reason: string }[];
+  /** Ended attempts by node kind (hpc, spot, static): a spot fleet's pre-emption rate and lost CPU. */
+  nodeKinds: Record<string, NodeKindJson>;
+}
+
+export interface NodeKindJson {
+  attempts: number;
+  preempted: number;
+  lost: number;
+  /** preempted / attempts. */
+  preemptionRate: number;
+  /** Payload CPU and wall seconds of all ended attempts. */
+  cpuSeconds: number;
+  wallSeconds: number;
+  /** Of those that ended preempted or lost (work done again elsewhere). */
+  lostCpuSeconds: number;
+  lostWallSeconds: number;
 }
 
 export interface AttemptJson {
@@ -89,6 +105,21 @@ export function campaignStatusToJson(status: CampaignStatus): CampaignStatusJson
     failures: status.failures,
     kills: status.kills,
     unschedulable: status.unschedulable.map((u) => ({ task: u.task, quanta: u.quanta, reason: u.reason })),
+    nodeKinds: Object.fromEntries(
+      status.nodeKinds.map((k) => [
+        k.kind,
+        {
+          attempts: k.attempts,
+          preempted: k.preempted,
+          lost: k.lost,
+          preemptionRate: k.attempts > 0 ? Math.round((k.preempted / k.attempts) * 10_000) / 10_000 : 0,
+          cpuSeconds: k.cpuSeconds,
+          wallSeconds: k.wallSeconds,
+          lostCpuSeconds: k.lostCpuSeconds,
+          lostWallSeconds: k.lostWallSeconds,
+        },
+      ]),
+    ),
   };
 }
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 /** DIR/cluster.json, written by `orrery local up`, read by every other command. */
 export const ClusterProcessSchema = z.object({
   name: z.string(),
-  role: z.enum(["nats", "redis", "s3", "dbb", "coordinator", "agent"]),
+  role: z.enum(["nats", "redis", "s3", "dbb", "coordinator", "agent", "metadata"]),
   site: z.string().optional(),
   pid: z.number().int(),
   address: z.string(),

@@ -15,6 +15,7 @@ import { reloadNats, startNats, startRedis, startS3 } from "./servers.js";
 import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 import { caFile, coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
+import { metadataUrlOf, spotAgentArgs, startMetadata } from "./metadata.js";
 
 export interface ClusterOptions {
   dir: string;
@@ -182,6 +183,12 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log"), args: coordArgs });
     writeCluster(cluster);
 
+    if (spot > 0) {
+      say("starting the instance-metadata service of the spot agents");
+      const md = await startMetadata({ dataDir, logDir });
+      processes.push({ name: "metadata", role: "metadata", pid: md.pid, address: md.url, log: join(logDir, "metadata.log") });
+    }
+
     say(`starting ${agents} agent${agents === 1 ? "" : "s"}`);
     const started = await Promise.all(agentSlots.map((a) => startAgent(cluster, { ...a, opts })));
     processes.push(...started);
@@ -217,7 +224,8 @@ export async function addAgent(dir: string, site: string | undefined, spot: bool
   if (!cluster.sites.includes(s)) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `no site ${s} in this cluster (sites: ${cluster.sites.join(", ")})`);
   const index = cluster.processes.filter((p) => p.role === "agent").length + 1;
   const withUser = cluster.security?.nats ? await addAgentNatsUser(dir, agentIdOf({ site: s, spot, index })) : cluster;
-  const proc = await startAgent(withUser, { site: s, spot, index, opts: {} });
+  const withMetadata = spot ? await ensureMetadata(dir, withUser) : withUser;
+  const proc = await startAgent(withMetadata, { site: s, spot, index, opts: {} });
   // As the file is now: restarts may have changed it while the agent started.
   updateCluster(dir, (now) => now.processes.push(proc));
   return proc;
@@ -227,12 +235,28 @@ export async function addAgent(dir: string, site: string | undefined, spot: bool
 export async function stopCluster(dir: string): Promise<ClusterFile | undefined> {
   const cluster = readCluster(dir);
   if (!cluster) return undefined;
-  const order: ClusterProcess["role"][] = ["agent", "coordinator", "dbb", "s3", "nats", "redis"];
+  const order: ClusterProcess["role"][] = ["agent", "metadata", "coordinator", "dbb", "s3", "nats", "redis"];
   for (const role of order) {
     await Promise.all(cluster.processes.filter((p) => p.role === role).map((p) => stopProcess(p.pid, role === "agent" ? 10_000 : 5000)));
   }
   rmSync(clusterFilePath(dir), { force: true });
   return cluster;
+}
+
+/**
+ * The first spot agent of a cluster started without any brings up the
+ * instance-metadata service. Two `agent add --spot` side by side may both
+ * start one: the first recorded stays, the other is stopped.
+ */
+async function ensureMetadata(dir: string, cluster: ClusterFile): Promise<ClusterFile> {
+  if (metadataUrlOf(cluster) !== undefined) return cluster;
+  const md = await startMetadata({ dataDir: join(cluster.dir, "data"), logDir: join(cluster.dir, "logs") });
+  const now = updateCluster(dir, (c) => {
+    if (metadataUrlOf(c) === undefined) c.processes.push({ name: "metadata", role: "metadata", pid: md.pid, address: md.url, log: join(c.dir, "logs", "metadata.log") });
+    return c;
+  });
+  if (metadataUrlOf(now) !== md.url) await stopProcess(md.pid, 2000);
+  return now;
 }
 
 function agentIdOf(a: { site: string; spot: boolean; index: number }): string {
@@ -272,6 +296,7 @@ async function startAgent(
     "--coordinator", cluster.coordinator, "--nats", cluster.nats,
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
+    ...(a.spot ? spotAgentArgs(cluster, id) : []),
   ];
   const svc = await startOrrery(id, args, logDir, roleEnv(cluster, "agent", a.site, id));
   return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args };

@@ -8,6 +8,8 @@ import { readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } 
 import type { ClusterProcess } from "./cluster-file.js";
 import { natsServerConfig, redisServerPassword, s3ServerKey } from "./cluster-security.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
+import { startMetadata } from "./metadata.js";
+import { clearSpotNotice, isSpotAgentRegistered } from "./instance-metadata.js";
 
 function portOf(url: string): number {
   return Number(new URL(url.includes("://") ? url : `tcp://${url}`).port);
@@ -38,9 +40,14 @@ export async function restartProcess(dir: string, name: string): Promise<Cluster
       pid = (await startS3({ dir: dataDir, logDir, name: proc.name, buckets: siteBuckets(site, cluster.sites.indexOf(site)), port: portOf(proc.address), ...s3ServerKey(cluster, site) })).pid;
       break;
     }
+    case "metadata":
+      pid = (await startMetadata({ dataDir, logDir, port: portOf(proc.address) })).pid;
+      break;
     case "coordinator":
     case "dbb":
     case "agent":
+      // A spot node brought back under its id is a new node: its predecessor's notice is not its own.
+      if (proc.role === "agent" && isSpotAgentRegistered(dataDir, proc.name)) clearSpotNotice(dataDir, proc.name);
       if (!proc.args) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} was started without its command line recorded`, { hint: "restart the whole cluster (orrery local down, then up)" });
       pid = (await startOrrery(proc.name, proc.args, logDir, roleEnv(cluster, proc.role, proc.site, proc.role === "agent" ? proc.name : undefined))).pid;
   }

@@ -270,6 +270,7 @@ export class CoordinatorStore implements QuantaStore {
           expanded: JSON.parse(h["expanded"] ?? h["tasks"] ?? "[]") as string[],
           expansionError: h["expansionError"] ?? "",
           generation: keys.generation,
+          ...(h["attemptFigures"] ? { attemptFigures: JSON.parse(h["attemptFigures"]) as NonNullable<CampaignRecord["attemptFigures"]> } : {}),
         },
         ranges,
         batches,
@@ -287,6 +288,7 @@ function campaignUpdateFields(r: CampaignUpdate): Record<string, string | number
     finishedMs: r.finishedMs,
     expanded: JSON.stringify(r.expanded),
     expansionError: r.expansionError,
+    ...(r.attemptFigures ? { attemptFigures: JSON.stringify(r.attemptFigures) } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { decideRetry } from "./retry-policy.js";
 import { makersDone } from "./quantum-links.js";
 import type { ProgressJournal } from "./progress-journal.js";
 import { tasksToExpand } from "../campaign/index.js";
+import { countAttempt, cpuSecondsOf } from "./attempt-figures.js";
 
 export interface AttemptReport {
   leaseId: string;
@@ -41,7 +42,12 @@ export interface ResultContext {
 export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, r: AttemptReport): void {
   const run = c.rows.runOf(row);
   const attempt = run.attempts[run.attempts.length - 1];
-  if (attempt) Object.assign(attempt, { outcome: r.outcome, exitCode: r.exitCode, message: r.message, endMs: r.endMs || Date.now(), ...(r.startMs ? { startMs: r.startMs } : {}) });
+  if (attempt) {
+    Object.assign(attempt, { outcome: r.outcome, exitCode: r.exitCode, message: r.message, endMs: r.endMs || Date.now(), ...(r.startMs ? { startMs: r.startMs } : {}) });
+    countAttempt(c.attemptFigures, attempt, r.outcome, cpuSecondsOf(r.provenanceJson));
+    // The figures live on the campaign record: stored with this attempt's progress.
+    ctx.journal.touchCampaign(c.name);
+  }
   c.rows.setLease(row, undefined);
   if (r.outcome === "succeeded") {
     run.produced = r.outputs;

@@ -9,6 +9,7 @@ import type { AttemptRecord, QuantumDefinition } from "./model.js";
 import type { QuantumState } from "./quantum-state.js";
 import type { CampaignState } from "./campaign-state.js";
 import { unschedulableTasks, type AgentCapacity, type UnschedulableTask } from "./unschedulable.js";
+import type { KindFigures } from "./attempt-figures.js";
 
 export interface CampaignStatusView {
   campaign: string;
@@ -23,6 +24,8 @@ export interface CampaignStatusView {
   createdMs: number;
   finishedMs: number;
   unschedulable: UnschedulableTask[];
+  /** Ended attempts by node kind, kinds in name order. */
+  nodeKinds: ({ kind: string } & KindFigures)[];
 }
 
 export interface QuantumListing {
@@ -46,6 +49,9 @@ export function statusView(c: LiveCampaign, agents: readonly AgentCapacity[]): C
     createdMs: c.createdMs,
     finishedMs: c.finishedMs,
     unschedulable: c.state === "RUNNING" ? unschedulableTasks(c, agents) : [],
+    nodeKinds: Object.entries(c.attemptFigures)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, f]) => ({ kind, ...f })),
   };
 }
 

@@ -6,6 +6,7 @@ import { QuantumRows, type Links, type RowBatch } from "./quantum-rows.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
 import { QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
+import type { AttemptFigures } from "./attempt-figures.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -17,6 +18,7 @@ export interface LiveCampaign extends CampaignRecord {
   ready: ReadyQueue;
   failures: number;
   kills: number;
+  attemptFigures: AttemptFigures;
 }
 
 /** One quantum: a row of a campaign. */
@@ -56,6 +58,8 @@ export class CampaignTable {
       ready: new ReadyQueue(rows, this.replicas, this.clock),
       failures: 0,
       kills: 0,
+      // A copy: the stored record's figures go on from where they were.
+      attemptFigures: structuredClone(record.attemptFigures ?? {}),
     };
     this.campaigns.set(record.name, live);
     return live;

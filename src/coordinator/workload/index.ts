@@ -4,6 +4,7 @@ export { WorkloadManager, type CampaignInspection, type RowsView, type CampaignS
 export { saveCampaign, type QuantaStore, type AttemptLogs, type AttemptRecords, type ProgressWrite, type StoreChanges, type CampaignKeys, type CampaignUpdate, type DefinitionSource, type ExpansionRecord, type StoredCampaign } from "./quanta-store.js";
 export type { CampaignRecord, IdentityOutput, IdentityRecord, ProducedReplica, QuantumDefinition, QuantumInput, QuantumOutput, QuantumProgress } from "./model.js";
 export type { BatchInputs, QuantumRows, RowBatch, TaskRange } from "./quantum-rows.js";
+export type { AttemptFigures, KindFigures } from "./attempt-figures.js";
 export { CampaignTable, type LiveCampaign, type QuantumRef } from "./campaign-table.js";
 export { DEFAULT_LOCALITY_DELAY_MS, type AgentSlot } from "./scheduler.js";
 export type { ReplicaEvent } from "./locality-feed.js";

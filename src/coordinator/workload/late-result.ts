@@ -5,6 +5,7 @@
 // again, so the result is handled as if it had come in time. A heartbeat
 // naming such a lease (the agent is still running it) reopens it the same way.
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
+import { countAttempt } from "./attempt-figures.js";
 
 /** Whether `leaseId` is the quantum's last attempt, held by this agent, declared lost and not leased again. */
 export function isLateLease(c: LiveCampaign, row: number, agentId: string, leaseId: string): boolean {
@@ -21,5 +22,8 @@ export function reopenLease(table: CampaignTable, c: LiveCampaign, row: number, 
   table.transition(c, row, "leased");
   c.rows.setLease(row, { id: leaseId, agent: agentId, deadlineMs });
   const run = c.rows.runOf(row);
-  Object.assign(run.attempts[run.attempts.length - 1]!, { outcome: "", exitCode: 0, message: "", endMs: 0 });
+  const last = run.attempts[run.attempts.length - 1]!;
+  // It was not lost after all: its end is counted when its result comes.
+  countAttempt(c.attemptFigures, last, "lost", 0, -1);
+  Object.assign(last, { outcome: "", exitCode: 0, message: "", endMs: 0 });
 }

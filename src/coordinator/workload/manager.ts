@@ -294,7 +294,7 @@ export class WorkloadManager {
       const deadlineMs = now + this.leaseTtlMs;
       this.table.transition(c, row, "leased");
       c.rows.setLease(row, { id: leaseId, agent: agent.id, deadlineMs });
-      run.attempts.push({ number: attempt, agent: agent.id, site: agent.site, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
+      run.attempts.push({ number: attempt, agent: agent.id, site: agent.site, kind: agent.kind, leaseId, outcome: "", exitCode: 0, message: "", startMs: now, endMs: 0 });
       this.journal.touch(c, row);
       grants.push({ campaign: c, quantum: q, memoryMB: c.rows.memoryMB(row), leaseId, attempt, deadlineMs });
     }

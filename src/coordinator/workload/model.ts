@@ -1,6 +1,7 @@
 import type { DataId } from "../../common/data-id.js";
 import type { CampaignState } from "./campaign-state.js";
 import type { QuantumState } from "./quantum-state.js";
+import type { AttemptFigures } from "./attempt-figures.js";
 
 /** An input of a quantum: a catalog file, or an output of an upstream quantum. */
 export interface QuantumInput {
@@ -43,6 +44,8 @@ export interface AttemptRecord {
   number: number;
   agent: string;
   site: string;
+  /** Node kind of its agent (hpc, spot, static); absent in attempts stored before it was recorded. */
+  kind?: string;
   leaseId: string;
   outcome: string; // "" while running
   exitCode: number;
@@ -113,4 +116,6 @@ export interface CampaignRecord {
   expansionError: string;
   /** This submit of the campaign, unique per submit: names where its definitions are stored. */
   generation: string;
+  /** Its ended attempts by node kind (attempt-figures.ts); absent until one ended. */
+  attemptFigures?: AttemptFigures;
 }
