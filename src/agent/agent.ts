@@ -19,7 +19,9 @@ import { runLease, type LeaseRunContext } from "./lease-runner.js";
 import { deliverResult, failedRunResult, type ResultSink } from "./result-delivery.js";
 import { ResourcePool } from "./resource-pool.js";
 import { DbbLookup } from "./stage/index.js";
-import { DEFAULT_DISK_SAMPLE_MS, freeBytes, killOrphanGroup, processGroupId, scratchDirOf } from "./exec/index.js";
+import { DEFAULT_DISK_SAMPLE_MS, scratchDirOf } from "./exec/index.js";
+import { DISK_FLOOR_MB, NodeDisk } from "./node-disk.js";
+import { PayloadGroups } from "./payload-groups.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
 
@@ -56,11 +58,6 @@ const DEFAULT_HEARTBEAT_MS = 5000;
 /** How long a starting agent keeps trying NATS (within `local up`'s 30 s readiness wait). */
 const NATS_START_WAIT_MS = 20_000;
 const ACK_WAIT_MS = 2000;
-/** Free disk the credit never offers: the node keeps it for logs, the cache and the system. */
-const DISK_RESERVE_MB = 256;
-/** A running payload is killed when the node's free disk falls below this (others' writes, or its own). */
-const DISK_FLOOR_MB = 64;
-const MiB = 1024 * 1024;
 /** Cached DIDs a hello names at most, the most recently used (a gRPC message stays small). */
 const CACHE_SUMMARY_MAX = 20_000;
 
@@ -92,6 +89,8 @@ class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readySignalled = false;
   private creditQueued = false;
+  private readonly groups: PayloadGroups;
+  private readonly disk: NodeDisk;
   /** Set at the first stop request: no more work is taken, credits are zero. */
   private draining = false;
   private stopping: Promise<void> | undefined;
@@ -104,6 +103,8 @@ class Agent {
     private readonly nc: NatsConnection,
     private readonly log: Logger,
   ) {
+    this.groups = new PayloadGroups(store.journal, log);
+    this.disk = new NodeDisk(opts.workDir, log);
     this.pool = new ResourcePool({ cores: opts.cores, memoryMb: opts.memoryMB, diskMb: opts.diskMB }, opts.prefetch ?? 0);
     this.ctx = {
       agentId: opts.agentId,
@@ -115,7 +116,7 @@ class Agent {
       cache: store.cache,
       dbb: new DbbLookup(nc),
       log,
-      payloadGroups: { started: (leaseId, pgid) => this.payloadStarted(leaseId, pgid), ended: (leaseId) => this.payloadEnded(leaseId) },
+      payloadGroups: this.groups,
       disk: { minFreeMb: DISK_FLOOR_MB, sampleMs: opts.diskSampleMs ?? DEFAULT_DISK_SAMPLE_MS },
     };
     this.link = new CoordinatorLink(
@@ -141,38 +142,13 @@ class Agent {
    * `lost`, their scratch removed.
    */
   async recoverJournal(): Promise<void> {
-    await this.killOrphans();
+    await this.groups.killOrphans();
     for (const lease of this.store.journal.inFlight()) {
       this.log.warn({ lease: lease.leaseId, quantum: lease.quantumId }, "abandoning a lease left by a previous run");
       const message = "the agent restarted while this attempt ran; it was abandoned";
       await this.store.journal.resultReady(create(QuantumResultSchema, bareResult(lease, Outcome.LOST, message, lease.startMs)));
       await rm(scratchDirOf(this.opts.workDir, lease.leaseId), { recursive: true, force: true }).catch(() => undefined);
     }
-  }
-
-  private async killOrphans(): Promise<void> {
-    for (const group of this.store.journal.payloadGroups()) {
-      const res = await killOrphanGroup(group);
-      const fields = { lease: group.leaseId, pgid: group.pgid };
-      if (res.kind === "killed") this.log.warn({ ...fields, pids: res.pids }, "killed a payload left running by a previous run of this agent");
-      else if (res.kind === "survived") this.log.error({ ...fields, pids: res.pids }, "a payload left by a previous run survived SIGKILL");
-      else this.log.info({ ...fields, found: res.kind }, "a payload left by a previous run is already gone");
-      await this.store.journal.payloadEnded(group.leaseId);
-    }
-  }
-
-  /** Records a payload's process group in the journal; a failure only costs the orphan kill after a crash. */
-  private async payloadStarted(leaseId: string, pgid: number): Promise<void> {
-    try {
-      const id = await processGroupId(pgid);
-      if (id !== undefined) await this.store.journal.payloadStarted({ leaseId, ...id });
-    } catch (err) {
-      this.log.error({ lease: leaseId, err }, "could not journal the payload's process group");
-    }
-  }
-
-  private async payloadEnded(leaseId: string): Promise<void> {
-    await this.store.journal.payloadEnded(leaseId).catch((err: unknown) => this.log.error({ lease: leaseId, err }, "journal write failed"));
   }
 
   start(): void {
@@ -248,7 +224,7 @@ class Agent {
     const free = this.draining ? none : this.pool.free();
     const room = this.draining ? none : this.pool.prefetchRoom();
     // No more disk than the node has free (less a reserve): a quantum whose diskMB does not fit is not leased here.
-    const nodeFreeMb = await this.nodeFreeDiskMb();
+    const nodeFreeMb = await this.disk.offerableMb();
     free.diskMb = Math.min(free.diskMb, nodeFreeMb);
     room.diskMb = Math.min(room.diskMb, Math.max(0, nodeFreeMb - free.diskMb));
     return this.link.send({
@@ -264,16 +240,6 @@ class Agent {
         },
       },
     });
-  }
-
-  /** Free disk on the work dir's file system less the reserve, in MB; unknown (statfs failed) counts as unlimited. */
-  private async nodeFreeDiskMb(): Promise<number> {
-    try {
-      return Math.max(0, Math.floor((await freeBytes(this.opts.workDir)) / MiB) - DISK_RESERVE_MB);
-    } catch (err) {
-      this.log.warn({ err }, "cannot read the work dir's free disk");
-      return Infinity;
-    }
   }
 
   private sendResult(result: QuantumResult): Promise<boolean> {
