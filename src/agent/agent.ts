@@ -1,6 +1,7 @@
 // The node agent: pulls leases from the coordinator with credits, runs them
 // within the node's cores and memory, journals every result in LMDB until the
 // coordinator acknowledges it, and on stop reports what ran as `preempted`.
+import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { isNoopCommand } from "../common/builtin-commands.js";
@@ -19,6 +20,9 @@ import { deliverResult, failedRunResult, type ResultSink } from "./result-delive
 import { ResourcePool } from "./resource-pool.js";
 import { DbbLookup } from "./stage/index.js";
 import { leaveBy, PilotLifetime, type PilotLimits } from "./pilot-lifetime.js";
+import { DEFAULT_DISK_SAMPLE_MS, scratchDirOf } from "./exec/index.js";
+import { DISK_FLOOR_MB, NodeDisk } from "./node-disk.js";
+import { PayloadGroups } from "./payload-groups.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
 
@@ -42,6 +46,8 @@ export interface AgentOptions {
   prefetch?: number;
   /** A pilot: when its batch job's walltime ends, its job id, and how long it stays idle before it leaves. */
   pilot?: PilotLimits & { batchJob?: string };
+  /** How often a running payload's scratch is measured against its diskMB (default 1 s). */
+  diskSampleMs?: number;
 }
 
 export interface AgentHandle {
@@ -86,6 +92,8 @@ class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readySignalled = false;
   private creditQueued = false;
+  private readonly groups: PayloadGroups;
+  private readonly disk: NodeDisk;
   /** Set at the first stop request: no more work is taken, credits are zero. */
   private draining = false;
   /** A pilot leaving: credits are zero, but leases already on their way still run. */
@@ -102,6 +110,8 @@ class Agent {
     private readonly nc: NatsConnection,
     private readonly log: Logger,
   ) {
+    this.groups = new PayloadGroups(store.journal, log);
+    this.disk = new NodeDisk(opts.workDir, log);
     this.pool = new ResourcePool({ cores: opts.cores, memoryMb: opts.memoryMB, diskMb: opts.diskMB }, opts.prefetch ?? 0);
     this.ctx = {
       agentId: opts.agentId,
@@ -113,6 +123,8 @@ class Agent {
       cache: store.cache,
       dbb: new DbbLookup(nc),
       log,
+      payloadGroups: this.groups,
+      disk: { minFreeMb: DISK_FLOOR_MB, sampleMs: opts.diskSampleMs ?? DEFAULT_DISK_SAMPLE_MS },
     };
     this.link = new CoordinatorLink(
       opts.coordinator,
@@ -137,12 +149,19 @@ class Agent {
     });
   }
 
-  /** Leases a previous run of this agent left in flight were abandoned with it: reported as `lost`. */
+  /**
+   * What a previous run of this agent left behind, before any work is taken:
+   * its payloads still running are killed (they would share the node with new
+   * ones, and their attempts are over), and its leases in flight are reported
+   * `lost`, their scratch removed.
+   */
   async recoverJournal(): Promise<void> {
+    await this.groups.killOrphans();
     for (const lease of this.store.journal.inFlight()) {
       this.log.warn({ lease: lease.leaseId, quantum: lease.quantumId }, "abandoning a lease left by a previous run");
       const message = "the agent restarted while this attempt ran; it was abandoned";
       await this.store.journal.resultReady(create(QuantumResultSchema, bareResult(lease, Outcome.LOST, message, lease.startMs)));
+      await rm(scratchDirOf(this.opts.workDir, lease.leaseId), { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -235,11 +254,15 @@ class Agent {
     sent.catch((err: unknown) => this.log.error({ err }, `could not send a ${what}`));
   }
 
-  private sendCredit(): Promise<boolean> {
+  private async sendCredit(): Promise<boolean> {
     const none = { cores: 0, memoryMb: 0, diskMb: 0 };
     const closed = this.draining || this.retiring;
     const free = closed ? none : this.pool.free();
     const room = closed ? none : this.pool.prefetchRoom();
+    // No more disk than the node has free (less a reserve): a quantum whose diskMB does not fit is not leased here.
+    const nodeFreeMb = await this.disk.offerableMb();
+    free.diskMb = Math.min(free.diskMb, nodeFreeMb);
+    room.diskMb = Math.min(room.diskMb, Math.max(0, nodeFreeMb - free.diskMb));
     return this.link.send({
       msg: {
         case: "credit",

@@ -18,6 +18,8 @@ export const Outcome = {
   STAGE_OUT_ERROR: "stage_out_error",
   /** The agent could not run or journal the attempt: an infrastructure error, not the payload's. */
   AGENT_ERROR: "agent_error",
+  /** The payload's scratch outgrew its diskMB, or the node's disk ran low: killed by the agent. */
+  OUT_OF_DISK: "out_of_disk",
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
@@ -76,6 +78,8 @@ export function judgeRun(
         outcome: Outcome.OUT_OF_MEMORY,
         message: `the payload used ${Math.round(run.peakRssBytes / MiB)} MiB, over its memory limit of ${limits.memoryMb} MiB`,
       };
+    case "out_of_disk":
+      return { outcome: Outcome.OUT_OF_DISK, message: diskMessage(run) };
     case "timeout":
       return { outcome: Outcome.TIMEOUT, message: `the payload reached its time limit of ${limits.hardS}s and was killed` };
     case "soft_timeout":
@@ -93,6 +97,15 @@ export function judgeRun(
     return { outcome: Outcome.PAYLOAD_ERROR, message: `the payload exited 0 but did not write its declared output${missing.length > 1 ? "s" : ""} ${list}` };
   }
   return { outcome: Outcome.SUCCEEDED, message: "" };
+}
+
+/** What the disk watch found, in MB: the scratch used against the quantum's diskMB, or the node's free disk. */
+function diskMessage(run: PayloadRun): string {
+  const d = run.disk;
+  if (d === undefined) return "the payload ran out of disk and was killed";
+  const mb = (bytes: number) => Math.ceil(bytes / MiB);
+  if (d.cause === "limit") return `the payload's scratch used ${mb(d.usedBytes)} MB, over its disk limit (diskMB) of ${mb(d.limitBytes)} MB; it was killed`;
+  return `the node's free disk fell to ${mb(d.nodeFreeBytes)} MB while the payload's scratch used ${mb(d.usedBytes)} MB (its diskMB is ${mb(d.limitBytes)} MB); it was killed`;
 }
 
 /** A result for an attempt that never ran to the end here (preempted while waiting, abandoned by a restart). */

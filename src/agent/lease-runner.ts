@@ -34,6 +34,10 @@ export interface LeaseRunContext {
   cache: FileCache;
   dbb: DbbLookup;
   log: Logger;
+  /** Where running payloads' process groups are recorded (the journal), so a successor can kill orphans. */
+  payloadGroups: { started(leaseId: string, pgid: number): Promise<void>; ended(leaseId: string): Promise<void> };
+  /** The disk watch of running payloads: the node's free-space floor and the sampling interval. */
+  disk: { minFreeMb: number; sampleMs: number };
 }
 
 const MiB = 1024 * 1024;
@@ -127,17 +131,24 @@ export async function runLease(lease: Lease, ctx: LeaseRunContext, signal: Abort
     const res = lease.resources;
     const limits = { softS: res?.softTimeLimitS ?? 0, hardS: res?.timeLimitS ?? 0, memoryMb: res?.memoryMb ?? 0 };
     log.info({ argv }, "payload starting");
-    run = await runPayload({
-      argv,
-      cwd: scratch.dir,
-      env,
-      stdoutPath: scratch.stdoutPath,
-      stderrPath: scratch.stderrPath,
-      softTimeLimitMs: limits.softS * 1000,
-      hardTimeLimitMs: limits.hardS * 1000,
-      memoryLimitBytes: limits.memoryMb * MiB,
-      signal,
-    });
+    try {
+      run = await runPayload({
+        argv,
+        cwd: scratch.dir,
+        env,
+        stdoutPath: scratch.stdoutPath,
+        stderrPath: scratch.stderrPath,
+        softTimeLimitMs: limits.softS * 1000,
+        hardTimeLimitMs: limits.hardS * 1000,
+        memoryLimitBytes: limits.memoryMb * MiB,
+        signal,
+        disk: { dir: scratch.dir, limitBytes: (res?.diskMb ?? 0) * MiB, freeDir: ctx.workDir, minFreeBytes: ctx.disk.minFreeMb * MiB, intervalMs: ctx.disk.sampleMs },
+        onGroup: (pgid) => ctx.payloadGroups.started(lease.leaseId, pgid),
+      });
+    } finally {
+      // The group is gone (runPayload kills what is left of it): no successor needs to look for it.
+      await ctx.payloadGroups.ended(lease.leaseId);
+    }
     if (run.end === "aborted" || signal.aborted) return await stopped();
     const declared = lease.outputs.map((ref, i) => ({ role: ref.role, did: ref.did, path: outPaths[i]! }));
     const verdict = judgeRun(run, argv, limits, declared);

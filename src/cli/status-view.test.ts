@@ -104,7 +104,7 @@ describe("quanta", () => {
     inputs: ["hsc:raw_903334_16.fits", "hsc:bias_16.fits"],
     outputs: ["hsc-drp:postISRCCD_903334_16.fits"],
     attempts: [
-      { number: 1, agent: "agent-1", site: "site-a", outcome: AttemptOutcome.PREEMPTED, exitCode: -1, startMs: 1_772_337_906_000n, endMs: 1_772_337_910_500n },
+      { number: 1, agent: "agent-1", site: "site-a", outcome: AttemptOutcome.PREEMPTED, exitCode: -1, startMs: 1_772_337_906_000n, endMs: 1_772_337_910_500n, message: "preempted: SIGTERM" },
       { number: 2, agent: "agent-3", site: "site-b", outcome: AttemptOutcome.SUCCEEDED, exitCode: 0, startMs: 1_772_337_911_000n, endMs: 0n },
     ],
   });
@@ -123,8 +123,8 @@ describe("quanta", () => {
       inputs: ["hsc:raw_903334_16.fits", "hsc:bias_16.fits"],
       outputs: ["hsc-drp:postISRCCD_903334_16.fits"],
       attempts: [
-        { agent: "agent-1", site: "site-a", outcome: "preempted", exitCode: -1, start: "2026-03-01T04:05:06.000Z", end: "2026-03-01T04:05:10.500Z" },
-        { agent: "agent-3", site: "site-b", outcome: "succeeded", exitCode: 0, start: "2026-03-01T04:05:11.000Z", end: null },
+        { agent: "agent-1", site: "site-a", outcome: "preempted", exitCode: -1, start: "2026-03-01T04:05:06.000Z", end: "2026-03-01T04:05:10.500Z", message: "preempted: SIGTERM" },
+        { agent: "agent-3", site: "site-b", outcome: "succeeded", exitCode: 0, start: "2026-03-01T04:05:11.000Z", end: null, message: "" },
       ],
     });
   });

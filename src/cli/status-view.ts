@@ -52,6 +52,8 @@ export interface AttemptJson {
   exitCode: number;
   start: string | null;
   end: string | null;
+  /** Why it ended as it did (empty for a success): e.g. how much disk a payload over its diskMB used. */
+  message: string;
 }
 
 export interface QuantumJson {
@@ -128,7 +130,7 @@ function msToIso(ms: bigint): string | null {
 }
 
 export function attemptToJson(a: Attempt): AttemptJson {
-  return { agent: a.agent, site: a.site, outcome: attemptOutcomes.name(a.outcome) ?? "", exitCode: a.exitCode, start: msToIso(a.startMs), end: msToIso(a.endMs) };
+  return { agent: a.agent, site: a.site, outcome: attemptOutcomes.name(a.outcome) ?? "", exitCode: a.exitCode, start: msToIso(a.startMs), end: msToIso(a.endMs), message: a.message };
 }
 
 /** The data id travels as a JSON string; a malformed one shows as empty rather than failing the listing. */

@@ -44,6 +44,7 @@ export const attemptOutcomes = both({
   stage_out_error: AttemptOutcome.STAGE_OUT_ERROR,
   cancelled: AttemptOutcome.CANCELLED,
   agent_error: AttemptOutcome.AGENT_ERROR,
+  out_of_disk: AttemptOutcome.OUT_OF_DISK,
 });
 
 export const nodeKinds = both({ hpc: NodeKind.HPC, spot: NodeKind.SPOT, static: NodeKind.STATIC });

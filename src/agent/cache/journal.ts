@@ -1,6 +1,7 @@
-// The agent's journal: leases in flight and results the coordinator has not yet
-// acknowledged. An agent restarted on the same node reads it to report what
-// finished and to abandon what did not.
+// The agent's journal: leases in flight, the process groups of their running
+// payloads, and results the coordinator has not yet acknowledged. An agent
+// restarted on the same node reads it to kill the payloads its predecessor
+// left running, to report what finished and to abandon what did not.
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Database, RootDatabase } from "lmdb";
 import { QuantumResultSchema, type QuantumResult } from "../../gen/orrery/v1/agent_link_pb.js";
@@ -12,12 +13,23 @@ export interface InFlightLease {
   startMs: number;
 }
 
+/** A running payload's process group, named so that a reused pid is not mistaken for it. */
+export interface PayloadGroupRecord {
+  leaseId: string;
+  pgid: number;
+  /** The group leader's start time, clock ticks since boot (/proc/<pid>/stat field 22). */
+  startTicks: number;
+  bootId: string;
+}
+
 export class Journal {
   private readonly leases: Database<InFlightLease, string>;
   private readonly results: Database<Buffer, string>;
+  private readonly groups: Database<PayloadGroupRecord, string>;
 
   constructor(private readonly root: RootDatabase) {
     this.leases = root.openDB<InFlightLease, string>({ name: "journal-leases" });
+    this.groups = root.openDB<PayloadGroupRecord, string>({ name: "journal-payload-groups" });
     this.results = root.openDB<Buffer, string>({ name: "journal-results", encoding: "binary" });
   }
 
@@ -50,6 +62,20 @@ export class Journal {
 
   hasPendingResult(leaseId: string): boolean {
     return this.results.doesExist(leaseId);
+  }
+
+  /** A payload started: its group is recorded before the agent could die and orphan it. */
+  async payloadStarted(group: PayloadGroupRecord): Promise<void> {
+    await this.groups.put(group.leaseId, group);
+  }
+
+  /** The payload's group is over (ended, or killed by this agent or its successor). */
+  async payloadEnded(leaseId: string): Promise<void> {
+    await this.groups.remove(leaseId);
+  }
+
+  payloadGroups(): PayloadGroupRecord[] {
+    return [...this.groups.getRange()].map(({ value }) => value);
   }
 
   inFlight(): InFlightLease[] {

@@ -1,7 +1,9 @@
 // Runs a payload as a real child process in its own process group, with its
-// output in files, soft/hard time limits and a memory limit watched from /proc.
+// output in files, soft/hard time limits, a memory limit watched from /proc
+// and a disk limit on its scratch directory.
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { watchDisk, type DiskLimits, type DiskOverrun } from "./disk-watch.js";
 import { sampleProcessTree } from "./process-tree.js";
 
 export interface PayloadSpec {
@@ -19,10 +21,18 @@ export interface PayloadSpec {
   /** Aborting kills the payload (cancelled lease, agent shutting down). */
   signal?: AbortSignal;
   sampleIntervalMs?: number;
+  /** SIGKILL when its scratch outgrows its limit or the node's disk runs low (none: not watched). */
+  disk?: DiskLimits;
+  /**
+   * Called once the payload's process group exists (its leader's pid), and
+   * awaited before the run is reported: the agent journals the group so a
+   * successor can kill it if the agent dies first.
+   */
+  onGroup?: (pgid: number) => Promise<void> | void;
 }
 
 /** Why the payload ended: on its own, or stopped by the agent. */
-export type PayloadEnd = "exited" | "soft_timeout" | "timeout" | "out_of_memory" | "aborted" | "spawn_error";
+export type PayloadEnd = "exited" | "soft_timeout" | "timeout" | "out_of_memory" | "out_of_disk" | "aborted" | "spawn_error";
 
 export interface PayloadRun {
   end: PayloadEnd;
@@ -34,6 +44,8 @@ export interface PayloadRun {
   cpuSeconds: number;
   /** Set for spawn_error: why the program could not start. */
   error?: string;
+  /** Set for out_of_disk: what the disk watch found. */
+  disk?: DiskOverrun;
 }
 
 const FIRST_SAMPLE_MS = 50;
@@ -75,6 +87,14 @@ export async function runPayload(spec: PayloadSpec): Promise<PayloadRun> {
   const timers: NodeJS.Timeout[] = [];
   if (spec.softTimeLimitMs > 0) timers.push(setTimeout(() => stopWith("soft_timeout", "SIGTERM"), spec.softTimeLimitMs));
   if (spec.hardTimeLimitMs > 0) timers.push(setTimeout(() => stopWith("timeout", "SIGKILL"), spec.hardTimeLimitMs));
+  let overrun: DiskOverrun | undefined;
+  const diskWatch =
+    spec.disk && pid !== undefined
+      ? watchDisk(spec.disk, (o) => {
+          overrun = o;
+          stopWith("out_of_disk", "SIGKILL");
+        })
+      : undefined;
   const onAbort = () => stopWith("aborted", "SIGKILL");
   if (spec.signal?.aborted) onAbort();
   spec.signal?.addEventListener("abort", onAbort, { once: true });
@@ -102,10 +122,15 @@ export async function runPayload(spec: PayloadSpec): Promise<PayloadRun> {
   const poller = setInterval(trySample, every);
   const first = setTimeout(trySample, Math.min(FIRST_SAMPLE_MS, every));
 
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
     child.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
+  // A journal that cannot record the group does not stop the run: it only loses the orphan kill after a crash.
+  const recorded = pid !== undefined && spec.onGroup ? Promise.resolve(spec.onGroup(pid)).catch(() => undefined) : Promise.resolve();
+  const result = await exited;
+  await recorded;
+  diskWatch?.stop();
   clearInterval(poller);
   clearTimeout(first);
   for (const t of timers) clearTimeout(t);
@@ -123,5 +148,6 @@ export async function runPayload(spec: PayloadSpec): Promise<PayloadRun> {
     cpuSeconds,
   };
   if (result.error !== undefined) run.error = result.error;
+  if (run.end === "out_of_disk" && overrun) run.disk = overrun;
   return run;
 }

@@ -17,8 +17,13 @@ export interface ScratchDir {
   metricsPath: string;
 }
 
+/** Where a lease's scratch directory lives under the agent's work dir. */
+export function scratchDirOf(workDir: string, leaseId: string): string {
+  return join(workDir, "leases", leaseId.replace(/[^A-Za-z0-9._-]/g, "_"));
+}
+
 export async function createScratch(workDir: string, leaseId: string): Promise<ScratchDir> {
-  const dir = join(workDir, "leases", leaseId.replace(/[^A-Za-z0-9._-]/g, "_"));
+  const dir = scratchDirOf(workDir, leaseId);
   const inputsDir = join(dir, "inputs");
   const logs = join(dir, "logs");
   // A fresh directory; one left by an earlier run of the same lease is emptied first (rare: one mkdir is the usual cost).

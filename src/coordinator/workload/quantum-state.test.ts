@@ -65,7 +65,7 @@ describe("quantum lifecycle", () => {
 describe("outcome classes", () => {
   it("tells successes, failures, kills and infrastructure errors apart", () => {
     expect(
-      Object.fromEntries(["succeeded", "payload_error", "out_of_memory", "timeout", "preempted", "lost", "stage_in_error", "stage_out_error"].map((o) => [o, outcomeClass(o)])),
+      Object.fromEntries(["succeeded", "payload_error", "out_of_memory", "timeout", "preempted", "lost", "stage_in_error", "stage_out_error", "out_of_disk"].map((o) => [o, outcomeClass(o)])),
     ).toEqual({
       succeeded: "success",
       payload_error: "failure",
@@ -75,6 +75,7 @@ describe("outcome classes", () => {
       lost: "kill",
       stage_in_error: "infrastructure",
       stage_out_error: "infrastructure",
+      out_of_disk: "failure",
     });
   });
 });

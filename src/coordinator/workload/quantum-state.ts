@@ -50,7 +50,7 @@ export function isDone(state: QuantumState | undefined): boolean {
 export const TERMINAL: ReadonlySet<QuantumState> = new Set(["SUCCEEDED", "FAILED", "BLOCKED", "CANCELLED", "SKIPPED"]);
 
 /** Outcome classes the agent reports (DESIGN.md). */
-export const Outcomes = ["succeeded", "payload_error", "out_of_memory", "timeout", "preempted", "lost", "stage_in_error", "stage_out_error", "agent_error"] as const;
+export const Outcomes = ["succeeded", "payload_error", "out_of_memory", "timeout", "preempted", "lost", "stage_in_error", "stage_out_error", "agent_error", "out_of_disk"] as const;
 export type Outcome = (typeof Outcomes)[number];
 
 export function outcomeClass(outcome: string): "success" | "failure" | "kill" | "infrastructure" {
@@ -64,6 +64,7 @@ export function outcomeClass(outcome: string): "success" | "failure" | "kill" | 
     case "stage_out_error":
     case "agent_error":
       return "infrastructure";
+    // out_of_disk: the payload wrote more than it asked for, its own failure (like a timeout).
     default:
       return "failure";
   }

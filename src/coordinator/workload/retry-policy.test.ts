@@ -51,6 +51,9 @@ describe("decideRetry: failures", () => {
   it("retries a timeout as a failure, whatever its exit code", () => {
     expect(decideRetry("timeout", 2, progress(), RETRIES, NOW)).toMatchObject({ retry: true, counter: "failures" });
     expect(attemptsUntilFailed("timeout", RETRIES).attempts).toBe(3);
+    // A payload over its disk is retried the same way, its memory unchanged.
+    expect(decideRetry("out_of_disk", 137, progress({ memoryMB: 256 }), RETRIES, NOW)).toMatchObject({ retry: true, counter: "failures", memoryMB: 256 });
+    expect(attemptsUntilFailed("out_of_disk", RETRIES).attempts).toBe(3);
   });
 
   it("never raises memory past the largest connected agent, and fails once there instead of waiting forever", () => {
