@@ -50,18 +50,20 @@ output: {scope: iob-out, run: ${name}/run1}
 `;
 }
 
-const TASK_CP = `    copy:
+// Scratch holds the staged input and its copy: diskMB covers both (the agent stops a payload over it).
+const diskMB = (bytes) => Math.max(10, Math.ceil((3 * bytes) / 2 ** 20));
+const taskCp = (bytes) => `    copy:
       command: [cp, "{inputs.raw}", "{outputs.copy}"]
       dimensions: [instrument, detector]
       inputs: {raw: {datasetType: raw}}
       outputs: {copy: {datasetType: rawCopy}}
-      resources: {cores: 1, memoryMB: 64, diskMB: 10}
+      resources: {cores: 1, memoryMB: 64, diskMB: ${diskMB(bytes)}}
 `;
-const TASK_TRUE = `    probe:
+const taskTrue = (bytes) => `    probe:
       command: [/bin/true]
       dimensions: [instrument, detector]
       inputs: {raw: {datasetType: raw}}
-      resources: {cores: 1, memoryMB: 64, diskMB: 10}
+      resources: {cores: 1, memoryMB: 64, diskMB: ${diskMB(bytes)}}
 `;
 
 async function runCampaign(client, name, task, quanta) {
@@ -129,9 +131,9 @@ async function main() {
     const f = { quanta: opts.quanta, bytes: opts.bytes, concurrency: inFlight };
     try {
       say(`Orrery: ${opts.quanta} cp quanta`);
-      f.orrery_s = await runCampaign(client, "io-cp", TASK_CP, opts.quanta);
+      f.orrery_s = await runCampaign(client, "io-cp", taskCp(opts.bytes), opts.quanta);
       say(`Orrery: ${opts.quanta} /bin/true quanta`);
-      f.orrery_true_s = await runCampaign(client, "io-true", TASK_TRUE, opts.quanta);
+      f.orrery_true_s = await runCampaign(client, "io-true", taskTrue(opts.bytes), opts.quanta);
     } finally {
       client.close();
     }
