@@ -15,6 +15,7 @@ import { reloadNats, startNats, startRedis, startS3 } from "./servers.js";
 import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./cluster-file.js";
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 import { caFile, coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
+import { SLURM_SITE, startSlurm, stopSlurm, type SlurmOptions } from "./slurm.js";
 
 export interface ClusterOptions {
   dir: string;
@@ -41,6 +42,8 @@ export interface ClusterOptions {
   onProgress?: (message: string) => void;
   /** An open cluster: no TLS, no tokens, no NATS users, no Redis password, no S3 keys (`local up --insecure`; the benches' baseline). */
   insecure?: boolean;
+  /** A real Slurm (munged, slurmctld, slurmd under DIR/slurm) and the site site-hpc it serves, which has no static agents. */
+  slurm?: boolean | SlurmOptions;
 }
 
 const SITE_NAMES = ["site-a", "site-b", "site-c", "site-d", "site-e", "site-f"];
@@ -124,7 +127,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   if (siteCount < 1 || siteCount > SITE_NAMES.length) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--sites must be 1..${SITE_NAMES.length}`);
   }
-  const sites = SITE_NAMES.slice(0, siteCount);
+  const staticSites = SITE_NAMES.slice(0, siteCount);
+  const sites = opts.slurm ? [...staticSites, SLURM_SITE] : staticSites;
   const logDir = join(dir, "logs");
   const dataDir = join(dir, "data");
   mkdirSync(logDir, { recursive: true });
@@ -134,7 +138,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
   const agents = opts.agents ?? 4;
   const spot = Math.min(opts.spot ?? 0, agents);
-  const agentSlots = Array.from({ length: agents }, (_, i) => ({ site: sites[i % sites.length]!, spot: i >= agents - spot, index: i + 1 }));
+  const agentSlots = Array.from({ length: agents }, (_, i) => ({ site: staticSites[i % staticSites.length]!, spot: i >= agents - spot, index: i + 1 }));
   if (opts.insecure !== true) {
     const data = makeDataSecurity(sites);
     data.nats.agents = Object.fromEntries(agentSlots.map((a) => agentIdOf(a)).map((id) => [id, newAgentNatsUser(id)]));
@@ -156,6 +160,13 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
       cluster.s3[site] = s3.endpoint;
       processes.push({ name: `s3-${site}`, role: "s3", site, pid: s3.pid, address: s3.endpoint, log: join(logDir, `s3-${site}.log`) });
     });
+
+    if (opts.slurm) {
+      say("starting munged, slurmctld and slurmd");
+      const slurm = await startSlurm(dir, opts.slurm === true ? {} : opts.slurm);
+      processes.push(...slurm.processes);
+      cluster.slurm = { conf: slurm.conf };
+    }
 
     if (cluster.security) {
       say("making the cluster's CA and the coordinator's certificate");
@@ -227,10 +238,11 @@ export async function addAgent(dir: string, site: string | undefined, spot: bool
 export async function stopCluster(dir: string): Promise<ClusterFile | undefined> {
   const cluster = readCluster(dir);
   if (!cluster) return undefined;
-  const order: ClusterProcess["role"][] = ["agent", "coordinator", "dbb", "s3", "nats", "redis"];
-  for (const role of order) {
-    await Promise.all(cluster.processes.filter((p) => p.role === role).map((p) => stopProcess(p.pid, role === "agent" ? 10_000 : 5000)));
-  }
+  const stopRole = (role: ClusterProcess["role"]) => Promise.all(cluster.processes.filter((p) => p.role === role).map((p) => stopProcess(p.pid, role === "agent" ? 10_000 : 5000)));
+  await stopRole("agent");
+  // Pilot jobs cancelled (their agents leave) while the coordinator still runs.
+  if (cluster.slurm) await stopSlurm(cluster);
+  for (const role of ["coordinator", "dbb", "s3", "nats", "redis"] as const) await stopRole(role);
   rmSync(clusterFilePath(dir), { force: true });
   return cluster;
 }

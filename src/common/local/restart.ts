@@ -8,6 +8,7 @@ import { readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } 
 import type { ClusterProcess } from "./cluster-file.js";
 import { natsServerConfig, redisServerPassword, s3ServerKey } from "./cluster-security.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
+import { startSlurmDaemon } from "./slurm.js";
 
 function portOf(url: string): number {
   return Number(new URL(url.includes("://") ? url : `tcp://${url}`).port);
@@ -38,6 +39,11 @@ export async function restartProcess(dir: string, name: string): Promise<Cluster
       pid = (await startS3({ dir: dataDir, logDir, name: proc.name, buckets: siteBuckets(site, cluster.sites.indexOf(site)), port: portOf(proc.address), ...s3ServerKey(cluster, site) })).pid;
       break;
     }
+    case "munge":
+    case "slurmctld":
+    case "slurmd":
+      pid = (await startSlurmDaemon(cluster.dir, proc.role)).pid;
+      break;
     case "coordinator":
     case "dbb":
     case "agent":
