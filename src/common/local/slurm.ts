@@ -197,6 +197,8 @@ export function slurmConf(paths: SlurmPaths, o: { ctldPort: number; slurmdPort: 
     "SchedulerType=sched/backfill",
     "SelectType=select/cons_tres",
     "SelectTypeParameters=CR_Core_Memory",
+    // Else a job without --mem is given the whole node's memory and runs alone.
+    "DefMemPerCPU=512",
     "MailProg=/bin/true",
     `StateSaveLocation=${join(paths.root, "state")}`,
     `SlurmdSpoolDir=${join(paths.root, "spool")}`,
