@@ -3,5 +3,5 @@
 import { execFileSync } from "node:child_process";
 
 export default function setup(): void {
-  execFileSync("bash", ["scripts/setup.sh"], { stdio: ["ignore", "inherit", "inherit"] });
+  execFileSync("bash", ["scripts/setup.sh", "--tests"], { stdio: ["ignore", "inherit", "inherit"] });
 }

@@ -11,6 +11,7 @@ import { ErrorCode, OrreryError } from "../errors.js";
 import { baseSlurmEnv, slurmCommand } from "../slurm-command.js";
 import { isAlive, startService, stopProcess } from "./child.js";
 import type { ClusterFile, ClusterProcess } from "./cluster-file.js";
+import { findBinary } from "./binaries.js";
 import { freePort } from "./ports.js";
 
 /** The HPC site of a local cluster with Slurm, its one node and partition. */
@@ -71,19 +72,19 @@ export async function startSlurmDaemon(dir: string, role: SlurmRole): Promise<Cl
     const m = join(paths.root, "munge");
     // -F: in the foreground, so its pid is ours to stop and its log goes to ours.
     const args = ["-F", "-f", "-S", paths.mungeSocket, "--key-file", paths.mungeKey, "--pid-file", join(m, "munged.pid"), "--seed-file", join(m, "munged.seed"), "--log-file", log];
-    const svc = await startService({ ...common, command: "munged", args, readiness: { kind: "probe", probe: () => unixSocketProbe(paths.mungeSocket) } });
+    const svc = await startService({ ...common, command: findBinary("munged"), args, readiness: { kind: "probe", probe: () => unixSocketProbe(paths.mungeSocket) } });
     return { name: role, role, site: SLURM_SITE, pid: svc.pid, address: paths.mungeSocket, log };
   }
   if (role === "slurmctld") {
     // -i: a state file left half-written by a kill is skipped, not fatal.
-    const svc = await startService({ ...common, command: "slurmctld", args: ["-D", "-i", "-f", paths.conf], readiness: { kind: "probe", probe: () => controllerUp(paths.conf) } });
+    const svc = await startService({ ...common, command: findBinary("slurmctld"), args: ["-D", "-i", "-f", paths.conf], readiness: { kind: "probe", probe: () => controllerUp(paths.conf) } });
     return { name: role, role, site: SLURM_SITE, pid: svc.pid, address: `127.0.0.1:${confValue(conf, "SlurmctldPort")}`, log };
   }
   // slurmd logs to SlurmdLogFile (its job steps' slurmstepd too); its stderr repeats it in slurmd.out.
   const svc = await startService({
     ...common,
     logFile: join(paths.logDir, "slurmd.out"),
-    command: "slurmd",
+    command: findBinary("slurmd"),
     args: ["-D", "-N", SLURM_NODE, "-f", paths.conf],
     readiness: { kind: "probe", probe: () => nodeUp(paths.conf) },
   });
