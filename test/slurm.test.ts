@@ -104,6 +104,8 @@ describe("a real local Slurm (local up --slurm)", () => {
     await until("its process to end", () => processesMentioning(`sleep ${mark}`).length === 0, 15_000);
     await batch.cancel([id, "999999"]);
     await expect(batch.cancel(["1; rm -rf /"])).rejects.toThrow(/not a Slurm job id/);
+    // A refused submission says why in Slurm's words.
+    await expect(batch.submit({ ...spec("bad", ["true"]), partition: "nope" })).rejects.toThrow(/sbatch failed.*invalid partition/);
   });
 
   it("restarts slurmctld and slurmd while a job runs, and local down leaves no job, slurmstepd, slurmd, slurmctld or munged", async () => {

@@ -43,7 +43,10 @@ export function slurmCommand(command: string, args: string[], opts: SlurmCommand
       reject(
         new OrreryError(e.code === "ENOENT" ? ErrorCode.MISSING_BINARY : ErrorCode.UNAVAILABLE, `${command} ${what}${detail ? `: ${detail}` : ""}`, {
           cause: err,
-          hint: e.code === "ENOENT" ? "run `npm run setup` (or `apt-get install -y slurm-wlm munge`)" : `is Slurm up? (SLURM_CONF=${opts.conf})`,
+          hint:
+            e.code === "ENOENT"
+              ? "run `npm run setup -- --tests` (or `apt-get install -y slurm-wlm munge`)"
+              : `Slurm's own words are above; check it with \`SLURM_CONF=${opts.conf} sinfo\``,
         }),
       );
     });
