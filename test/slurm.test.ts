@@ -75,7 +75,11 @@ describe("a real local Slurm (local up --slurm)", () => {
   });
 
   it("runs a submitted job with its environment, and lists it by name until it has finished", async () => {
-    const s = spec("hello", ["/bin/sh", "-c", 'sleep 1; printf "%s" "$PILOT_SECRET" > "$PWD/out.txt"'], { PILOT_SECRET: `s3cr3t-${tag}` });
+    const s = spec("hello", ["/bin/sh", "-c", 'sleep 1; printf "%s" "$PILOT_SECRET" > "$PWD/out.txt"'], {
+      PILOT_SECRET: `s3cr3t-${tag}`,
+      // Not sbatch's: were it read, the job would be refused (no such reservation).
+      SBATCH_RESERVATION: "nope",
+    });
     const id = await batch.submit(s);
     expect(id).toMatch(/^\d+$/);
     // The secret went by environment: the job script Slurm keeps does not hold it.

@@ -6,7 +6,7 @@ export interface PilotJobSpec {
   /** Job name; the factory finds its jobs by a name prefix. */
   name: string;
   argv: string[];
-  /** The job's whole environment (secrets included): never put on a command line or in a world-readable file. */
+  /** The job's environment besides PATH and HOME (secrets included): never put on a command line or in a world-readable file. */
   env: Record<string, string>;
   walltimeS: number;
   cores: number;

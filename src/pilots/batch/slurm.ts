@@ -43,7 +43,8 @@ const STATES: Record<string, BatchJobState> = {
 };
 
 const JOB_ID = /^\d+(_\d+)?$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Slurm's own variables are not passed on: sbatch reads SBATCH_* as options, Slurm sets SLURM_* in the job. */
+const SLURM_OWN = /^(SLURM_|SBATCH_|SALLOC_|SRUN_)/;
 
 export class SlurmBatch implements BatchSystem {
   readonly kind = "slurm";
@@ -73,7 +74,7 @@ export class SlurmBatch implements BatchSystem {
       "--export=ALL",
       ...(spec.partition !== undefined ? [`--partition=${spec.partition}`] : []),
     ];
-    const env = { ...baseSlurmEnv(), ...spec.env };
+    const env = { ...baseSlurmEnv(), ...Object.fromEntries(Object.entries(spec.env).filter(([k]) => !SLURM_OWN.test(k))) };
     const out = await slurmCommand("sbatch", args, { conf: this.#conf, timeoutMs: this.#timeoutMs, env, input: jobScript(spec.argv), cwd: spec.workDir });
     // --parsable: "ID" or "ID;CLUSTER".
     const id = /^(\d+)(?:;\S*)?$/.exec(out.trim().split("\n")[0]?.trim() ?? "")?.[1];
@@ -122,7 +123,7 @@ function checkSpec(spec: PilotJobSpec): void {
   if (!Number.isInteger(spec.memoryMB) || spec.memoryMB < 1) throw bad(`memoryMB must be a whole number ≥ 1, not ${spec.memoryMB}`);
   if (!Number.isFinite(spec.walltimeS) || spec.walltimeS <= 0) throw bad(`walltime must be > 0 s, not ${spec.walltimeS}`);
   if (spec.partition !== undefined && !/^[\w.-]+$/.test(spec.partition)) throw bad(`not a partition name: ${JSON.stringify(spec.partition)}`);
-  const name = Object.keys(spec.env).find((k) => !ENV_NAME.test(k) || k.startsWith("SLURM_") || k.startsWith("SBATCH_"));
-  if (name !== undefined) throw bad(`not an environment variable a job may be given: ${JSON.stringify(name)}`);
-  if (Object.values(spec.env).some((v) => v.includes("\0"))) throw bad("a NUL in the environment");
+  const name = Object.keys(spec.env).find((k) => k === "" || k.includes("=") || k.includes("\0"));
+  if (name !== undefined) throw bad(`not an environment variable name: ${JSON.stringify(name)}`);
+  if (Object.values(spec.env).some((v) => typeof v !== "string" || v.includes("\0"))) throw bad("an environment value that is not text, or holds a NUL");
 }
