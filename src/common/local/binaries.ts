@@ -6,10 +6,11 @@ import { ErrorCode, OrreryError } from "../errors.js";
 const PACKAGES = { "nats-server": "nats-server", "redis-server": "redis-server", munged: "munge", slurmctld: "slurm-wlm", slurmd: "slurm-wlm" } as const;
 export type ServerBinary = keyof typeof PACKAGES;
 
-/** Finds a server binary on PATH or in /usr/sbin (Debian puts nats-server, munged and slurmctld there), or says how to install it. */
+/** Finds a server binary on PATH (Debian puts nats-server in /usr/sbin; Slurm's daemons are looked for there too), or says how to install it. */
 export function findBinary(name: ServerBinary): string {
-  // Debian's daemons live in /usr/sbin, which a non-root PATH often lacks.
-  const dirs = [...(process.env["PATH"] ?? "").split(delimiter), "/usr/sbin", "/sbin"];
+  // Debian's munged and slurm daemons live in /usr/sbin, which a non-root PATH often lacks.
+  const sbin = name === "munged" || name === "slurmctld" || name === "slurmd" ? ["/usr/sbin", "/sbin"] : [];
+  const dirs = [...(process.env["PATH"] ?? "").split(delimiter), ...sbin];
   for (const dir of dirs) {
     if (dir === "") continue;
     const candidate = join(dir, name);
