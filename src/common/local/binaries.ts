@@ -22,6 +22,7 @@ export function findBinary(name: ServerBinary): string {
     }
   }
   throw new OrreryError(ErrorCode.MISSING_BINARY, `${name} is not installed`, {
-    hint: `run \`npm run setup\` (or \`apt-get install -y ${PACKAGES[name]}\`)`,
+    // Slurm and munge are installed by setup for the tests only (the demo goes without).
+    hint: `run \`npm run setup${sbin.length > 0 ? " -- --tests" : ""}\` (or \`apt-get install -y ${PACKAGES[name]}\`)`,
   });
 }
