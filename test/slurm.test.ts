@@ -112,11 +112,11 @@ describe("a real local Slurm (local up --slurm)", () => {
     await expect(batch.submit({ ...spec("bad", ["true"]), partition: "nope" })).rejects.toThrow(/sbatch failed.*invalid partition/);
   });
 
-  it("restarts slurmctld and slurmd while a job runs, and local down leaves no job, slurmstepd, slurmd, slurmctld or munged", async () => {
+  it("restarts munged, slurmctld and slurmd while a job runs (it keeps running), and local down leaves no job, slurmstepd, slurmd, slurmctld or munged", async () => {
     const mark = `298.${Date.now() % 100000}`;
     const id = await batch.submit(spec("survivor", ["sleep", mark]));
     await until("the job to run", async () => (await stateOf(id)) === "running" && processesMentioning(`sleep ${mark}`).length > 0, 30_000);
-    for (const name of ["slurmctld", "slurmd"]) {
+    for (const name of ["munge", "slurmctld", "slurmd"]) {
       const r = await orrery(["local", "restart", name, "--dir", dir]);
       expect(r.code, r.stderr).toBe(0);
     }
