@@ -10,13 +10,19 @@ missing=()
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# A real Slurm for `local up --slurm` (HPC pilots).
+command -v slurmctld >/dev/null 2>&1 || [ -x /usr/sbin/slurmctld ] || missing+=(slurm-wlm)
+command -v munged >/dev/null 2>&1 || [ -x /usr/sbin/munged ] || missing+=(munge)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
-  # Debian starts redis-server as a system service on install; we run our own.
-  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  # Debian starts these as system services on install; `local up` runs its own
+  # (Slurm and munged under the cluster dir, with their own key, socket and ports).
+  for svc in redis-server slurmctld slurmd munge; do
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  done
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

@@ -28,13 +28,14 @@ export function registerLocalCommands(program: Command): void {
 
   local
     .command("up")
-    .description("start nats-server, redis-server, one S3 endpoint per site, the dbb, the coordinator and agents")
+    .description("start nats-server, redis-server, one S3 endpoint per site, the dbb, the coordinator and agents (and with --slurm a real Slurm for site-hpc)")
     .option("--dir <dir>", "where data, logs and cluster.json go (default .orrery)")
     .option("--sites <n>", "number of sites", "2")
     .option("--agents <n>", "number of agents, spread over the sites", "4")
     .option("--spot <n>", "how many of the agents are spot (preemptible) nodes", "0")
+    .option("--slurm", "also a real Slurm under DIR/slurm (munged, slurmctld, slurmd; Debian's slurm-wlm and munge) and the site site-hpc (RSE site-hpc-disk), which has no static agents")
     .option("--insecure", "an open cluster: no TLS, no tokens, no NATS users, no Redis password, no S3 keys (only for measuring what security costs)")
-    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string; insecure?: boolean }, cmd: Command) => {
+    .action(async (opts: { dir?: string; sites: string; agents: string; spot: string; insecure?: boolean; slurm?: boolean }, cmd: Command) => {
       const dir = clusterDir(cmd, opts.dir);
       const cluster = await startCluster({
         dir,
@@ -42,6 +43,7 @@ export function registerLocalCommands(program: Command): void {
         agents: count("--agents", opts.agents, 0),
         spot: count("--spot", opts.spot, 0),
         insecure: opts.insecure === true,
+        slurm: opts.slurm === true,
         onProgress: (m) => printNotice(`local up: ${m}`),
       });
       if (globalOptions(cmd).json) {
@@ -49,6 +51,7 @@ export function registerLocalCommands(program: Command): void {
         return;
       }
       printLine(`cluster up in ${cluster.dir}: ${cluster.sites.join(", ")}; coordinator ${cluster.coordinator}; nats ${cluster.nats}`);
+      if (cluster.slurm) printLine(`slurm for site-hpc: export SLURM_CONF=${cluster.slurm.conf} to use sbatch, squeue, sinfo`);
       printLine(`${cluster.processes.filter((p) => p.role === "agent").length} agents; logs in ${cluster.dir}/logs; stop with \`orrery local down\``);
       printLine(
         cluster.security
@@ -93,7 +96,7 @@ export function registerLocalCommands(program: Command): void {
 
   local
     .command("restart <name>")
-    .description("start again a process of the local cluster that died (stopped first if alive), same address and data: coordinator, dbb, nats, redis, s3-SITE, metadata or an agent id")
+    .description("start again a process of the local cluster that died (stopped first if alive), same address and data: coordinator, dbb, nats, redis, s3-SITE, metadata, an agent id, or munge, slurmctld, slurmd")
     .option("--dir <dir>", "cluster folder (default .orrery)")
     .action(async (name: string, opts: { dir?: string }, cmd: Command) => {
       const proc = await restartProcess(clusterDir(cmd, opts.dir), name);

@@ -3,7 +3,7 @@ import { z } from "zod";
 /** DIR/cluster.json, written by `orrery local up`, read by every other command. */
 export const ClusterProcessSchema = z.object({
   name: z.string(),
-  role: z.enum(["nats", "redis", "s3", "dbb", "coordinator", "agent", "metadata"]),
+  role: z.enum(["nats", "redis", "s3", "dbb", "coordinator", "agent", "metadata", "slurm", "pilots"]),
   site: z.string().optional(),
   pid: z.number().int(),
   address: z.string(),
@@ -45,5 +45,7 @@ export const ClusterFileSchema = z.object({
   sites: z.array(z.string()),
   processes: z.array(ClusterProcessSchema),
   security: ClusterSecuritySchema.optional(),
+  /** `local up --slurm`: the cluster's slurm.conf; Slurm's commands run with SLURM_CONF set to it. */
+  slurm: z.object({ conf: z.string() }).optional(),
 });
 export type ClusterFile = z.infer<typeof ClusterFileSchema>;

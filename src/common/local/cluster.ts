@@ -16,6 +16,8 @@ import { ClusterFileSchema, type ClusterFile, type ClusterProcess } from "./clus
 import { StorageTier } from "../../gen/orrery/v1/common_pb.js";
 import { caFile, coordinatorTlsFiles, makeClusterTls, newToken } from "./tls.js";
 import { metadataUrlOf, spotAgentArgs, startMetadata } from "./metadata.js";
+import { SLURM_SITE, startSlurm, stopSlurm, type SlurmOptions } from "./slurm.js";
+import { PILOTS_NATS_USER, pilotFactoryArgs, type LocalPilotOptions } from "./pilot-factory.js";
 
 export interface ClusterOptions {
   dir: string;
@@ -42,6 +44,9 @@ export interface ClusterOptions {
   onProgress?: (message: string) => void;
   /** An open cluster: no TLS, no tokens, no NATS users, no Redis password, no S3 keys (`local up --insecure`; the benches' baseline). */
   insecure?: boolean;
+  /** A real Slurm (munged, slurmctld, slurmd under DIR/slurm) and the site site-hpc it serves, which has no static agents: its pilot factory starts pilots there. */
+  slurm?: boolean | SlurmOptions;
+  pilots?: LocalPilotOptions;
 }
 
 const SITE_NAMES = ["site-a", "site-b", "site-c", "site-d", "site-e", "site-f"];
@@ -125,7 +130,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   if (siteCount < 1 || siteCount > SITE_NAMES.length) {
     throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--sites must be 1..${SITE_NAMES.length}`);
   }
-  const sites = SITE_NAMES.slice(0, siteCount);
+  const staticSites = SITE_NAMES.slice(0, siteCount);
+  const sites = opts.slurm ? [...staticSites, SLURM_SITE] : staticSites;
   const logDir = join(dir, "logs");
   const dataDir = join(dir, "data");
   mkdirSync(logDir, { recursive: true });
@@ -135,10 +141,11 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
   const cluster: ClusterFile = { version: 1, dir, coordinator: "", nats: "", redis: "", s3: {}, credentials: s3Credentials(), sites, processes };
   const agents = opts.agents ?? 4;
   const spot = Math.min(opts.spot ?? 0, agents);
-  const agentSlots = Array.from({ length: agents }, (_, i) => ({ site: sites[i % sites.length]!, spot: i >= agents - spot, index: i + 1 }));
+  const agentSlots = Array.from({ length: agents }, (_, i) => ({ site: staticSites[i % staticSites.length]!, spot: i >= agents - spot, index: i + 1 }));
   if (opts.insecure !== true) {
     const data = makeDataSecurity(sites);
-    data.nats.agents = Object.fromEntries(agentSlots.map((a) => agentIdOf(a)).map((id) => [id, newAgentNatsUser(id)]));
+    const natsAgents = [...agentSlots.map((a) => agentIdOf(a)), ...(opts.slurm ? [PILOTS_NATS_USER] : [])];
+    data.nats.agents = Object.fromEntries(natsAgents.map((id) => [id, newAgentNatsUser(id)]));
     cluster.security = { ca: caFile(dir), tokens: { operator: newToken(), agent: newToken() }, ...data };
   }
   try {
@@ -157,6 +164,13 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
       cluster.s3[site] = s3.endpoint;
       processes.push({ name: `s3-${site}`, role: "s3", site, pid: s3.pid, address: s3.endpoint, log: join(logDir, `s3-${site}.log`) });
     });
+
+    if (opts.slurm) {
+      say("starting munged, slurmctld and slurmd");
+      const slurm = await startSlurm(dir, opts.slurm === true ? {} : opts.slurm);
+      processes.push(...slurm.processes);
+      cluster.slurm = { conf: slurm.conf };
+    }
 
     if (cluster.security) {
       say("making the cluster's CA and the coordinator's certificate");
@@ -192,6 +206,12 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     say(`starting ${agents} agent${agents === 1 ? "" : "s"}`);
     const started = await Promise.all(agentSlots.map((a) => startAgent(cluster, { ...a, opts })));
     processes.push(...started);
+    if (cluster.slurm) {
+      say("starting the pilot factory of site-hpc");
+      const args = pilotFactoryArgs(dir, opts.softwareRoot ?? process.cwd(), opts.pilots);
+      const factory = await startOrrery("pilots", args, logDir, pilotsEnv(cluster));
+      processes.push({ name: "pilots", role: "pilots", site: SLURM_SITE, pid: factory.pid, address: cluster.slurm.conf, log: join(logDir, "pilots.log"), args });
+    }
     writeCluster(cluster);
     return cluster;
   } catch (err) {
@@ -235,10 +255,13 @@ export async function addAgent(dir: string, site: string | undefined, spot: bool
 export async function stopCluster(dir: string): Promise<ClusterFile | undefined> {
   const cluster = readCluster(dir);
   if (!cluster) return undefined;
-  const order: ClusterProcess["role"][] = ["agent", "metadata", "coordinator", "dbb", "s3", "nats", "redis"];
-  for (const role of order) {
-    await Promise.all(cluster.processes.filter((p) => p.role === role).map((p) => stopProcess(p.pid, role === "agent" ? 10_000 : 5000)));
-  }
+  const stopRole = (role: ClusterProcess["role"]) => Promise.all(cluster.processes.filter((p) => p.role === role).map((p) => stopProcess(p.pid, role === "agent" ? 10_000 : 5000)));
+  // The pilot factory first: it cancels its queued jobs.
+  await stopRole("pilots");
+  await stopRole("agent");
+  // Pilot jobs cancelled (their agents leave) while the coordinator still runs.
+  if (cluster.slurm) await stopSlurm(cluster);
+  for (const role of ["metadata", "coordinator", "dbb", "s3", "nats", "redis"] as const) await stopRole(role);
   rmSync(clusterFilePath(dir), { force: true });
   return cluster;
 }
@@ -352,6 +375,11 @@ export function roleEnv(cluster: ClusterFile, role: ClusterRole, site?: string, 
     env[S3_KEYS_ENV] = JSON.stringify(keys);
   }
   return env;
+}
+
+/** The pilot factory's environment, which its pilots inherit: an agent's of site-hpc with the pilots' NATS user, and the cluster's slurm.conf. */
+export function pilotsEnv(cluster: ClusterFile): NodeJS.ProcessEnv {
+  return { ...roleEnv(cluster, "agent", SLURM_SITE, PILOTS_NATS_USER), ...(cluster.slurm ? { SLURM_CONF: cluster.slurm.conf } : {}) };
 }
 
 /** Sets this process's secrets to those of `role` in the cluster (tests and tools that talk to its servers directly). */

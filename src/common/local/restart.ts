@@ -4,12 +4,13 @@
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
 import { isAlive, stopProcess } from "./child.js";
-import { readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } from "./cluster.js";
+import { pilotsEnv, readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } from "./cluster.js";
 import type { ClusterProcess } from "./cluster-file.js";
 import { natsServerConfig, redisServerPassword, s3ServerKey } from "./cluster-security.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
 import { startMetadata } from "./metadata.js";
 import { clearSpotNotice, isSpotAgentRegistered } from "./instance-metadata.js";
+import { slurmRoleOf, startSlurmDaemon } from "./slurm.js";
 
 function portOf(url: string): number {
   return Number(new URL(url.includes("://") ? url : `tcp://${url}`).port);
@@ -42,6 +43,13 @@ export async function restartProcess(dir: string, name: string): Promise<Cluster
     }
     case "metadata":
       pid = (await startMetadata({ dataDir, logDir, port: portOf(proc.address) })).pid;
+      break;
+    case "slurm":
+      pid = (await startSlurmDaemon(cluster.dir, slurmRoleOf(proc.name))).pid;
+      break;
+    case "pilots":
+      if (!proc.args) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${name} was started without its command line recorded`, { hint: "restart the whole cluster (orrery local down, then up)" });
+      pid = (await startOrrery(proc.name, proc.args, logDir, pilotsEnv(cluster))).pid;
       break;
     case "coordinator":
     case "dbb":
