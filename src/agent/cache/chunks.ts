@@ -80,7 +80,8 @@ export async function readChunks(
  */
 export async function storeChunks(blobs: Database<Buffer, string>, key: string, source: string | Uint8Array, size: number, chunkBytes: number): Promise<string | undefined> {
   const chunks = Math.ceil(size / chunkBytes);
-  const inFlight: (Promise<boolean> | undefined)[] = new Array<Promise<boolean> | undefined>(STORE_WINDOW);
+  // Settled placeholders until a slot holds a put: every slot is always a promise.
+  const inFlight: Promise<boolean>[] = Array.from({ length: STORE_WINDOW }, () => Promise.resolve(true));
   let adler = 1;
   if (typeof source !== "string") {
     for (let n = 0; n < chunks; n++) {
