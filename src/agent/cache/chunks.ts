@@ -84,13 +84,18 @@ export async function storeChunks(blobs: Database<Buffer, string>, key: string, 
   const inFlight: Promise<boolean>[] = Array.from({ length: STORE_WINDOW }, () => Promise.resolve(true));
   let adler = 1;
   if (typeof source !== "string") {
-    for (let n = 0; n < chunks; n++) {
-      const part = source.subarray(n * chunkBytes, Math.min(size, (n + 1) * chunkBytes));
-      adler = adler32Update(adler, part);
-      await inFlight[n % STORE_WINDOW];
-      inFlight[n % STORE_WINDOW] = blobs.put(chunkKey(key, n), Buffer.from(part.buffer, part.byteOffset, part.length));
+    try {
+      for (let n = 0; n < chunks; n++) {
+        const part = source.subarray(n * chunkBytes, Math.min(size, (n + 1) * chunkBytes));
+        adler = adler32Update(adler, part);
+        await inFlight[n % STORE_WINDOW];
+        inFlight[n % STORE_WINDOW] = blobs.put(chunkKey(key, n), Buffer.from(part.buffer, part.byteOffset, part.length));
+      }
+      await Promise.all(inFlight);
+    } finally {
+      // Nothing of this store is still being written when the caller removes what failed.
+      await Promise.allSettled(inFlight);
     }
-    await Promise.all(inFlight);
     return adler32Hex(adler);
   }
   // A buffer is read into again only once the put that held it is committed.
