@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
-import { Checksummer, checksumBytes } from "./checksum.js";
+import { Checksummer, adler32Hex, adler32Update, checksumBytes } from "./checksum.js";
 
 /** adler32 as RFC 1950 defines it, one byte at a time, for reference. */
 function referenceAdler32(data: Uint8Array): string {
@@ -28,6 +28,16 @@ describe("checksums", () => {
       const sum = new Checksummer();
       for (let i = 0; i < size; i += 7_777) sum.update(data.subarray(i, i + 7_777));
       expect(sum.digest()).toEqual(whole);
+    }
+  });
+
+  it("sums word-aligned and unaligned views alike, across its deferred-modulo blocks", () => {
+    // 2^19 + 9 bytes: two full blocks of 2^18 bytes then a tail; all-0xff drives the sums highest.
+    const backing = Buffer.alloc((1 << 19) + 16, 0xff);
+    randomBytes(4096).copy(backing, 100_000);
+    for (const offset of [0, 1, 2, 3, 4]) {
+      const view = new Uint8Array(backing.buffer, backing.byteOffset + offset, (1 << 19) + 9);
+      expect(adler32Hex(adler32Update(1, view)), `offset ${offset}`).toBe(referenceAdler32(view));
     }
   });
 });

@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { open, type RootDatabase } from "lmdb";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
-import { FileCache } from "./file-cache.js";
+import { FileCache, type FileCacheOptions } from "./file-cache.js";
 import { Journal } from "./journal.js";
 
 export interface AgentStore {
@@ -13,7 +13,7 @@ export interface AgentStore {
 }
 
 /** Opens (or creates) the store in `dir`; the cache keeps at most `cacheBudgetBytes`. */
-export function openAgentStore(dir: string, cacheBudgetBytes: number): AgentStore {
+export function openAgentStore(dir: string, cacheBudgetBytes: number, cacheOpts: FileCacheOptions = {}): AgentStore {
   let root: RootDatabase;
   try {
     mkdirSync(dir, { recursive: true });
@@ -24,7 +24,7 @@ export function openAgentStore(dir: string, cacheBudgetBytes: number): AgentStor
       hint: "give --cache-dir a writable directory that no other agent uses",
     });
   }
-  const cache = new FileCache(root, cacheBudgetBytes);
+  const cache = new FileCache(root, cacheBudgetBytes, cacheOpts);
   const journal = new Journal(root);
   let closed: Promise<void> | undefined;
   return {

@@ -27,7 +27,7 @@ describe("agent LMDB cache", () => {
     expect(store.cache.get("hsc:a.fits", "m1")).toEqual(bytes(100, 7));
     expect(store.cache.get("hsc:a.fits", "other-md5")).toBeUndefined();
     const out = join(dir, "a.fits");
-    expect(await store.cache.writeTo("hsc:a.fits", "m1", out)).toBe(true);
+    expect(await store.cache.writeTo("hsc:a.fits", "m1", out)).toEqual({ kind: "hit" });
     expect(readFileSync(out)).toEqual(bytes(100, 7));
     expect(store.cache.stats()).toMatchObject({ bytes: 100, files: 1 });
   });

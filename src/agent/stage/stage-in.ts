@@ -2,8 +2,10 @@
 // cache, else from an RSE of this site, else from any RSE with an AVAILABLE
 // replica. Every byte is checked against the catalog's size and checksums; a
 // replica whose bytes do not match is declared BAD to the data backbone
-// (Rucio's declare_bad_file_replicas) and the next replica is tried.
-import { readFile, rm } from "node:fs/promises";
+// (Rucio's declare_bad_file_replicas) and the next replica is tried. A cache
+// hit is checked against adler32 as it is written; a corrupt entry is dropped
+// and the input fetched from storage again, never handed to the payload.
+import { rm } from "node:fs/promises";
 import type { FileChecksums } from "../../common/checksum.js";
 import { parseDid } from "../../common/did.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
@@ -35,17 +37,21 @@ export async function stageInFile(ref: FileRef, path: string, ctx: StageInContex
   const cacheable = ref.md5 !== "";
   const release = cacheable ? ctx.cache.pin(ref.did, ref.md5) : () => {};
   try {
-    if (cacheable && (await ctx.cache.writeTo(ref.did, ref.md5, path))) {
-      ctx.log.debug({ did: ref.did }, "input from cache");
-      return { ref, path, source: "cache", release };
+    if (cacheable) {
+      // The cache checks adler32 over every byte it writes; a corrupt entry is dropped and its partial file removed.
+      const hit = await ctx.cache.writeTo(ref.did, ref.md5, path, { bytes: Number(ref.bytes), adler32: ref.adler32 });
+      if (hit.kind === "hit") {
+        ctx.log.debug({ did: ref.did }, "input from cache");
+        return { ref, path, source: "cache", release };
+      }
+      if (hit.kind === "corrupt") ctx.log.warn({ did: ref.did, problem: hit.problem }, "cache entry corrupt: dropped, fetching the input from storage");
     }
     const problems: string[] = [];
     for await (const rseName of candidateRses(ref, ctx, problems)) {
       ctx.signal?.throwIfAborted();
       const outcome = await downloadFrom(rseName, ref, path, ctx);
       if (outcome.kind === "ok") {
-        // Only verified bytes reach the cache.
-        if (cacheable && !(await ctx.cache.put(ref.did, ref.md5, await readFile(path)))) ctx.log.debug({ did: ref.did }, "input not cached: no room");
+        if (cacheable) await cacheInput(ref, path, ctx);
         return { ref, path, source: rseName, release };
       }
       problems.push(`${rseName}: ${outcome.problem}`);
@@ -62,6 +68,15 @@ export async function stageInFile(ref: FileRef, path: string, ctx: StageInContex
     throw err instanceof OrreryError && err.code === ErrorCode.STAGE_IN
       ? err
       : new OrreryError(ErrorCode.STAGE_IN, `cannot stage in ${ref.did}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Puts verified bytes in the cache, streamed from the staged file; a failure to cache never fails the stage-in. */
+async function cacheInput(ref: FileRef, path: string, ctx: StageInContext): Promise<void> {
+  try {
+    if (!(await ctx.cache.put(ref.did, ref.md5, path, ref.adler32))) ctx.log.debug({ did: ref.did }, "input not cached: no room, or its file changed");
+  } catch (err) {
+    ctx.log.warn({ did: ref.did, err }, "input not cached");
   }
 }
 
