@@ -83,7 +83,7 @@ export function registerAgentCommand(program: Command): void {
     .option("--prefetch <n>", "leases to keep waiting beyond the free capacity, in multiples of the node's capacity (0: none)", String(DEFAULT_PREFETCH))
     .option("--cache-dir <dir>", "LMDB cache and journal (default <work-dir>/cache)")
     .option("--cache-size <bytes>", "cache budget in bytes", String(1024 ** 3))
-    .option("--work-dir <dir>", "scratch directories of running quanta (default ./.orrery/agents/<id>)")
+    .option("--work-dir <dir>", "scratch directories of running quanta (default ./.orrery/agents/<id>; a pilot's ./pilot-<batch job>)")
     .option("--software-root <dir>", "where relative program paths of task commands resolve (default: the current directory)")
     .option("--id <id>", "agent id, stable across restarts to resume from the journal (default <host>-<site>-<pid>)")
     .option("--coordinator <host:port>", "coordinator address (default $ORRERY_COORDINATOR, else the cluster file)")
@@ -112,7 +112,8 @@ export function registerAgentCommand(program: Command): void {
       const security = clientSecurity(cluster, "agent");
       const pilot = pilotOptions(flags);
       const agentId = flags.id ?? (pilot.batchJob !== undefined ? `pilot-${flags.site}-${pilot.batchJob}` : `${hostname()}-${flags.site}-${process.pid}`);
-      const workDir = resolve(flags.workDir ?? join(".orrery", "agents", agentId));
+      // A pilot works in its batch job's folder (the factory's work dir), one per job.
+      const workDir = resolve(flags.workDir ?? (pilot.batchJob !== undefined ? `pilot-${pilot.batchJob}` : join(".orrery", "agents", agentId)));
       const handle = await runAgent({
         agentId,
         coordinator,
