@@ -170,6 +170,25 @@ describe("bad replicas and dbb download", () => {
       await recovered(did, "da", rule.id);
     });
 
+    it("waits for a replica the catalog does not list yet (its registration is still in the stream), not for a BAD one", async () => {
+      const lookup = new DbbLookup(nc);
+      // Registered 1.5 s after the ask: the way a downstream lease can overtake the dbb's consumer.
+      const name = `late-${randomBytes(3).toString("hex")}/f0.fits`;
+      const data = randomBytes(2000);
+      const sum = checksumBytes(data);
+      await put("da", `dl:${name}`, data);
+      const asked = lookup.replicaUrl(`dl:${name}`, "da");
+      await new Promise((r) => setTimeout(r, 1500));
+      await client.register([{ file: { scope: "dl", name, datasetType: "raw", dataId: "{}", bytes: BigInt(sum.bytes), adler32: sum.adler32, md5: sum.md5 }, rse: "da" }]);
+      expect(await asked).toMatch(/X-Amz-Signature=/);
+
+      const bad = (await dataset("gone", 1, ["da"])).files[0]!;
+      await client.declareBad(bad, "da", "test: bytes lost");
+      const t0 = Date.now();
+      await expect(lookup.replicaUrl(bad, "da")).rejects.toThrow(/no AVAILABLE replica/);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    });
+
     it("leaves a replica alone when the lease's checksums, not the bytes, are wrong", async () => {
       const ds = await dataset("stale", 1, ["da"]);
       const did = ds.files[0]!;

@@ -33,6 +33,14 @@ async function outlastOutage<T>(call: () => Promise<T>, retryable: (err: unknown
 
 const unavailable = (err: unknown) => isOrreryError(err, ErrorCode.UNAVAILABLE);
 
+/**
+ * How long a replica the lease names may take to show up in the catalog. An
+ * upstream output is registered by an acknowledged JetStream publish before
+ * its success is reported, but the dbb applies it from the stream a moment
+ * later: under load, after the downstream quantum is already leased.
+ */
+const REGISTRATION_LAG_MS = 15_000;
+
 export class DbbLookup {
   private rses: { at: number; list: Rse[] } | undefined;
   private inFlight: Promise<Rse[]> | undefined;
@@ -43,6 +51,7 @@ export class DbbLookup {
     nc: NatsConnection,
     private readonly rseTtlMs = 30_000,
     private readonly outageWaitMs = OUTAGE_WAIT_MS,
+    private readonly registrationLagMs = REGISTRATION_LAG_MS,
   ) {
     this.js = jetstream(nc);
     this.client = new DbbClient(nc, 10_000);
@@ -87,9 +96,27 @@ export class DbbLookup {
     return outlastOutage(() => this.client.replicas(did), unavailable, this.outageWaitMs);
   }
 
-  /** A presigned GET of a replica at a site this agent has no S3 key for. */
-  replicaUrl(did: string, rse: string): Promise<string> {
-    return this.client.replicaUrl(did, rse);
+  /**
+   * A presigned GET of a replica at a site this agent has no S3 key for. A
+   * replica the catalog does not list at all yet is waited for
+   * (REGISTRATION_LAG_MS), as is an outage of the dbb; one it lists in
+   * another state (BAD, being deleted) is not coming, and fails at once.
+   */
+  async replicaUrl(did: string, rse: string): Promise<string> {
+    const until = Date.now() + this.registrationLagMs;
+    let pause = 250;
+    for (;;) {
+      try {
+        return await outlastOutage(() => this.client.replicaUrl(did, rse), unavailable, this.outageWaitMs);
+      } catch (err) {
+        if (!isOrreryError(err, ErrorCode.NOT_FOUND) || Date.now() + pause > until) throw err;
+        // The DID itself may be on its way too: its first registration creates it.
+        const known = await this.replicas(did).catch((e: unknown) => (isOrreryError(e, ErrorCode.NOT_FOUND) ? [] : Promise.reject(e)));
+        if (known.some((r) => r.rse === rse)) throw err;
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(pause * 2, 2000);
+      }
+    }
   }
 
   /** Declares a replica BAD (its bytes do not match the catalog); returns its state now. */
