@@ -1,10 +1,17 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
+/**
+ * Files only the soak runs, to keep `npm test` within its time: the fuzz runs
+ * through the parsers and a running coordinator (the soak runs them at three
+ * times the cases), and the Slurm daemons killed and restarted under a job.
+ */
+export const SOAK_ONLY = ["test/fuzz-parsers.test.ts", "test/fuzz-cluster.test.ts", "test/slurm.test.ts"];
+
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    // The long chaos and fuzz runs: `npm run test:soak` (vitest.soak.config.ts).
-    exclude: [...configDefaults.exclude, "test/soak/**"],
+    // The long chaos and fuzz runs: `npm run test:soak` (vitest.soak.config.ts), which CI runs too.
+    exclude: [...configDefaults.exclude, "test/soak/**", ...SOAK_ONLY],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

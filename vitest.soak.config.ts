@@ -1,15 +1,16 @@
 // `npm run test:soak`: the long runs kept out of `npm test` — the chaos runs
 // in test/soak/ (each server killed mid-campaign, with short outages and with
 // outages longer than a lease; 100 agent kills and preemptions) and the fuzz
-// tests again with another seed and three times the cases.
+// tests with another seed and three times the cases, and the local Slurm's
+// daemons restarted under a running job.
 // CI runs it after `npm test`; about 14 minutes on two cores.
 import { defineConfig } from "vitest/config";
-import base from "./vitest.config.js";
+import base, { SOAK_ONLY } from "./vitest.config.js";
 
 export default defineConfig({
   test: {
     ...base.test,
-    include: ["test/soak/**/*.test.ts", "test/fuzz-parsers.test.ts", "test/fuzz-worker.test.ts", "test/fuzz-cluster.test.ts"],
+    include: ["test/soak/**/*.test.ts", "test/fuzz-worker.test.ts", ...SOAK_ONLY],
     // One file at a time: each chaos run sizes its campaign for the machine to itself.
     fileParallelism: false,
     exclude: ["**/node_modules/**"],

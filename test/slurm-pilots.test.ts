@@ -55,8 +55,8 @@ describe("pilots through a real Slurm", () => {
 
   beforeAll(async () => {
     dir = tempDir("slurm-pilots");
-    // Pilots of 2 cores (2 at most, the node's 4 CPUs) that live 30 s and leave after 3 s without work.
-    cluster = await startCluster({ dir, sites: 1, agents: 0, slurm: true, softwareRoot: REPO_ROOT, heartbeatMs: 500, pilots: { walltimeS: 30, idleExitS: 3, intervalS: 1 } });
+    // Pilots of 2 cores (2 at most, the node's 4 CPUs) that live 22 s and leave after 3 s without work.
+    cluster = await startCluster({ dir, sites: 1, agents: 0, slurm: true, softwareRoot: REPO_ROOT, heartbeatMs: 500, pilots: { walltimeS: 22, idleExitS: 3, intervalS: 1 } });
     slurm = new SlurmBatch({ conf: cluster.slurm!.conf });
     const folder = join(dir, "frames");
     mkdirSync(folder, { recursive: true });
@@ -98,8 +98,8 @@ describe("pilots through a real Slurm", () => {
   }, 90_000);
 
   it("replaces pilots whose walltime is shorter than the campaign, loses no attempt, and leaves no job queued", async () => {
-    // 40 quanta of 3 s on at most 4 pilot cores: about 30 s of work, longer than a pilot's 25 s of work time.
-    writeFileSync(join(dir, "long.yaml"), campaign("long", 3, "5s"));
+    // 40 quanta of 2 s on at most 4 pilot cores: about 20 s of work, longer than a pilot's 17 s of work time.
+    writeFileSync(join(dir, "long.yaml"), campaign("long", 2, "4s"));
     const submit = await cli(["submit", join(dir, "long.yaml"), "--wait"]);
     expect(submit.code, submit.stderr + submit.stdout).toBe(0);
     const quanta = await json<QuantumJson[]>(["quanta", "long"]);

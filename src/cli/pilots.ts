@@ -72,7 +72,7 @@ export function registerPilotsCommand(program: Command): void {
     .option("--once", "one turn: print what was decided and exit")
     .addHelpText("after", "\nPilots inherit this process's environment: $ORRERY_COORDINATOR, $ORRERY_NATS, and a closed cluster's\n$ORRERY_CA and agent $ORRERY_TOKEN (else the cluster file's are used).")
     .action(async (flags: PilotsFlags, cmd: Command) => {
-      const walltimeS = seconds("--walltime", flags.walltime, 30);
+      const walltimeS = seconds("--walltime", flags.walltime, 15);
       const conn = resolveConnection(cmd.optsWithGlobals<{ cluster?: string }>());
       const security = clientSecurity(conn.cluster, "agent");
       const opts: FactoryOptions = {
