@@ -26,7 +26,6 @@ import { cli, messages, parseBenchArgs, pool, sleep } from "./lib/bench-tools.mj
 
 const CONCURRENCY = 4;
 // The AWS SDK's notice about Node versions is not a figure of this bench.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const { say } = messages("replication");
 
 async function main() {
