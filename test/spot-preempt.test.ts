@@ -55,7 +55,7 @@ name: ${NAME}
 pipeline:
   tasks:
     spin:
-      command: [node, test/fixtures/payloads/spin-copy.mjs, "4", "{inputs.frame}", "{outputs.copy}"]
+      command: [node, test/fixtures/payloads/spin-copy.mjs, "6", "{inputs.frame}", "{outputs.copy}"]
       dimensions: [frame]
       inputs: {frame: {datasetType: frame}}
       outputs: {copy: {datasetType: copied}}
@@ -92,7 +92,8 @@ output: {scope: ${NAME}-out, run: ${NAME}/run1}
     const submitted = await cli.run(["submit", campaignFile]);
     expect(submitted.code, submitted.stderr).toBe(0);
 
-    // Mid-quantum: the spot agent's payload has started and spun a while.
+    // Mid-quantum: the spot agent's payload has started and spun a while (it spins 6 s: the notice, the CLI and the
+    // agent's next poll come well before it ends, even on a loaded machine).
     await until("a payload running on the spot agent", () => readFileSync(spot.log, "utf8").includes('"msg":"payload starting"'), 60_000);
     await new Promise((r) => setTimeout(r, 1500));
     const before = Date.now();
