@@ -8,7 +8,8 @@ import { existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { open } from "lmdb";
-import { readCluster, startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { startCluster, stopCluster } from "../src/common/local/cluster.js";
+import { readCluster } from "../src/common/local/cluster-store.js";
 import { isAlive } from "../src/common/local/child.js";
 import { QuantumResultSchema } from "../src/gen/orrery/v1/agent_link_pb.js";
 import { AttemptOutcome } from "../src/gen/orrery/v1/common_pb.js";

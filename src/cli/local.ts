@@ -1,7 +1,8 @@
 // `orrery local up|status|down|restart|preempt|agent add`: a whole cluster on this machine.
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { addAgent, readCluster, startCluster, stopCluster } from "../common/local/cluster.js";
+import { addAgent, startCluster, stopCluster } from "../common/local/cluster.js";
+import { readCluster } from "../common/local/cluster-store.js";
 import { isAlive } from "../common/local/child.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { restartProcess } from "../common/local/restart.js";

@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
 import { isAlive } from "./child.js";
-import { readCluster } from "./cluster.js";
+import { readCluster } from "./cluster-store.js";
 import { postSpotNotice, type SpotInstanceAction } from "./instance-metadata.js";
 
 export interface PostedNotice extends SpotInstanceAction {

@@ -4,7 +4,8 @@
 import { join, resolve } from "node:path";
 import { ErrorCode, OrreryError } from "../errors.js";
 import { isAlive, stopProcess } from "./child.js";
-import { pilotsEnv, readCluster, roleEnv, siteBuckets, startOrrery, updateClusterProcess } from "./cluster.js";
+import { pilotsEnv, roleEnv, siteBuckets, startOrrery } from "./cluster.js";
+import { readCluster, updateClusterProcess } from "./cluster-store.js";
 import type { ClusterProcess } from "./cluster-file.js";
 import { natsServerConfig, redisServerPassword, s3ServerKey } from "./cluster-security.js";
 import { startNats, startRedis, startS3 } from "./servers.js";
