@@ -70,7 +70,12 @@ export function registerPilotsCommand(program: Command): void {
     .option("--work-dir <dir>", "where pilots run and their batch logs go (default ./.orrery/pilots)")
     .option("--software-root <dir>", "where pilots resolve relative program paths of task commands (default: the current directory)")
     .option("--once", "one turn: print what was decided and exit")
-    .addHelpText("after", "\nPilots inherit this process's environment: $ORRERY_COORDINATOR, $ORRERY_NATS, and a closed cluster's\n$ORRERY_CA and agent $ORRERY_TOKEN (else the cluster file's are used).")
+    .addHelpText(
+      "after",
+      "\nPilots inherit this process's environment: $ORRERY_COORDINATOR, $ORRERY_NATS, and for a closed cluster\n" +
+        "$ORRERY_CA and the agent $ORRERY_TOKEN (else the cluster file's), $ORRERY_NATS_USER and $ORRERY_NATS_PASSWORD,\n" +
+        "and $ORRERY_S3_KEYS for the site's storage. Slurm is found through $SLURM_CONF (default /etc/slurm/slurm.conf).",
+    )
     .action(async (flags: PilotsFlags, cmd: Command) => {
       const walltimeS = seconds("--walltime", flags.walltime, 15);
       const conn = resolveConnection(cmd.optsWithGlobals<{ cluster?: string }>());
