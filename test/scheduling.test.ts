@@ -145,11 +145,12 @@ describe("scheduling on a real 2-site cluster", () => {
     expect(lowAfter.length).toBeGreaterThan(0);
     expect(Math.max(...high!)).toBeLessThanOrEqual(Math.min(...lowAfter));
     // While both had work, in steady state (from light's fifth start, once the shares have evened out
-    // what ran before light arrived, to heavy's last start): heavy and light started 3:1.
+    // what ran before light arrived, until heavy had fewer quanta left to start than its 6 of the 8
+    // cores, after which light takes the spare cores by design): heavy and light started 3:1.
     const from = Math.max(heavy![0]!, light![4]!);
-    const until = Math.max(...heavy!);
-    const heavyDuring = heavy!.filter((t) => t >= from).length;
-    const lightDuring = light!.filter((t) => t >= from && t <= until).length;
+    const until = heavy![heavy!.length - 6]!;
+    const heavyDuring = heavy!.filter((t) => t >= from && t < until).length;
+    const lightDuring = light!.filter((t) => t >= from && t < until).length;
     const ratio = heavyDuring / lightDuring;
     expect(ratio, `heavy ${heavyDuring} : light ${lightDuring}`).toBeGreaterThanOrEqual(2.7);
     expect(ratio, `heavy ${heavyDuring} : light ${lightDuring}`).toBeLessThanOrEqual(3.3);
