@@ -16,7 +16,7 @@ interface QuantumJson {
   dataId: Record<string, string | number>;
   state: string;
   outputs: string[];
-  attempts: { outcome: string }[];
+  attempts: { outcome: string; message?: string; agent?: string }[];
 }
 interface ReplicaJson {
   rse: string;
@@ -118,7 +118,7 @@ describe("reuse and deferred tasks on a local cluster", () => {
     expect(quanta).toHaveLength(18);
     // Each quantum succeeded at its first attempt; any other is named with its attempts' outcomes.
     const retried = quanta.filter((q) => q.state !== "SUCCEEDED" || q.attempts.length !== 1);
-    expect(retried.map((q) => `${q.id} ${q.state}: ${q.attempts.map((a) => a.outcome).join(", ")}`)).toEqual([]);
+    expect(retried.map((q) => `${q.id} ${q.state}: ${q.attempts.map((a) => `${a.outcome} on ${a.agent ?? "?"}${a.message ? ` (${a.message})` : ""}`).join(", ")}`)).toEqual([]);
     const status = await json<StatusJson>(["status", "mini-drp-deferred"]);
     expect(status.state).toBe("SUCCEEDED");
     expect(status.tasks["coadd"]?.["SUCCEEDED"]).toBe(2);

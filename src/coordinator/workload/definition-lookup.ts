@@ -3,7 +3,7 @@
 // quanta produced, read from their stored progress.
 import type { QuantaStore } from "./quanta-store.js";
 import type { LiveCampaign } from "./campaign-table.js";
-import type { QuantumDefinition } from "./model.js";
+import type { ProducedReplica, QuantumDefinition } from "./model.js";
 import { doneMakers, resolveInputs } from "./quantum-links.js";
 
 /**
@@ -12,9 +12,18 @@ import { doneMakers, resolveInputs } from "./quantum-links.js";
  * both reads go to Redis at once.
  */
 export async function resolvedDefinitions(store: QuantaStore, c: LiveCampaign, rows: readonly number[]): Promise<QuantumDefinition[]> {
-  const makers = new Set<string>();
-  for (const row of rows) for (const m of doneMakers(c.rows, row)) makers.add(m);
-  const [definitions, progress] = await Promise.all([store.getDefinitions(c, rows.map((row) => c.rows.id(row))), store.getProgress(c.name, [...makers])]);
-  const produced = new Map([...progress].map(([id, p]) => [id, p.produced]));
+  const produced = new Map<string, readonly ProducedReplica[]>();
+  const stored = new Set<string>();
+  for (const row of rows) {
+    for (const m of doneMakers(c.rows, row)) {
+      // A maker whose success is not stored yet still has its run in memory, newer than Redis's copy
+      // (its downstream may be leased before the progress flush): only makers without one are read.
+      const run = c.rows.run(c.rows.rowOf(m)!);
+      if (run !== undefined) produced.set(m, run.produced);
+      else stored.add(m);
+    }
+  }
+  const [definitions, progress] = await Promise.all([store.getDefinitions(c, rows.map((row) => c.rows.id(row))), store.getProgress(c.name, [...stored])]);
+  for (const [id, p] of progress) produced.set(id, p.produced);
   return definitions.map((d) => ({ ...d, inputs: resolveInputs(c, d.inputs, produced) }));
 }
