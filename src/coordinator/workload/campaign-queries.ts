@@ -96,3 +96,14 @@ export interface CampaignInspection {
 export function inspectionOf(c: LiveCampaign): CampaignInspection {
   return { name: c.name, generation: c.generation, counts: c.counts, taskCounts: c.taskCounts, ready: [...c.ready], rows: c.rows };
 }
+
+/** How many attempts a quantum has made; undefined for a quantum the table does not have. */
+export async function attemptCount(store: QuantaStore, table: CampaignTable, quantum: string): Promise<number | undefined> {
+  const ref = table.find(quantum);
+  if (!ref) return undefined;
+  const run = ref.c.rows.run(ref.row);
+  if (run) return run.attempts.length;
+  // A finished quantum keeps no run record in memory: its progress in Redis is final.
+  const id = ref.c.rows.id(ref.row);
+  return (await store.getProgress(ref.c.name, [id])).get(id)?.attempts.length ?? 0;
+}

@@ -129,3 +129,10 @@ function fileLinks(replicas: ReplicaIndex, inputs: NonNullable<RowBatch["inputs"
   });
   return { start: inputs.links.start, rows: inputs.links.rows.map((k) => numbers[k]!) };
 }
+
+/** Picked quanta grouped by campaign, in first-picked order. */
+export function groupByCampaign(picked: readonly QuantumRef[]): [LiveCampaign, number[]][] {
+  const out = new Map<LiveCampaign, number[]>();
+  for (const { c, row } of picked) (out.get(c) ?? out.set(c, []).get(c)!).push(row);
+  return [...out];
+}

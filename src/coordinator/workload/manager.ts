@@ -6,7 +6,7 @@ import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { CampaignSpec, PlannedGraph } from "../campaign/index.js";
 import type { QuantaStore } from "./quanta-store.js";
-import { CampaignTable, type LiveCampaign } from "./campaign-table.js";
+import { CampaignTable, groupByCampaign, type LiveCampaign } from "./campaign-table.js";
 import { selectQuanta, type AgentSlot, type SchedulingOptions } from "./scheduler.js";
 import { LocalityFeed, type CacheReport, type ReplicaEvent } from "./locality-feed.js";
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
@@ -19,7 +19,7 @@ import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
 import type { QuantumDefinition } from "./model.js";
 import { isLiveCampaign } from "./campaign-state.js";
-import { campaignsOf, inspectionOf, listQuanta, specOf, statusView, type CampaignInspection, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
+import { attemptCount, campaignsOf, inspectionOf, listQuanta, specOf, statusView, type CampaignInspection, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
 import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
 import { prestageTurn, type PrestageOrder, type PrestageSite, type PrestageTurnOptions } from "./prestage-plan.js";
@@ -174,15 +174,7 @@ export class WorkloadManager {
 
   /** How many attempts a quantum has made; undefined for a quantum this coordinator does not have. */
   attempts(quantum: string): Promise<number | undefined> {
-    return this.mailbox.send(async () => {
-      const ref = this.table.find(quantum);
-      if (!ref) return undefined;
-      const run = ref.c.rows.run(ref.row);
-      if (run) return run.attempts.length;
-      // A finished quantum keeps no run record in memory: its progress in Redis is final.
-      const id = ref.c.rows.id(ref.row);
-      return (await this.store.getProgress(ref.c.name, [id])).get(id)?.attempts.length ?? 0;
-    });
+    return this.mailbox.send(() => attemptCount(this.store, this.table, quantum));
   }
 
   /** A campaign's in-memory indexes, typed read-only (diagnostics, the store's conformance tests); undefined when there is none. */
@@ -495,11 +487,4 @@ export class WorkloadManager {
       await this.persist();
     });
   }
-}
-
-/** Picked quanta grouped by campaign, in first-picked order. */
-function groupByCampaign(picked: readonly { c: LiveCampaign; row: number }[]): [LiveCampaign, number[]][] {
-  const out = new Map<LiveCampaign, number[]>();
-  for (const { c, row } of picked) (out.get(c) ?? out.set(c, []).get(c)!).push(row);
-  return [...out];
 }
