@@ -10,6 +10,7 @@ import { preemptAgent } from "../common/local/preempt.js";
 import { parseDuration } from "../common/duration.js";
 import { printJson, printLine, printNotice, printTable } from "./output.js";
 import { globalOptions } from "./global-options.js";
+import type { ClusterFile } from "../common/local/cluster-file.js";
 
 /** `--dir`, else the folder of --cluster/$ORRERY_CLUSTER, else .orrery. */
 function clusterDir(cmd: Command, dir: string | undefined): string {
@@ -52,6 +53,8 @@ export function registerLocalCommands(program: Command): void {
         return;
       }
       printLine(`cluster up in ${cluster.dir}: ${cluster.sites.join(", ")}; coordinator ${cluster.coordinator}; nats ${cluster.nats}`);
+      const dashboard = dashboardUrl(cluster);
+      if (dashboard) printLine(`dashboard: ${dashboard} (status, /metrics and /healthz over HTTP)`);
       if (cluster.slurm) printLine(`slurm for site-hpc: export SLURM_CONF=${cluster.slurm.conf} to use sbatch, squeue, sinfo`);
       printLine(`${cluster.processes.filter((p) => p.role === "agent").length} agents; logs in ${cluster.dir}/logs; stop with \`orrery local down\``);
       printLine(
@@ -70,8 +73,9 @@ export function registerLocalCommands(program: Command): void {
       const cluster = readCluster(dir);
       if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
       const processes = cluster.processes.map((p) => ({ name: p.name, role: p.role, site: p.site ?? "", pid: p.pid, alive: isAlive(p.pid), address: p.address }));
+      const dashboard = dashboardUrl(cluster);
       if (globalOptions(cmd).json) {
-        printJson({ processes });
+        printJson({ processes, dashboard });
         return;
       }
       printTable(processes, [
@@ -82,6 +86,7 @@ export function registerLocalCommands(program: Command): void {
         { header: "ALIVE", value: (p) => (p.alive ? "yes" : "NO") },
         { header: "ADDRESS", value: (p) => p.address },
       ]);
+      if (dashboard) printLine(`dashboard: ${dashboard}`);
     });
 
   local
@@ -132,4 +137,11 @@ export function registerLocalCommands(program: Command): void {
       if (globalOptions(cmd).json) printJson(proc);
       else printLine(`agent ${proc.name} started at ${proc.site ?? ""} (pid ${proc.pid})`);
     });
+}
+
+/** The coordinator's web page; on a closed cluster the operator token rides in the fragment (never sent to a server or logged). */
+export function dashboardUrl(cluster: ClusterFile): string | null {
+  if (cluster.http === undefined) return null;
+  const token = cluster.security?.tokens.operator;
+  return `http://${cluster.http}/${token ? `#token=${encodeURIComponent(token)}` : ""}`;
 }

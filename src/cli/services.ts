@@ -35,6 +35,7 @@ export function registerCoordinatorCommand(program: Command): void {
     .option("--prestage <on|off>", "ask the data backbone for transient rules that copy waiting quanta's inputs to sites whose agents are idle", parseOnOff, "on")
     .option("--prestage-lifetime <duration>", "lifetime of those rules", "2h")
     .option("--prestage-interval <duration>", "how often the coordinator looks for idle sites and waiting quanta", "2s")
+    .option("--http <host:port>", "serve the web dashboard at /, Prometheus metrics at /metrics and /healthz over HTTP here (default $ORRERY_HTTP; none: no HTTP)")
     .option("--tls-cert <file>", "serve gRPC over TLS with this PEM certificate (default $ORRERY_TLS_CERT; none: plaintext)")
     .option("--tls-key <file>", "the certificate's PEM private key (default $ORRERY_TLS_KEY)")
     .addHelpText(
@@ -43,14 +44,16 @@ export function registerCoordinatorCommand(program: Command): void {
         "(`authorization: Bearer TOKEN`): the operator token for the campaign API, the agent token for the agent link.\n" +
         "Tokens are taken from the environment only, never from the command line.",
     )
-    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number; prestage: "on" | "off"; prestageLifetime: string; prestageInterval: string; tlsCert?: string; tlsKey?: string }) => {
+    .action(async (opts: { listen: string; redis: string; nats: string; leaseTtl: number; heartbeat: number; localityDelay: number; prestage: "on" | "off"; prestageLifetime: string; prestageInterval: string; http?: string; tlsCert?: string; tlsKey?: string }) => {
       const tls = tlsFiles(opts.tlsCert ?? env("ORRERY_TLS_CERT"), opts.tlsKey ?? env("ORRERY_TLS_KEY"));
       const operator = env("ORRERY_OPERATOR_TOKEN");
+      const http = opts.http ?? env("ORRERY_HTTP");
       const agent = env("ORRERY_AGENT_TOKEN");
       const handle = await runCoordinator({
         ...(tls ? { tls } : {}),
         ...(operator !== undefined || agent !== undefined ? { tokens: { ...(operator !== undefined ? { operator } : {}), ...(agent !== undefined ? { agent } : {}) } } : {}),
         listen: opts.listen,
+        ...(http !== undefined ? { http } : {}),
         redisUrl: opts.redis,
         natsUrl: opts.nats,
         leaseTtlMs: opts.leaseTtl,
@@ -58,8 +61,8 @@ export function registerCoordinatorCommand(program: Command): void {
         localityDelayMs: opts.localityDelay,
         prestage: opts.prestage === "on" && { lifetimeMs: positiveMs("--prestage-lifetime", opts.prestageLifetime), intervalMs: positiveMs("--prestage-interval", opts.prestageInterval) },
       });
-      printNotice(`coordinator listening on ${handle.address}`);
-      signalReady({ address: handle.address });
+      printNotice(`coordinator listening on ${handle.address}${handle.httpAddress ? `; dashboard at http://${handle.httpAddress}/` : ""}`);
+      signalReady({ address: handle.address, ...(handle.httpAddress ? { http: handle.httpAddress } : {}) });
       await waitForSignal();
       await handle.close();
     });

@@ -14,6 +14,9 @@ import { closeCampaignParser } from "./campaign/index.js";
 import { Subjects } from "../common/subjects.js";
 import { authInterceptor, type RoleTokens } from "./call-auth.js";
 import { readFileSync } from "node:fs";
+import { startCoordinatorHttp, type HealthReport } from "./http/index.js";
+import type { HttpServerHandle } from "../common/http-server.js";
+import type { NatsConnection } from "../common/nats.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -40,6 +43,8 @@ export interface CoordinatorOptions {
   tls?: { certFile: string; keyFile: string };
   /** Bearer tokens accepted per role, checked on every call; none (no role given): every call is let in. */
   tokens?: RoleTokens;
+  /** Serve /healthz, /metrics and the dashboard over HTTP here (host:port); none: no HTTP. */
+  http?: string;
 }
 
 function serverCredentials(tls: CoordinatorOptions["tls"]): grpc.ServerCredentials {
@@ -56,6 +61,8 @@ function serverCredentials(tls: CoordinatorOptions["tls"]): grpc.ServerCredentia
 
 export interface CoordinatorHandle {
   address: string;
+  /** host:port of the HTTP side, when it has one. */
+  httpAddress: string | undefined;
   close(): Promise<void>;
 }
 
@@ -118,14 +125,21 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       )
       .finally(() => (ticking = false));
   }, 1000);
+  let http: HttpServerHandle | undefined;
+  if (opts.http !== undefined) {
+    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc) }, createLogger("http"));
+    log.info({ address: http.address }, "dashboard, /metrics and /healthz served over HTTP");
+  }
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
   if (authenticated && opts.tls === undefined) log.warn({ address }, "bearer tokens are checked but gRPC is not TLS: tokens cross the network in clear (give --tls-cert/--tls-key)");
   if (!authenticated) log.warn({ address }, "no bearer tokens configured: every call is let in ($ORRERY_OPERATOR_TOKEN, $ORRERY_AGENT_TOKEN)");
 
   return {
     address,
+    httpAddress: http?.address,
     async close() {
       clearInterval(ticker);
+      await http?.close();
       await prestager?.stop();
       replicaEvents.unsubscribe();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
@@ -135,4 +149,17 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       await closeCampaignParser();
     },
   };
+}
+
+/** Whether Redis answers within 2 s and NATS is connected. */
+async function health(store: CoordinatorStore, nc: NatsConnection): Promise<HealthReport> {
+  const redis = await Promise.race([
+    store.ping().then(
+      () => "ok",
+      (err: unknown) => `unreachable: ${(err as Error).message}`,
+    ),
+    new Promise<string>((resolve) => setTimeout(() => resolve("no answer within 2 s"), 2000).unref()),
+  ]);
+  const nats = nc.isClosed() ? "closed" : "ok";
+  return { ok: redis === "ok" && nats === "ok", checks: { redis, nats } };
 }

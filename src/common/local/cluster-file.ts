@@ -38,6 +38,8 @@ export const ClusterFileSchema = z.object({
   version: z.literal(1),
   dir: z.string(),
   coordinator: z.string(),
+  /** The coordinator's HTTP side (host:port): dashboard, /metrics, /healthz; absent in files written before it had one. */
+  http: z.string().optional(),
   nats: z.string(),
   redis: z.string(),
   s3: z.record(z.string(), z.string()), // site → endpoint

@@ -120,13 +120,16 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     say("starting the coordinator");
     const port = await freePort();
     const listen = `127.0.0.1:${port}`;
-    const coordArgs = ["coordinator", "--listen", listen, "--nats", nats.url, "--redis", redis.url];
+    // The HTTP side's port is fixed here too, so a restarted coordinator keeps its dashboard URL.
+    const http = `127.0.0.1:${await freePort()}`;
+    const coordArgs = ["coordinator", "--listen", listen, "--nats", nats.url, "--redis", redis.url, "--http", http];
     if (opts.leaseTtlMs !== undefined) coordArgs.push("--lease-ttl", String(opts.leaseTtlMs));
     if (opts.heartbeatMs !== undefined) coordArgs.push("--heartbeat", String(opts.heartbeatMs));
     if (opts.localityDelayMs !== undefined) coordArgs.push("--locality-delay", `${opts.localityDelayMs / 1000}s`);
     if (opts.prestage === false) coordArgs.push("--prestage", "off");
     if (opts.prestageIntervalMs !== undefined) coordArgs.push("--prestage-interval", `${opts.prestageIntervalMs / 1000}s`);
     cluster.coordinator = listen;
+    cluster.http = http;
     const coord = await startOrrery("coordinator", coordArgs, logDir, roleEnv(cluster, "coordinator"));
     processes.push({ name: "coordinator", role: "coordinator", pid: coord.pid, address: listen, log: join(logDir, "coordinator.log"), args: coordArgs });
     writeCluster(cluster);
