@@ -1,12 +1,13 @@
 // The in-memory indexes the scheduler works on: campaigns, their quantum rows,
 // ready sets, state counts. Rebuilt from Redis at start-up; no I/O here.
 import type { CampaignSpec, TaskDefinition } from "../campaign/index.js";
-import type { CampaignRecord } from "./model.js";
+import type { CampaignRecord, TicketRecord } from "./model.js";
 import { QuantumRows, type Links, type RowBatch } from "./quantum-rows.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
 import { QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 import type { AttemptFigures } from "./attempt-figures.js";
+import { ticketsOf } from "./tickets.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -19,6 +20,8 @@ export interface LiveCampaign extends CampaignRecord {
   failures: number;
   kills: number;
   attemptFigures: AttemptFigures;
+  /** Tickets of its FAILED quanta (open, or closed since), by quantum id (tickets.ts). */
+  tickets: Map<string, TicketRecord>;
 }
 
 /** One quantum: a row of a campaign. */
@@ -46,8 +49,8 @@ export class CampaignTable {
     readonly clock: () => number = Date.now,
   ) {}
 
-  /** A campaign with no quanta yet (or those of `rows`, counted with addRows). */
-  addCampaign(record: CampaignRecord, spec: CampaignSpec, rows = new QuantumRows(record.name, taskMemoryOf(spec))): LiveCampaign {
+  /** A campaign with no quanta yet (or those of `rows`, counted with addRows), and its stored tickets (those of its generation). */
+  addCampaign(record: CampaignRecord, spec: CampaignSpec, rows = new QuantumRows(record.name, taskMemoryOf(spec)), tickets?: readonly TicketRecord[]): LiveCampaign {
     const live: LiveCampaign = {
       ...record,
       spec,
@@ -60,6 +63,7 @@ export class CampaignTable {
       kills: 0,
       // A copy: the stored record's figures go on from where they were.
       attemptFigures: structuredClone(record.attemptFigures ?? {}),
+      tickets: ticketsOf(record.generation, tickets),
     };
     this.campaigns.set(record.name, live);
     return live;
