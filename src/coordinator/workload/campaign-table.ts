@@ -7,7 +7,6 @@ import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
 import { QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 import type { AttemptFigures } from "./attempt-figures.js";
-import { ticketsOf } from "./tickets.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -63,7 +62,8 @@ export class CampaignTable {
       kills: 0,
       // A copy: the stored record's figures go on from where they were.
       attemptFigures: structuredClone(record.attemptFigures ?? {}),
-      tickets: ticketsOf(record.generation, tickets),
+      // Only its generation's: a flush of the campaign it replaced may have stored one after the resubmit.
+      tickets: new Map((tickets ?? []).filter((t) => t.generation === record.generation).map((t) => [t.quantum, t])),
     };
     this.campaigns.set(record.name, live);
     return live;

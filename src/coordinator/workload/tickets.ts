@@ -72,11 +72,6 @@ export function closeTicket(sink: TicketSink, c: LiveCampaign, row: number, nowM
   return closed;
 }
 
-/** The tickets of a campaign's current generation, by quantum (a loaded campaign's, from the store). */
-export function ticketsOf(generation: string, stored: readonly TicketRecord[] = []): Map<string, TicketRecord> {
-  return new Map(stored.filter((t) => t.generation === generation).map((t) => [t.quantum, t]));
-}
-
 export interface TicketFilter {
   campaign?: string;
   open?: boolean;
