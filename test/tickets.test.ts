@@ -79,6 +79,7 @@ output: {scope: tk-out, run: flaky/run1}
     const run = await cli(["submit", file, "--wait"]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout + run.stderr).toContain("FAILED");
+    expect(run.stderr).toContain("`orrery tickets --open --campaign flaky`; once the cause is fixed, `orrery retry flaky`");
     const quanta = await json<QuantumJson[]>(["quanta", "flaky"]);
     const flaky = quanta.find((q) => q.task === "flaky")!;
     const after = quanta.find((q) => q.task === "after")!;
