@@ -131,6 +131,7 @@ describe("operator retry", () => {
     const e = refusal(() => retryCampaign(cancelled.ctx, "rt"));
     expect(e.code).toBe(ErrorCode.ILLEGAL_TRANSITION);
     expect(e.message).toBe("campaign rt is CANCELLED; only RUNNING, PAUSED, SUCCEEDED or FAILED campaigns can be retried");
+    expect(e.hint).toContain("submit its file again");
 
     const paused = setup("PAUSED");
     expect(retryCampaign(paused.ctx, "rt")).toMatchObject({ requeued: 2, state: "PAUSED" });

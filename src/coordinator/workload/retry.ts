@@ -31,7 +31,12 @@ const BLOCKING: ReadonlySet<QuantumState> = new Set(["FAILED", "BLOCKED", "CANCE
  */
 export function retryCampaign(ctx: ControlContext, name: string, quantum?: string): RetryResult {
   const c = liveCampaign(ctx.table, name);
-  // Refused before any quantum changes (CANCELLED).
+  // Refused before any quantum changes.
+  if (c.state === "CANCELLED") {
+    throw new OrreryError(ErrorCode.ILLEGAL_TRANSITION, `campaign ${c.name} is CANCELLED; only RUNNING, PAUSED, SUCCEEDED or FAILED campaigns can be retried`, {
+      hint: "a cancelled campaign does not run again: submit its file again to run it anew",
+    });
+  }
   nextCampaignState(c.state, "retry", c.name);
   const rows = quantum === undefined ? failedRows(c) : [failedRow(c, quantum)];
   for (const row of rows) {
