@@ -360,5 +360,49 @@ priority: 900
       expect(await layout().generationRecords(uncommitted)).toBe(0);
       expect(await store.getDefinitions(record, [other, q])).toEqual([expansion.definition(1), expansion.definition(0)]);
     });
+    it("a ticket is stored with the progress that failed its quantum: a restarted manager lists it, closes it when the retried quantum succeeds; a resubmit drops it", async () => {
+      const spec = specFor("ticketed", "retries: {failures: 0, kills: 3}\n");
+      const few = catalog();
+      few.set("raw", few.get("raw")!.slice(0, 1));
+      const slot = { id: "agent-1", site: "site-a", kind: "hpc", freeCores: 1, freeMemoryMB: 100_000, freeDiskMB: 100_000 };
+      const report = async (m: WorkloadManager, outcome: string, exitCode: number, stderr: string) => {
+        const [g] = await m.lease(slot);
+        expect(g?.quantum.id).toBe("ticketed.isr.1");
+        await m.report("agent-1", { leaseId: g!.leaseId, quantumId: g!.quantum.id, attempt: g!.attempt, outcome, exitCode, message: `exit code ${exitCode}`, startMs: 1, endMs: 2, outputs: outcome === "succeeded" ? [{ role: "postISR", did: g!.quantum.outputs[0]!.did, rse: "site-a-disk", bytes: 7, adler32: "a7", md5: "m7" }] : [], stdout: "", stderr, provenanceJson: "{}" });
+      };
+      const first = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
+      await first.submit(spec, expandGraph(spec, few));
+      await report(first, "payload_error", 3, "step 1\nboom\n");
+      expect((await first.status("ticketed", []))[0]!.state).toBe("FAILED");
+
+      const second = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
+      await second.load();
+      const [open] = await second.tickets.list({ open: true, campaign: "ticketed" });
+      expect(open).toMatchObject({ quantum: "ticketed.isr.1", campaign: "ticketed", task: "isr", state: "open", outcome: "payload_error", exitCode: 3, message: "exit code 3", stderrTail: "step 1\nboom", attempt: 1, closedMs: 0, quantumState: "FAILED" });
+      expect(await second.tickets.retry("ticketed")).toMatchObject({ requeued: 1, unblocked: 1, state: "RUNNING" });
+      await report(second, "succeeded", 0, "");
+
+      const third = new WorkloadManager(await openStore(), silent, 60_000, () => {}, noCatalog);
+      await third.load();
+      expect(await third.tickets.list({ open: true })).toEqual([]);
+      const [closed] = await third.tickets.list({ campaign: "ticketed" });
+      expect(closed).toMatchObject({ quantum: "ticketed.isr.1", state: "closed", exitCode: 3, quantumState: "SUCCEEDED", openedMs: open!.openedMs });
+      expect(closed!.closedMs).toBeGreaterThanOrEqual(open!.openedMs);
+
+      // A resubmit of the name (a new generation) has none of the old one's tickets.
+      const store = await openStore();
+      const [stored] = (await store.loadAll()).filter((c) => c.record.name === "ticketed");
+      expect(stored!.tickets.map((t) => t.state)).toEqual(["closed"]);
+      const expansion = buildExpansion(spec, expandGraph(spec, few));
+      const table = new CampaignTable();
+      const record: CampaignRecord = { ...stored!.record, state: "RUNNING", generation: "resubmitted" };
+      const live = table.addCampaign(record, spec);
+      live.rows.append(expansion);
+      settleRows(live.rows, 0, expansion.count, new Map());
+      await saveCampaign(store, record, expansion, live.rows.ranges, progressToStore(live.rows, 0));
+      const [resubmitted] = (await store.loadAll()).filter((c) => c.record.name === "ticketed");
+      expect(resubmitted!.record.generation).toBe("resubmitted");
+      expect(resubmitted!.tickets).toEqual([]);
+    });
   });
 }

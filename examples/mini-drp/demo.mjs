@@ -176,7 +176,8 @@ if (submitted.status !== 0) {
     // no status to add
   }
   say(`\n${CAMPAIGN}: ${state}`);
-  say("  see why:   npx orrery tickets   ·   npx orrery quanta mini-drp --state FAILED   ·   npx orrery logs QUANTUM");
+  say("  see why:   npx orrery tickets --open   ·   npx orrery quanta mini-drp --state FAILED   ·   npx orrery logs QUANTUM");
+  say("  fixed it:  npx orrery retry mini-drp");
   say("  stop:      npx orrery local down");
   process.exit(submitted.status);
 }

@@ -9,7 +9,7 @@ import { EXPANSION_TIMEOUT_MS, parsePriority, readSubmitRequest } from "./campai
 import { followCampaign } from "./campaign-watch.js";
 import { withCampaignClient, type CampaignClient } from "./coordinator-client.js";
 import { globalOptions } from "./global-options.js";
-import { CommandFailed, ExitCode, printJson, printLine, printTable, printText } from "./output.js";
+import { CommandFailed, ExitCode, printJson, printLine, printNotice, printTable, printText } from "./output.js";
 import {
   QUANTUM_STATES,
   agentToJson,
@@ -39,6 +39,7 @@ async function followToEnd(client: CampaignClient, campaign: string, json: boole
   const final = await followCampaign(() => campaignStatus(client, campaign));
   if (json) printJson(final);
   else printLine(finalLine(final));
+  if (final.state === "FAILED") printNotice(`see why with \`orrery tickets --open --campaign ${campaign}\`; once the cause is fixed, \`orrery retry ${campaign}\``);
   if (final.state !== "SUCCEEDED") throw new CommandFailed(ExitCode.FAILED);
 }
 

@@ -11,6 +11,7 @@ import type { AgentLink } from "../dispatch/index.js";
 import { expandGraph, fetchCatalog, parseCampaignIsolated, type CampaignSpec } from "../campaign/index.js";
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
+import { ticketApi } from "./ticket-api.js";
 
 /** The validated spec of a Submit or Plan request, parsed off the event loop; throws SPEC_INVALID listing every problem. */
 function specOf(req: SubmitRequest): Promise<CampaignSpec> {
@@ -41,6 +42,7 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
   });
 
   return {
+    ...ticketApi({ manager, store }),
     async submit(req) {
       const spec = await specOf(req);
       const catalog = await fetchCatalog(nc, spec);

@@ -4,7 +4,7 @@
 // mid-expansion leaves nothing visible. Progress is stored only for quanta
 // not in their first state (workload/initial-progress.ts).
 import { Redis } from "ioredis";
-import type { AttemptLogs, CampaignKeys, StoreChanges, CampaignRecord, CampaignUpdate, DefinitionSource, ExpansionRecord, IdentityRecord, QuantaStore, QuantumDefinition, QuantumProgress, RowBatch, StoredCampaign, TaskRange } from "../workload/index.js";
+import type { AttemptLogs, CampaignKeys, StoreChanges, CampaignRecord, CampaignUpdate, DefinitionSource, ExpansionRecord, IdentityRecord, QuantaStore, QuantumDefinition, QuantumProgress, RowBatch, StoredCampaign, TaskRange, TicketRecord } from "../workload/index.js";
 import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 import { checkReplies } from "../../common/redis-replies.js";
@@ -28,6 +28,8 @@ const K = {
   index: (c: CampaignKeys) => `orrery:campaign:${c.name}:index${c.generation === "" ? "" : `:${c.generation}`}`,
   /** Hash: quantum id → QuantumProgress JSON, for quanta not in their first state. */
   progress: (name: string) => `orrery:campaign:${name}:progress`,
+  /** Hash: quantum id → TicketRecord JSON (open and closed); a resubmit drops it. */
+  tickets: (name: string) => `orrery:campaign:${name}:tickets`,
   log: (quantum: string, attempt: number) => `orrery:log:${quantum}:${attempt}`,
   provenance: (quantum: string, attempt: number) => `orrery:provenance:${quantum}:${attempt}`,
   // Not under a campaign's keys: it outlives the campaign runs that wrote it.
@@ -100,7 +102,7 @@ export class CoordinatorStore implements QuantaStore {
     const old = await this.redis.hget(K.campaign(record.name), "generation");
     const multi = this.redis.multi();
     // UNLINK: a million-field hash is freed in the background, not while Redis blocks.
-    multi.unlink(K.campaign(record.name), K.progress(record.name), K.index(record));
+    multi.unlink(K.campaign(record.name), K.progress(record.name), K.tickets(record.name), K.index(record));
     if (old !== null && old !== record.generation) multi.unlink(K.definitions({ name: record.name, generation: old }), K.index({ name: record.name, generation: old }));
     multi.hset(K.index(record), "0", encodeRowBatch(rows));
     this.addProgress(multi, record.name, progress);
@@ -159,8 +161,8 @@ export class CoordinatorStore implements QuantaStore {
    * records (logs, provenance), campaign records.
    */
   async saveChanges(changes: StoreChanges): Promise<void> {
-    const { progress, attempts, campaigns } = changes;
-    if (progress.length === 0 && attempts.length === 0 && campaigns.length === 0) return;
+    const { progress, attempts, campaigns, tickets = [] } = changes;
+    if (progress.length === 0 && attempts.length === 0 && campaigns.length === 0 && tickets.length === 0) return;
     const multi = this.redis.multi();
     for (const a of attempts) {
       if (a.logs) multi.hset(K.log(a.quantum, a.attempt), { stdout: a.logs.stdout, stderr: a.logs.stderr });
@@ -171,6 +173,7 @@ export class CoordinatorStore implements QuantaStore {
       for (const [hash, r] of p.identities ?? []) multi.set(K.identity(hash), JSON.stringify(r));
     }
     for (const c of campaigns) multi.hset(K.campaign(c.name), campaignUpdateFields(c));
+    for (const t of tickets) multi.hset(K.tickets(t.campaign), t.quantum, JSON.stringify(t));
     checkReplies(await multi.exec());
   }
 
@@ -256,7 +259,12 @@ export class CoordinatorStore implements QuantaStore {
         onUnreadable(name, "it was stored in an older format; submit it again to run it");
         continue;
       }
+      // Only the current generation's: one stored by a flush of the campaign it replaced is not its own.
+      const tickets = Object.values(await this.redis.hgetall(K.tickets(name)))
+        .map((v) => JSON.parse(v) as TicketRecord)
+        .filter((t) => t.generation === keys.generation);
       out.push({
+        tickets,
         record: {
           name,
           state: h["state"] as CampaignRecord["state"],

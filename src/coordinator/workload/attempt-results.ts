@@ -11,6 +11,7 @@ import { makersDone } from "./quantum-links.js";
 import type { ProgressJournal } from "./progress-journal.js";
 import { tasksToExpand } from "../campaign/index.js";
 import { countAttempt, cpuSecondsOf } from "./attempt-figures.js";
+import { closeTicket, openTicket } from "./tickets.js";
 
 export interface AttemptReport {
   leaseId: string;
@@ -56,6 +57,8 @@ export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, 
     if (site !== undefined) c.rows.locality.setProduced(row, site, r.outputs.reduce((sum, o) => sum + o.bytes, 0));
     ctx.table.transition(c, row, "succeeded");
     ctx.journal.succeeded(c, row);
+    // A quantum retried by the operator: its ticket closes with the success that is stored.
+    closeTicket(ctx.journal, c, row, Date.now());
     release(ctx, c, row);
     ctx.onDone(c.name);
   } else {
@@ -67,8 +70,12 @@ export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, 
     ctx.log.info({ quantum: rows.id(row), outcome: r.outcome, retry: d.retry, reason: d.reason }, "attempt did not succeed");
     ctx.table.transition(c, row, d.retry ? "retry" : "failed");
     ctx.journal.touch(c, row);
-    if (!d.retry) block(ctx, c, row);
-    else ctx.onWork();
+    if (d.retry) ctx.onWork();
+    else {
+      // Budget spent: a ticket for the operator, stored with this progress.
+      openTicket(ctx.journal, c, row, { attempt: attempt?.number ?? r.attempt, outcome: r.outcome, exitCode: r.exitCode, message: r.message, stderr: r.stderr, reason: d.reason }, Date.now());
+      block(ctx, c, row);
+    }
   }
   updateCampaignState(ctx, c);
 }

@@ -9,6 +9,7 @@ import type { ProgressJournal } from "./progress-journal.js";
 import { isLiveCampaign, nextCampaignState, type CampaignEvent } from "./campaign-state.js";
 import { canTransition } from "./quantum-state.js";
 import { settleCampaign } from "./attempt-results.js";
+import { closeTicket } from "./tickets.js";
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 1000;
@@ -22,7 +23,7 @@ export interface CancelledLease {
 export interface ControlContext {
   table: CampaignTable;
   /** Marks what changed; the manager flushes it before answering. */
-  journal: Pick<ProgressJournal, "touch" | "touchCampaign">;
+  journal: Pick<ProgressJournal, "touch" | "touchCampaign" | "ticketOpened" | "ticketClosed">;
   log: Logger;
 }
 
@@ -80,6 +81,8 @@ export function cancelCampaign(ctx: ControlContext, name: string, nowMs: number)
     }
     ctx.table.transition(c, row, "cancel");
     ctx.journal.touch(c, row);
+    // Nothing is left for the operator to do about a cancelled quantum.
+    if (state === "FAILED") closeTicket(ctx.journal, c, row, nowMs);
   }
   if (c.state !== "CANCELLED") c.finishedMs = nowMs;
   applyEvent(ctx, c, "cancel");

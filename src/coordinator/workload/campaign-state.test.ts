@@ -4,14 +4,14 @@ import { campaignStateFor, canCampaignTransition, CampaignStates, nextCampaignSt
 import { emptyCounts } from "./campaign-table.js";
 import type { QuantumState } from "./quantum-state.js";
 
-const EVENTS: CampaignEvent[] = ["pause", "resume", "cancel", "finished", "failed", "reopened"];
+const EVENTS: CampaignEvent[] = ["pause", "resume", "cancel", "finished", "failed", "reopened", "retry"];
 
 // The campaign lifecycle; every (state, event) pair not listed is illegal.
 const LIFECYCLE: Record<CampaignState, Partial<Record<CampaignEvent, CampaignState>>> = {
-  RUNNING: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED", finished: "SUCCEEDED", failed: "FAILED" },
-  PAUSED: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED" },
-  SUCCEEDED: {},
-  FAILED: { cancel: "CANCELLED", reopened: "RUNNING" },
+  RUNNING: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED", finished: "SUCCEEDED", failed: "FAILED", retry: "RUNNING" },
+  PAUSED: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED", retry: "PAUSED" },
+  SUCCEEDED: { retry: "SUCCEEDED" },
+  FAILED: { cancel: "CANCELLED", reopened: "RUNNING", retry: "RUNNING" },
   CANCELLED: { cancel: "CANCELLED" },
 };
 

@@ -14,21 +14,24 @@ export type CampaignEvent =
   | "cancel" // operator: every open, blocked or failed quantum CANCELLED
   | "finished" // every quantum done, none failed
   | "failed" // every quantum ended, some failed, were blocked or cancelled
-  | "reopened"; // quanta of an ended campaign may run again (operator retry)
+  | "reopened" // quanta of an ended campaign may run again (operator retry)
+  | "retry"; // operator: FAILED quanta back to READY (retry.ts)
 
 const TRANSITIONS: Record<CampaignState, Partial<Record<CampaignEvent, CampaignState>>> = {
   // Pausing a paused campaign or resuming a running one changes nothing and is not an error: scripts may repeat them.
-  RUNNING: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED", finished: "SUCCEEDED", failed: "FAILED" },
+  RUNNING: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED", finished: "SUCCEEDED", failed: "FAILED", retry: "RUNNING" },
   // A paused campaign is not settled while paused, even when nothing is left open: it ends when resumed.
-  PAUSED: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED" },
-  SUCCEEDED: {},
+  // A retry while paused requeues its FAILED quanta; they start once it is resumed.
+  PAUSED: { pause: "PAUSED", resume: "RUNNING", cancel: "CANCELLED", retry: "PAUSED" },
+  // Nothing of a SUCCEEDED campaign failed: a retry requeues nothing.
+  SUCCEEDED: { retry: "SUCCEEDED" },
   // Cancelling a FAILED campaign closes its tickets: its FAILED and BLOCKED quanta become CANCELLED.
-  FAILED: { cancel: "CANCELLED", reopened: "RUNNING" },
+  FAILED: { cancel: "CANCELLED", reopened: "RUNNING", retry: "RUNNING" },
   CANCELLED: { cancel: "CANCELLED" },
 };
 
 /** What an operator asks, as the CLI names it. */
-const VERB: Partial<Record<CampaignEvent, string>> = { pause: "paused", resume: "resumed", cancel: "cancelled" };
+const VERB: Partial<Record<CampaignEvent, string>> = { pause: "paused", resume: "resumed", cancel: "cancelled", retry: "retried" };
 
 export function canCampaignTransition(state: CampaignState, event: CampaignEvent): boolean {
   return TRANSITIONS[state][event] !== undefined;

@@ -1,7 +1,7 @@
 // The in-memory indexes the scheduler works on: campaigns, their quantum rows,
 // ready sets, state counts. Rebuilt from Redis at start-up; no I/O here.
 import type { CampaignSpec, TaskDefinition } from "../campaign/index.js";
-import type { CampaignRecord } from "./model.js";
+import type { CampaignRecord, TicketRecord } from "./model.js";
 import { QuantumRows, type Links, type RowBatch } from "./quantum-rows.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
@@ -19,6 +19,8 @@ export interface LiveCampaign extends CampaignRecord {
   failures: number;
   kills: number;
   attemptFigures: AttemptFigures;
+  /** Tickets of its FAILED quanta (open, or closed since), by quantum id (tickets.ts). */
+  tickets: Map<string, TicketRecord>;
 }
 
 /** One quantum: a row of a campaign. */
@@ -46,8 +48,8 @@ export class CampaignTable {
     readonly clock: () => number = Date.now,
   ) {}
 
-  /** A campaign with no quanta yet (or those of `rows`, counted with addRows). */
-  addCampaign(record: CampaignRecord, spec: CampaignSpec, rows = new QuantumRows(record.name, taskMemoryOf(spec))): LiveCampaign {
+  /** A campaign with no quanta yet (or those of `rows`, counted with addRows), and its stored tickets (those of its generation). */
+  addCampaign(record: CampaignRecord, spec: CampaignSpec, rows = new QuantumRows(record.name, taskMemoryOf(spec)), tickets?: readonly TicketRecord[]): LiveCampaign {
     const live: LiveCampaign = {
       ...record,
       spec,
@@ -60,6 +62,8 @@ export class CampaignTable {
       kills: 0,
       // A copy: the stored record's figures go on from where they were.
       attemptFigures: structuredClone(record.attemptFigures ?? {}),
+      // Only its generation's: a flush of the campaign it replaced may have stored one after the resubmit.
+      tickets: new Map((tickets ?? []).filter((t) => t.generation === record.generation).map((t) => [t.quantum, t])),
     };
     this.campaigns.set(record.name, live);
     return live;

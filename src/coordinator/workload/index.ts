@@ -2,7 +2,9 @@
 // records behind (QuantaStore), and the record types a store implements it with.
 export { WorkloadManager, type CampaignInspection, type RowsView, type CampaignStatusView, type QuantumListing, type AgentCapacity, type LeaseGrant, type AttemptReport, type CancelledLease, type CatalogSource } from "./manager.js";
 export { saveCampaign, type QuantaStore, type AttemptLogs, type AttemptRecords, type ProgressWrite, type StoreChanges, type CampaignKeys, type CampaignUpdate, type DefinitionSource, type ExpansionRecord, type StoredCampaign } from "./quanta-store.js";
-export type { CampaignRecord, IdentityOutput, IdentityRecord, ProducedReplica, QuantumDefinition, QuantumInput, QuantumOutput, QuantumProgress } from "./model.js";
+export type { CampaignRecord, IdentityOutput, IdentityRecord, ProducedReplica, QuantumDefinition, QuantumInput, QuantumOutput, QuantumProgress, TicketRecord } from "./model.js";
+export type { TicketView, TicketFilter } from "./tickets.js";
+export type { RetryResult } from "./retry.js";
 export type { BatchInputs, QuantumRows, RowBatch, TaskRange } from "./quantum-rows.js";
 export type { AttemptFigures, KindFigures } from "./attempt-figures.js";
 export { CampaignTable, type LiveCampaign, type QuantumRef } from "./campaign-table.js";

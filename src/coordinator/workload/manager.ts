@@ -29,6 +29,7 @@ import { applyReport, type IntakeContext } from "./result-intake.js";
 import { OutputSettler } from "./output-settler.js";
 import { isLateLease, reopenLease } from "./late-result.js";
 import { siteDemand, type PilotShape, type SiteDemand } from "./site-demand.js";
+import { TicketDesk } from "./ticket-desk.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -56,6 +57,8 @@ export class WorkloadManager {
   private readonly control: ControlContext;
   private readonly intake: IntakeContext;
   private readonly settler: OutputSettler;
+  /** Tickets of FAILED quanta and the operator's retry (ticket-desk.ts). */
+  readonly tickets: TicketDesk;
   /** Results waiting for the next dispatch turn. */
   private reports: { agentId: string; report: AttemptReport; resolve: () => void; reject: (err: Error) => void }[] = [];
   /** Agents' requests for work waiting for the next dispatch turn. */
@@ -78,6 +81,7 @@ export class WorkloadManager {
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
     this.control = { table: this.table, journal: this.journal, log };
+    this.tickets = new TicketDesk({ ...this.control, journal: this.journal, send: (h) => this.mailbox.send(h), persist: () => this.persist(), onWork });
     this.settler = new OutputSettler(catalog.settleOutputs?.bind(catalog), store, log);
     // Settled once the success is stored: a crash before leaves the other replicas, and the lease to report again.
     this.intake = { ...this.results, leaseTtlMs, settle: (campaign, quantum, kept) => this.journal.afterPersist(() => this.settler.add(campaign, quantum, kept)) };
@@ -90,7 +94,7 @@ export class WorkloadManager {
     const unreadable = (campaign: string, why: string) => this.log.error({ campaign }, `campaign not loaded: ${why}`);
     for (const stored of await this.store.loadAll(unreadable)) {
       const spec = JSON.parse(stored.record.specJson) as CampaignSpec;
-      const live = this.table.addCampaign(stored.record, spec);
+      const live = this.table.addCampaign(stored.record, spec, undefined, stored.tickets);
       const rows = live.rows;
       for (const batch of stored.batches) this.table.appendRows(live, batch);
       // No record: still in its first state.

@@ -119,3 +119,29 @@ export interface CampaignRecord {
   /** Its ended attempts by node kind (attempt-figures.ts); absent until one ended. */
   attemptFigures?: AttemptFigures;
 }
+
+/**
+ * An operator's ticket: a quantum that FAILED (its retry budget spent). One per
+ * quantum and campaign generation; a later failure after `orrery retry`
+ * updates it; it closes when the quantum succeeds (or is cancelled).
+ */
+export interface TicketRecord {
+  quantum: string;
+  campaign: string;
+  /** The campaign submit it belongs to: a resubmit's campaign has none of the old one's tickets. */
+  generation: string;
+  task: string;
+  state: "open" | "closed";
+  /** Of the attempt that failed the quantum. */
+  outcome: string;
+  exitCode: number;
+  message: string;
+  /** The last lines of that attempt's stderr. */
+  stderrTail: string;
+  attempt: number;
+  /** Why no retry was left (the retry policy's reason: "2 failure(s), budget 1"). */
+  reason: string;
+  openedMs: number;
+  /** 0 while open. */
+  closedMs: number;
+}

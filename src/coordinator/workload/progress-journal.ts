@@ -3,18 +3,27 @@
 // succeeded, attempt records (logs, provenance), campaign records. A flush
 // that fails keeps what it held for the next one (memory stays ahead of
 // Redis only until then), and the journal remembers since when the store
-// has been failing: the manager does not expire leases meanwhile.
+// has been failing: the manager does not expire leases meanwhile. Tickets
+// opened or closed go in the same transaction, and are announced to the
+// ticket listeners once stored.
 import type { AttemptRecords, ProgressWrite, QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
-import type { IdentityRecord, QuantumProgress } from "./model.js";
+import type { IdentityRecord, QuantumProgress, TicketRecord } from "./model.js";
 import { identityRecord } from "./reuse.js";
+import type { TicketSink } from "./tickets.js";
 
-export class ProgressJournal {
+/** A ticket change that was stored: for whoever publishes it (events). */
+export type TicketListener = (ticket: TicketRecord, change: "opened" | "closed") => void;
+
+export class ProgressJournal implements TicketSink {
   /** Touched rows by campaign. */
   private rows = new Map<LiveCampaign, Set<number>>();
   private identities = new Map<LiveCampaign, Map<string, IdentityRecord>>();
   private readonly campaigns = new Set<string>();
   private attempts: AttemptRecords[] = [];
+  /** Tickets to store, by campaign and quantum (the last change of each wins). */
+  private tickets = new Map<string, { ticket: TicketRecord; change: "opened" | "closed" }>();
+  private readonly ticketListeners: TicketListener[] = [];
   /** Answers waiting for the changes they depend on to be stored. */
   private waiters: (() => void)[] = [];
   /** When the store started failing (ms); undefined while it works. */
@@ -39,6 +48,21 @@ export class ProgressJournal {
   /** An attempt ended: its logs and provenance go with the progress it changed. */
   attemptEnded(records: AttemptRecords): void {
     this.attempts.push(records);
+  }
+
+  /** A quantum FAILED: its ticket is stored with the progress that failed it. */
+  ticketOpened(ticket: TicketRecord): void {
+    this.tickets.set(`${ticket.campaign}\n${ticket.quantum}`, { ticket, change: "opened" });
+  }
+
+  /** A ticket's quantum succeeded (or was cancelled). */
+  ticketClosed(ticket: TicketRecord): void {
+    this.tickets.set(`${ticket.campaign}\n${ticket.quantum}`, { ticket, change: "closed" });
+  }
+
+  /** Called for each ticket change once it is stored (after the flush that stored it). */
+  onTicket(listener: TicketListener): void {
+    this.ticketListeners.push(listener);
   }
 
   /** The campaign's record (state, expanded tasks) changed. */
@@ -68,6 +92,8 @@ export class ProgressJournal {
     const attempts = this.attempts;
     const names = new Set(this.campaigns);
     const waiters = this.waiters;
+    const tickets = this.tickets;
+    this.tickets = new Map();
     this.rows = new Map();
     this.identities = new Map();
     this.attempts = [];
@@ -80,11 +106,13 @@ export class ProgressJournal {
     }
     const campaigns = [...names].flatMap((name) => this.table.campaigns.get(name) ?? []);
     this.campaigns.clear();
+    const ticketRecords = [...tickets.values()].map((t) => t.ticket);
     try {
-      if (progress.length + attempts.length + campaigns.length > 0) await this.store.saveChanges({ progress, attempts, campaigns });
+      if (progress.length + attempts.length + campaigns.length + ticketRecords.length > 0) await this.store.saveChanges({ progress, attempts, campaigns, tickets: ticketRecords });
       else if (this.failingSince !== undefined) await this.store.ping();
     } catch (err) {
       this.keep(rows, identities, attempts, names, waiters);
+      for (const [k, t] of tickets) if (!this.tickets.has(k)) this.tickets.set(k, t);
       this.failingSince ??= Date.now();
       throw err;
     }
@@ -92,6 +120,7 @@ export class ProgressJournal {
     const outageMs = this.failingSince === undefined ? 0 : Date.now() - this.failingSince;
     this.failingSince = undefined;
     for (const done of waiters) done();
+    for (const { ticket, change } of tickets.values()) for (const listener of this.ticketListeners) listener(ticket, change);
     return outageMs;
   }
 

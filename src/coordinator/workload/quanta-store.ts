@@ -3,7 +3,7 @@
 // workload folder owns this contract; store/ implements it (Redis), and only
 // the composition root (server.ts) picks the implementation.
 // test/quanta-store-conformance.ts is the suite every implementation passes.
-import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress } from "./model.js";
+import type { CampaignRecord, IdentityRecord, QuantumDefinition, QuantumProgress, TicketRecord } from "./model.js";
 import type { RowBatch, TaskRange } from "./quantum-rows.js";
 
 /** Definitions to store: `count` of them, by index. */
@@ -22,6 +22,8 @@ export interface StoredCampaign {
   ranges: TaskRange[];
   /** Its rows' links and identities, batch by batch in row order. */
   batches: RowBatch[];
+  /** Its tickets (of its current generation), open and closed. */
+  tickets: TicketRecord[];
 }
 
 /** The campaign fields a deferred expansion changes. */
@@ -55,6 +57,8 @@ export interface StoreChanges {
   progress: readonly ProgressWrite[];
   attempts: readonly AttemptRecords[];
   campaigns: readonly CampaignUpdate[];
+  /** Tickets opened or closed (each replaces the quantum's stored one); absent: none. */
+  tickets?: readonly TicketRecord[];
 }
 
 /**
@@ -75,7 +79,7 @@ export interface QuantaStore {
    * Makes a new campaign visible, all or nothing: its record (naming its
    * generation and task ranges), its rows' links and identities, and the
    * progress of quanta not in their first state. A campaign of the same name
-   * it replaces goes with its progress and its generation's definitions.
+   * it replaces goes with its progress, its tickets and its generation's definitions.
    */
   commitCampaign(record: CampaignRecord, ranges: readonly TaskRange[], progress: ReadonlyMap<string, QuantumProgress>, rows: RowBatch): Promise<void>;
   /**
@@ -90,7 +94,7 @@ export interface QuantaStore {
   /**
    * A handler's changes, all or nothing, in one round trip however many
    * results or leases it handled: progress and identity records, attempt
-   * records, campaign records.
+   * records, campaign records, tickets.
    */
   saveChanges(changes: StoreChanges): Promise<void>;
   /** Progress of some quanta and, for those that succeeded, their identity records, together. */

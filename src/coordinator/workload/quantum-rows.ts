@@ -171,6 +171,15 @@ export class QuantumRows {
     this.readyAtCol[row] = readyAtMs;
   }
 
+  /** An operator's retry: fresh budgets, its task's memory again, no back-off. */
+  resetBudget(row: number): void {
+    this.failuresCol[row] = 0;
+    this.killsCol[row] = 0;
+    this.infraCol[row] = 0;
+    this.memoryCol[row] = this.taskMemoryMB(this.task(row));
+    this.readyAtCol[row] = 0;
+  }
+
   identity(row: number): string {
     return identityHex(this.identityCol, row);
   }
