@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { createMetricsRegistry, enumLabel, LabelBudget, labelValue, metricsHandler } from "../../common/metrics.js";
 import type { HttpHandler } from "../../common/http-server.js";
 import { CampaignStates, Outcomes, QuantumStates, type CampaignTable, type EndedAttempt, type WorkloadObserver } from "../workload/index.js";
-import { StageSources, stageInBytes } from "./stage-in.js";
+import { StageSources, stageInBytes } from "../../common/stage-in-bytes.js";
 
 /** Attempt outcomes as labels: the agent's outcome classes and the operator's cancel; anything else is "other". */
 export const OUTCOME_LABELS: ReadonlySet<string> = new Set<string>([...Outcomes, "cancelled"]);
