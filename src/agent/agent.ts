@@ -87,7 +87,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       throw err;
     });
     log.info({ address: http.address }, "/metrics and /healthz served over HTTP");
-    void agent.done.then(() => http.close());
+    agent.done.then(() => http.close()).catch((err: unknown) => log.warn({ err }, "could not close the metrics server"));
   }
   agent.start();
   return { stop: (reason) => agent.stop(reason), done: agent.done };

@@ -78,7 +78,7 @@ export class DbbMetrics implements TransferObserver {
     const count = () => this.bytes.inc({ source_rse: this.rse(sourceRse), dest_rse: this.rse(destRse) }, n);
     // An RSE added since the names were read: read them again first.
     if (this.known.has(sourceRse) && this.known.has(destRse)) count();
-    else void this.learnRses().then(count);
+    else this.learnRses().then(count, () => undefined);
   }
 
   ended(state: "done" | "retry" | "failed"): void {
