@@ -84,12 +84,16 @@ output: {scope: mx-out, run: metered/run1}
     const run = await cli(["submit", file, "--wait"]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
 
-    const quanta = await json<QuantumJson[]>(["quanta", "metered"]);
+    // The CLI calls side by side: each is a process start.
+    const [quanta, status, local] = await Promise.all([
+      json<QuantumJson[]>(["quanta", "metered"]),
+      json<{ counts: Record<string, number> }>(["status", "metered"]),
+      json<{ processes: { role: string; metrics: string | null }[] }>(["local", "status", "--dir", dir]),
+    ]);
     const outcomes = quanta.flatMap((q) => q.attempts.map((a) => a.outcome));
     const succeeded = outcomes.filter((o) => o === "succeeded").length;
     const failed = outcomes.filter((o) => o === "payload_error").length;
     expect([succeeded, failed]).toEqual([2, 1]);
-    const status = await json<{ counts: Record<string, number> }>(["status", "metered"]);
 
     const metricsUrl = `http://${cluster.http!}/metrics`;
     const refused = await fetch(metricsUrl);
@@ -127,7 +131,6 @@ output: {scope: mx-out, run: metered/run1}
     const dbb = cluster.processes.find((p) => p.role === "dbb")!;
     expect(agent.metrics).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(dbb.metrics).toMatch(/^127\.0\.0\.1:\d+$/);
-    const local = await json<{ processes: { role: string; metrics: string | null }[] }>(["local", "status", "--dir", dir]);
     expect(local.processes.find((p) => p.role === "agent")!.metrics).toBe(`http://${agent.metrics!}/metrics`);
 
     // The agent counts an attempt once its result is journaled and sent: it may lag the coordinator a moment.
