@@ -20,6 +20,11 @@ export interface RuleCounter {
   states(limit: number): Promise<RuleState[]>;
 }
 
+interface RulesRead {
+  known: number;
+  byState: Map<RuleState, number>;
+}
+
 export class DbbMetrics implements TransferObserver {
   readonly registry: Registry;
   private readonly bytes: Counter<"source_rse" | "dest_rse">;
@@ -27,7 +32,7 @@ export class DbbMetrics implements TransferObserver {
   private readonly registered: Counter;
   private readonly rses = new LabelBudget(MAX_RSES);
   private known = new Set<string>();
-  private rulesRead: { at: number; known: number; byState: Map<RuleState, number> } | undefined;
+  private rulesRead: { at: number; read: Promise<RulesRead> } | undefined;
 
   constructor(
     private readonly rules: RuleCounter | undefined,
@@ -54,7 +59,9 @@ export class DbbMetrics implements TransferObserver {
       labelNames: ["state"],
       registers,
       async collect() {
-        const read = await self.readRules();
+        // Redis not answering: the last values stay, the rest of /metrics is still served.
+        const read = await self.readRules().catch(() => undefined);
+        if (!read) return;
         for (const state of RULE_STATES) this.set({ state }, read.byState.get(state) ?? 0);
       },
     });
@@ -63,7 +70,8 @@ export class DbbMetrics implements TransferObserver {
       help: "Replication rules in the catalog (orrery_rules counts the states of the first ones only when there are more).",
       registers,
       async collect() {
-        this.set((await self.readRules()).known);
+        const read = await self.readRules().catch(() => undefined);
+        if (read) this.set(read.known);
       },
     });
   }
@@ -98,12 +106,18 @@ export class DbbMetrics implements TransferObserver {
     return this.known.has(name) ? this.rses.label(name) : OTHER;
   }
 
-  private async readRules(): Promise<NonNullable<typeof this.rulesRead>> {
-    if (this.rulesRead && Date.now() - this.rulesRead.at < RULES_TTL_MS) return this.rulesRead;
-    const [known, states] = await Promise.all([this.rules!.count(), this.rules!.states(MAX_RULES_COUNTED)]);
-    const byState = new Map<RuleState, number>();
-    for (const s of states) byState.set(s, (byState.get(s) ?? 0) + 1);
-    this.rulesRead = { at: Date.now(), known, byState };
-    return this.rulesRead;
+  /** The rule counts, read again once RULES_TTL_MS old; the gauges of one scrape share one read. */
+  private readRules(): Promise<RulesRead> {
+    if (this.rulesRead && Date.now() - this.rulesRead.at < RULES_TTL_MS) return this.rulesRead.read;
+    const read = (async () => {
+      const [known, states] = await Promise.all([this.rules!.count(), this.rules!.states(MAX_RULES_COUNTED)]);
+      const byState = new Map<RuleState, number>();
+      for (const s of states) byState.set(s, (byState.get(s) ?? 0) + 1);
+      return { known, byState };
+    })();
+    this.rulesRead = { at: Date.now(), read };
+    // A failed read is not kept: the next scrape tries again.
+    read.catch(() => (this.rulesRead = undefined));
+    return read;
   }
 }
