@@ -24,6 +24,13 @@ function processesMentioning(text: string): string[] {
 
 interface LocalStatus {
   processes: { name: string; role: string; site: string; pid: number; alive: boolean; address: string }[];
+  dashboard: string | null;
+}
+
+/** GET of the dashboard's host, with or without a bearer token. */
+async function get(dashboard: string, path: string, token?: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(new URL(path, dashboard), token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  return { status: res.status, text: await res.text() };
 }
 
 describe("orrery local", () => {
@@ -50,6 +57,14 @@ describe("orrery local", () => {
     const agents = await orreryJson<{ id: string; site: string; kind: string }[]>(["--cluster", join(dir, "cluster.json"), "agents"]);
     expect(agents.map((a) => `${a.site}/${a.kind}`).sort()).toEqual(["site-a/spot", "site-b/hpc"]);
 
+    // The coordinator's HTTP side: healthz open to probes; the URL carries the operator token in its fragment, never sent.
+    const dashboard = new URL(status.dashboard ?? "");
+    expect(dashboard.protocol).toBe("http:");
+    expect(dashboard.hostname).toBe("127.0.0.1");
+    const token = new URLSearchParams(dashboard.hash.slice(1)).get("token") ?? "";
+    expect(token.length).toBeGreaterThan(20);
+    expect(await get(dashboard.href, "/healthz")).toEqual({ status: 200, text: JSON.stringify({ status: "ok", redis: "ok", nats: "ok" }) });
+
     // Killed, then restarted on the same address: redis with its data (an RSE it holds), an S3 endpoint, the coordinator.
     const before = (await orreryJson<LocalStatus>(["local", "status", "--dir", dir])).processes;
     for (const name of ["redis", "s3-site-b", "coordinator"]) {
@@ -71,6 +86,9 @@ describe("orrery local", () => {
       expect(a.pid).not.toBe(b.pid);
       expect(a.address).toBe(b.address);
     }
+    // The restarted coordinator serves its dashboard at the same URL.
+    expect((await orreryJson<LocalStatus>(["local", "status", "--dir", dir])).dashboard).toBe(status.dashboard);
+    expect((await get(status.dashboard ?? "", "/healthz")).status).toBe(200);
     const rses = await orreryJson<{ name: string }[]>(["--cluster", join(dir, "cluster.json"), "dbb", "rse", "list"]);
     expect(rses.map((r) => r.name)).toContain("site-b-disk");
     const unknown = await orrery(["local", "restart", "nope", "--dir", dir]);

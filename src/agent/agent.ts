@@ -23,6 +23,8 @@ import { leaveBy, PilotLifetime, type PilotLimits } from "./pilot-lifetime.js";
 import { DEFAULT_DISK_SAMPLE_MS, scratchDirOf } from "./exec/index.js";
 import { DISK_FLOOR_MB, NodeDisk } from "./node-disk.js";
 import { PayloadGroups } from "./payload-groups.js";
+import { AgentMetrics } from "./agent-metrics.js";
+import { startMetricsServer } from "../common/metrics.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
 
@@ -48,6 +50,8 @@ export interface AgentOptions {
   pilot?: PilotLimits & { batchJob?: string };
   /** How often a running payload's scratch is measured against its diskMB (default 1 s). */
   diskSampleMs?: number;
+  /** Serve /metrics and /healthz over HTTP here (host:port; `--metrics`); none: no HTTP. */
+  metricsListen?: string;
 }
 
 export interface AgentHandle {
@@ -77,6 +81,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
   }
   const agent = new Agent(opts, store, nc, log);
   await agent.recoverJournal();
+  if (agent.metrics && opts.metricsListen !== undefined) {
+    const http = await startMetricsServer(opts.metricsListen, agent.metrics.registry, log).catch(async (err: unknown) => {
+      await Promise.allSettled([nc.close(), store.close()]);
+      throw err;
+    });
+    log.info({ address: http.address }, "/metrics and /healthz served over HTTP");
+    agent.done.then(() => http.close()).catch((err: unknown) => log.warn({ err }, "could not close the metrics server"));
+  }
   agent.start();
   return { stop: (reason) => agent.stop(reason), done: agent.done };
 }
@@ -100,6 +112,8 @@ class Agent {
   private retiring = false;
   private readonly leaveByMs: number | undefined;
   private readonly lifetime: PilotLifetime;
+  /** With --metrics: what /metrics shows. */
+  readonly metrics: AgentMetrics | undefined;
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
   readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
@@ -140,6 +154,9 @@ class Agent {
       opts.security,
     );
     this.sink = { journal: store.journal, send: (r) => this.sendResult(r), log };
+    const dbb = this.ctx.dbb;
+    const gauges = { running: () => this.running.size, freeCores: () => this.pool.free().cores, cores: opts.cores, cacheBytes: () => store.cache.stats().bytes, cacheBudgetBytes: opts.cacheSizeBytes };
+    this.metrics = opts.metricsListen === undefined ? undefined : new AgentMetrics(gauges, opts.site, async () => new Map((await dbb.rseList()).map((r) => [r.name, r.site])));
     const pilot = opts.pilot ?? {};
     this.leaveByMs = pilot.walltimeEndMs !== undefined ? leaveBy(Date.now(), pilot.walltimeEndMs) : undefined;
     this.lifetime = new PilotLifetime(pilot, this.leaveByMs, {
@@ -333,7 +350,10 @@ class Agent {
         this.unjournaled.delete(lease.leaseId);
         if (result === undefined) await this.store.journal.leaseDropped(lease.leaseId);
         // Journaled (or reported as an agent error if it could not be), then sent; a lost send goes again from the journal.
-        else await deliverResult(this.sink, result, unjournaled);
+        else {
+          await deliverResult(this.sink, result, unjournaled);
+          this.counted(result);
+        }
       })
       .catch((err: unknown) => this.log.error({ lease: lease.leaseId, err }, "could not send a result"))
       .finally(() => {
@@ -344,7 +364,14 @@ class Agent {
   }
 
   private async finishUnstarted(lease: Lease, why: string): Promise<void> {
-    await deliverResult(this.sink, create(QuantumResultSchema, bareResult(lease, Outcome.PREEMPTED, `preempted: ${why}`, Date.now())));
+    const result = create(QuantumResultSchema, bareResult(lease, Outcome.PREEMPTED, `preempted: ${why}`, Date.now()));
+    await deliverResult(this.sink, result);
+    this.counted(result);
+  }
+
+  /** An ended attempt in the metrics (with --metrics). */
+  private counted(result: QuantumResult): void {
+    this.metrics?.resultEnded(result).catch((err: unknown) => this.log.warn({ err }, "could not count an attempt in the metrics"));
   }
 
   private onCancel(leaseId: string, reason: string): void {

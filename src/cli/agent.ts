@@ -32,6 +32,7 @@ interface AgentFlags {
   walltime?: string;
   batchJob?: string;
   idleExit?: string;
+  metrics?: string;
 }
 
 const KINDS: readonly NodeKind[] = ["hpc", "spot", "static"];
@@ -93,6 +94,7 @@ export function registerAgentCommand(program: Command): void {
     .option("--idle-exit <duration>", "leave after this long with no work (a pilot gives its slot back; default: never)")
     .option("--spot-notice-url <url>", "EC2-style spot instance-action URL to poll, IMDSv2 token from ../../api/token (default $ORRERY_SPOT_NOTICE_URL; none: only SIGTERM)")
     .option("--spot-notice-interval <duration>", "how often to poll the spot notice", "5s")
+    .option("--metrics <host:port>", "serve Prometheus /metrics and /healthz over HTTP here (default $ORRERY_METRICS; none: no HTTP)")
     .addHelpText("after", "\nA closed coordinator: $ORRERY_CA (PEM of its CA: the link uses TLS) and $ORRERY_TOKEN (the agent token),\nelse the cluster file's CA and agent token.")
     .action(async (flags: AgentFlags, cmd: Command) => {
       if (!KINDS.includes(flags.kind as NodeKind)) {
@@ -114,6 +116,7 @@ export function registerAgentCommand(program: Command): void {
       const agentId = flags.id ?? (pilot.batchJob !== undefined ? `pilot-${flags.site}-${pilot.batchJob}` : `${hostname()}-${flags.site}-${process.pid}`);
       // A pilot works in its batch job's folder (the factory's work dir), one per job.
       const workDir = resolve(flags.workDir ?? (pilot.batchJob !== undefined ? `pilot-${pilot.batchJob}` : join(".orrery", "agents", agentId)));
+      const metricsListen = flags.metrics ?? (process.env["ORRERY_METRICS"] || undefined);
       const handle = await runAgent({
         agentId,
         coordinator,
@@ -130,6 +133,7 @@ export function registerAgentCommand(program: Command): void {
         prefetch: nonNegative("--prefetch", flags.prefetch),
         security,
         pilot,
+        ...(metricsListen !== undefined ? { metricsListen } : {}),
       });
       printNotice(`agent ${agentId} (${flags.kind}, site ${flags.site}) connecting to the coordinator at ${coordinator}`);
       const onSignal = (sig: NodeJS.Signals) => {

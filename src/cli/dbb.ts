@@ -62,6 +62,7 @@ interface DbbProcessOptions {
   repairDelay: string;
   judgeInterval: string;
   reaperInterval: string;
+  metrics?: string;
 }
 
 function wholeNumber(value: string, flag: string, max: number, hint: string): number {
@@ -77,6 +78,7 @@ async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
   const transferWorkers = wholeNumber(opts.transferWorkers, "--transfer-workers", 1000, "give the copies at once per destination RSE, e.g. --transfer-workers 4 (0: none)");
   const transferTries = wholeNumber(opts.transferTries, "--transfer-tries", 100, "give how many tries a transfer gets before its locks are STUCK, e.g. --transfer-tries 5");
   if (transferTries < 1) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "--transfer-tries 0 gives a transfer no try", { hint: "give --transfer-tries 1 or more" });
+  const metricsListen = opts.metrics ?? (process.env["ORRERY_METRICS"] || undefined);
   const dbb = await runDbb({
     natsUrl,
     redisUrl,
@@ -87,6 +89,7 @@ async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
     repairDelayMs: parseDuration(opts.repairDelay, "--repair-delay") * 1000,
     judgeIntervalMs: Math.max(50, parseDuration(opts.judgeInterval, "--judge-interval") * 1000),
     reaperIntervalMs: Math.max(50, parseDuration(opts.reaperInterval, "--reaper-interval") * 1000),
+    ...(metricsListen !== undefined ? { metricsListen } : {}),
   });
   const stop = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -116,6 +119,7 @@ export function registerDbbCommands(program: Command): void {
     .option("--repair-delay <duration>", "how long a lock stays STUCK before the repairer moves it", "60s")
     .option("--judge-interval <duration>", "how often expired and stuck rules are looked at", "5s")
     .option("--reaper-interval <duration>", "how often the reaper looks at each RSE's tombstones and quota", "10s")
+    .option("--metrics <host:port>", "serve Prometheus /metrics and /healthz over HTTP here (default $ORRERY_METRICS; none: no HTTP)")
     .action((opts: DbbProcessOptions) => runDbbProcess(opts));
 
   const rse = dbb.command("rse").description("storage elements (RSEs)");

@@ -72,7 +72,7 @@ export function registerLocalCommands(program: Command): void {
       const dir = clusterDir(cmd, opts.dir);
       const cluster = readCluster(dir);
       if (!cluster) throw new OrreryError(ErrorCode.UNAVAILABLE, `no local cluster in ${resolve(dir)}`, { hint: "start one with `orrery local up`" });
-      const processes = cluster.processes.map((p) => ({ name: p.name, role: p.role, site: p.site ?? "", pid: p.pid, alive: isAlive(p.pid), address: p.address }));
+      const processes = cluster.processes.map((p) => ({ name: p.name, role: p.role, site: p.site ?? "", pid: p.pid, alive: isAlive(p.pid), address: p.address, metrics: p.metrics ? `http://${p.metrics}/metrics` : null }));
       const dashboard = dashboardUrl(cluster);
       if (globalOptions(cmd).json) {
         printJson({ processes, dashboard });

@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { startCoordinatorHttp, type HealthReport } from "./http/index.js";
 import type { HttpServerHandle } from "../common/http-server.js";
 import type { NatsConnection } from "../common/nats.js";
+import { CoordinatorMetrics } from "./metrics/index.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -82,9 +83,12 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   }
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
   let link: AgentLink | undefined;
-  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB());
+  const metrics = new CoordinatorMetrics();
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), metrics);
   await manager.load();
-  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
+  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, onLeased: (s, n) => metrics.leased(s, n), ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
+  const sessions = link.sessions;
+  metrics.watchAgents(() => [...sessions.values()].filter((s) => !s.closed));
   // Replicas that appear or go (transfers, new outputs, bad copies) move quanta to where their data is.
   const replicaEvents = nc.subscribe(Subjects.replicaEvents, {
     callback: (err, msg) => {
@@ -127,7 +131,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   }, 1000);
   let http: HttpServerHandle | undefined;
   if (opts.http !== undefined) {
-    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc) }, createLogger("http"));
+    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc), operator: { exact: { "/metrics": metrics.handler } } }, createLogger("http"));
     log.info({ address: http.address }, "dashboard, /metrics and /healthz served over HTTP");
   }
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");

@@ -16,6 +16,11 @@ import { OutputSettlement } from "./reaper/index.js";
 import { startReplicaConsumer, type ReplicaConsumer } from "./api/replica-consumer.js";
 import { TransferPublisher, startTransferWorkers, type TransferWorkers } from "./transfers/index.js";
 import { PolicyService } from "./policies/index.js";
+import { RuleStore } from "./rules/index.js";
+import { Keys } from "./catalog/keys.js";
+import { DbbMetrics } from "./dbb-metrics.js";
+import { startMetricsServer } from "../common/metrics.js";
+import type { HttpServerHandle } from "../common/http-server.js";
 
 export interface DbbOptions {
   natsUrl: string;
@@ -35,6 +40,8 @@ export interface DbbOptions {
   transferBackoffMs?: number;
   /** How often the reaper looks at each RSE's tombstones (default 10 s). */
   reaperIntervalMs?: number;
+  /** Serve /metrics and /healthz over HTTP here (host:port; `--metrics`); none: no HTTP. */
+  metricsListen?: string;
 }
 
 export interface RunningDbb {
@@ -72,11 +79,20 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   let transfers: TransferWorkers | undefined;
   let policies: PolicyService | undefined;
   let closing: Promise<void> | undefined;
+  let http: HttpServerHandle | undefined;
+  const rules = new RuleStore(rulesRedis);
+  const metrics =
+    opts.metricsListen === undefined
+      ? undefined
+      : new DbbMetrics(
+          opts.transfersOnly ? undefined : { count: () => rulesRedis.scard(Keys.rules), states: async (limit) => (await rules.many(await rulesRedis.srandmember(Keys.rules, limit))).map((r) => r.state) },
+          async () => (await catalog.listRses()).map((r) => r.name),
+        );
 
   const close = () => {
     closing ??= (async () => {
       // Stop taking work, finish what is in flight, then let the connections go.
-      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), reaper?.stop(), transfers?.stop()]);
+      await Promise.allSettled([service?.stop(), consumer?.stop(), judge?.stop(), reaper?.stop(), transfers?.stop(), http?.close()]);
       await policies?.stop();
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
       await Promise.allSettled([catalog.close(), rulesRedis.quit()]);
@@ -108,12 +124,17 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
       const subscriptions = new PolicyService(rulesRedis, queue, rses);
       policies = subscriptions;
       service = await startDbbService(conn, catalog, engine, publishEvents, ledger, subscriptions, new OutputSettlement(rulesRedis));
-      consumer = await startReplicaConsumer(conn, catalog, publishEvents, (created) => subscriptions.enqueueNew(created));
+      const registered = (events: readonly ReplicaEvent[]) => {
+        metrics?.replicasRegistered(events.length);
+        publishEvents(events);
+      };
+      consumer = await startReplicaConsumer(conn, catalog, registered, (created) => subscriptions.enqueueNew(created));
     }
     if (transferWorkers > 0) {
       transfers = await startTransferWorkers(conn, ledger, rses, {
         concurrency: transferWorkers,
         onEvents: publishEvents,
+        ...(metrics ? { observer: metrics } : {}),
         ...(opts.transferTries !== undefined ? { maxTries: opts.transferTries } : {}),
         ...(opts.transferBackoffMs !== undefined ? { backoffMs: opts.transferBackoffMs } : {}),
       });
@@ -126,6 +147,12 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
       await reaper.recover();
       reaper.start();
       policies.start();
+    }
+    if (metrics && opts.metricsListen !== undefined) {
+      await metrics.learnRses();
+      const connected = conn;
+      http = await startMetricsServer(opts.metricsListen, metrics.registry, log, () => (connected.isClosed() ? "NATS connection closed" : undefined));
+      log.info({ address: http.address }, "/metrics and /healthz served over HTTP");
     }
   } catch (err) {
     await close();

@@ -10,6 +10,8 @@ export const ClusterProcessSchema = z.object({
   log: z.string(),
   /** An orrery process's command-line arguments, so `local restart` starts it again the same way. */
   args: z.array(z.string()).optional(),
+  /** Where an agent's or the dbb's /metrics and /healthz are served (host:port, its `--metrics`). */
+  metrics: z.string().optional(),
 });
 export type ClusterProcess = z.infer<typeof ClusterProcessSchema>;
 

@@ -112,9 +112,11 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterFile> {
     }
 
     say("starting the data backbone");
-    const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, ...(opts.dbbArgs ?? [])];
+    // Fixed metrics ports: `local restart` starts a process again with the same arguments, at the same address.
+    const dbbMetrics = `127.0.0.1:${await freePort()}`;
+    const dbbArgs = ["dbb", "--nats", nats.url, "--redis", redis.url, "--metrics", dbbMetrics, ...(opts.dbbArgs ?? [])];
     const dbb = await startOrrery("dbb", dbbArgs, logDir, roleEnv(cluster, "dbb"));
-    processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log"), args: dbbArgs });
+    processes.push({ name: "dbb", role: "dbb", pid: dbb.pid, address: nats.url, log: join(logDir, "dbb.log"), args: dbbArgs, metrics: dbbMetrics });
     await registerRses(cluster);
 
     say("starting the coordinator");
@@ -248,6 +250,7 @@ async function startAgent(
   const home = join(cluster.dir, "agents", id);
   mkdirSync(home, { recursive: true });
   const logDir = join(cluster.dir, "logs");
+  const metrics = `127.0.0.1:${await freePort()}`;
   const args = [
     "agent", "--id", id, "--site", a.site, "--kind", a.spot ? "spot" : "hpc",
     "--cores", String(a.opts.agentCores ?? 2), "--memory", String(a.opts.agentMemoryMB ?? 2048),
@@ -257,9 +260,10 @@ async function startAgent(
     "--cache-dir", join(home, "cache"), "--work-dir", join(home, "work"),
     "--software-root", resolve(a.opts.softwareRoot ?? process.cwd()),
     ...(a.spot ? spotAgentArgs(cluster, id) : []),
+    "--metrics", metrics,
   ];
   const svc = await startOrrery(id, args, logDir, roleEnv(cluster, "agent", a.site, id));
-  return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args };
+  return { name: id, role: "agent", site: a.site, pid: svc.pid, address: cluster.coordinator, log: join(logDir, `${id}.log`), args, metrics };
 }
 
 /** The buckets of a site's S3 endpoint: its disk, and tape at the first site (see registerRses). */

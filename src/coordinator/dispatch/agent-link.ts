@@ -17,6 +17,8 @@ export interface AgentLinkOptions {
   leaseTtlMs: number;
   /** How long a quantum waits for an agent at its data's site (default: the scheduler's). */
   localityDelayMs?: number;
+  /** Leases sent, `seconds` after the request for work was taken up (metrics). */
+  onLeased?: (seconds: number, leases: number) => void;
 }
 
 type SiteDemandResponseInit = MessageInitShape<typeof SiteDemandResponseSchema>;
@@ -220,6 +222,7 @@ export class AgentLink {
     const slot = s.slot();
     if (slot.freeCores <= 0 || slot.freeMemoryMB <= 0) return;
     s.scheduling = true;
+    const askedMs = performance.now();
     this.manager
       .lease(slot, { activeSites: this.activeSites(), ...(this.opts.localityDelayMs !== undefined ? { localityDelayMs: this.opts.localityDelayMs } : {}) })
       .then((grants) => {
@@ -228,6 +231,7 @@ export class AgentLink {
           s.hold(lease.leaseId, lease.resources?.cores ?? 1, lease.resources?.memoryMb ?? 0, lease.resources?.diskMb ?? 0);
           s.send(create(CoordinatorMessageSchema, { msg: { case: "lease", value: lease } }));
         }
+        if (grants.length > 0) this.opts.onLeased?.((performance.now() - askedMs) / 1000, grants.length);
         s.scheduling = false;
         // Capacity may remain (the pick was capped); ask again only if something was handed out.
         if (grants.length > 0) this.schedule(s);

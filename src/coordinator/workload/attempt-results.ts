@@ -12,6 +12,7 @@ import type { ProgressJournal } from "./progress-journal.js";
 import { tasksToExpand } from "../campaign/index.js";
 import { countAttempt, cpuSecondsOf } from "./attempt-figures.js";
 import { closeTicket, openTicket } from "./tickets.js";
+import { observeEnd, type WorkloadObserver } from "./workload-observer.js";
 
 export interface AttemptReport {
   leaseId: string;
@@ -38,6 +39,8 @@ export interface ResultContext {
   onDone: (campaign: string) => void;
   /** Memory of the largest connected agent, if any. */
   largestAgentMemoryMB: () => number | undefined;
+  /** Told of each attempt's end once it is stored (metrics). */
+  observer?: WorkloadObserver | undefined;
 }
 
 export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, r: AttemptReport): void {
@@ -48,6 +51,7 @@ export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, 
     countAttempt(c.attemptFigures, attempt, r.outcome, cpuSecondsOf(r.provenanceJson));
     // The figures live on the campaign record: stored with this attempt's progress.
     ctx.journal.touchCampaign(c.name);
+    observeEnd(ctx, c, row, attempt, r.outcome, r.provenanceJson);
   }
   c.rows.setLease(row, undefined);
   if (r.outcome === "succeeded") {

@@ -43,7 +43,7 @@ function setup(state: CampaignState = "RUNNING", states: QuantumState[] = ["READ
   const ctx: ControlContext = {
     table,
     log: createLogger("test").child({}, { level: "silent" }),
-    journal: { touch: (_c, row) => touched.rows.add(row), touchCampaign: (name) => touched.campaigns.add(name), ticketOpened: () => {}, ticketClosed: () => {} },
+    journal: { touch: (_c, row) => touched.rows.add(row), touchCampaign: (name) => touched.campaigns.add(name), ticketOpened: () => {}, ticketClosed: () => {}, afterPersist: () => undefined },
   };
   return { ctx, c, touched };
 }

@@ -10,6 +10,7 @@ import { isLiveCampaign, nextCampaignState, type CampaignEvent } from "./campaig
 import { canTransition } from "./quantum-state.js";
 import { settleCampaign } from "./attempt-results.js";
 import { closeTicket } from "./tickets.js";
+import { observeEnd, type WorkloadObserver } from "./workload-observer.js";
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 1000;
@@ -23,8 +24,10 @@ export interface CancelledLease {
 export interface ControlContext {
   table: CampaignTable;
   /** Marks what changed; the manager flushes it before answering. */
-  journal: Pick<ProgressJournal, "touch" | "touchCampaign" | "ticketOpened" | "ticketClosed">;
+  journal: Pick<ProgressJournal, "touch" | "touchCampaign" | "ticketOpened" | "ticketClosed" | "afterPersist">;
   log: Logger;
+  /** Told of attempts a cancel ended, once stored (metrics). */
+  observer?: WorkloadObserver | undefined;
 }
 
 export function liveCampaign(table: CampaignTable, name: string): LiveCampaign {
@@ -76,7 +79,10 @@ export function cancelCampaign(ctx: ControlContext, name: string, nowMs: number)
       leases.push({ leaseId: lease.id, agent: lease.agent });
       const attempts = rows.runOf(row).attempts;
       const attempt = attempts[attempts.length - 1];
-      if (attempt && attempt.outcome === "") Object.assign(attempt, { outcome: "cancelled", exitCode: -1, message: "cancelled by the operator", endMs: nowMs });
+      if (attempt && attempt.outcome === "") {
+        Object.assign(attempt, { outcome: "cancelled", exitCode: -1, message: "cancelled by the operator", endMs: nowMs });
+        observeEnd(ctx, c, row, attempt, "cancelled", "");
+      }
       rows.setLease(row, undefined);
     }
     ctx.table.transition(c, row, "cancel");

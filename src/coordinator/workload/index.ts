@@ -18,3 +18,6 @@ export { progressToStore } from "./initial-progress.js";
 export { Prestager, DEFAULT_PRESTAGE, type PrestagerOptions, type PrestageCounts, type RuleSink } from "./prestager.js";
 export type { SiteCapacity } from "./prestage-plan.js";
 export type { PilotShape, SiteDemand } from "./site-demand.js";
+export type { WorkloadObserver, EndedAttempt } from "./workload-observer.js";
+export { QuantumStates, Outcomes } from "./quantum-state.js";
+export { CampaignStates } from "./campaign-state.js";

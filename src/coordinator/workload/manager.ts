@@ -30,6 +30,7 @@ import { OutputSettler } from "./output-settler.js";
 import { isLateLease, reopenLease } from "./late-result.js";
 import { siteDemand, type PilotShape, type SiteDemand } from "./site-demand.js";
 import { TicketDesk } from "./ticket-desk.js";
+import type { WorkloadObserver } from "./workload-observer.js";
 
 export type { AttemptReport } from "./attempt-results.js";
 export type { CatalogSource } from "./reuse-lookup.js";
@@ -75,12 +76,15 @@ export class WorkloadManager {
     private readonly catalog: CatalogSource,
     /** Memory of the largest connected agent (an out-of-memory retry never asks for more). */
     largestAgentMemoryMB: () => number | undefined = () => undefined,
+    /** Told of stored attempt ends; reads the indexes at scrape time (metrics). */
+    observer?: WorkloadObserver,
   ) {
     this.journal = new ProgressJournal(store, this.table);
     this.locality = new LocalityFeed(this.table, catalog, log);
     this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
-    this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
-    this.control = { table: this.table, journal: this.journal, log };
+    this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB, observer };
+    this.control = { table: this.table, journal: this.journal, log, observer };
+    observer?.attach(this.table);
     this.tickets = new TicketDesk({ ...this.control, journal: this.journal, send: (h) => this.mailbox.send(h), persist: () => this.persist(), onWork });
     this.settler = new OutputSettler(catalog.settleOutputs?.bind(catalog), store, log);
     // Settled once the success is stored: a crash before leaves the other replicas, and the lease to report again.

@@ -37,6 +37,11 @@ export class ReplicaIndex {
     return n;
   }
 
+  /** Every site with a number, name → number (read by the metrics; never grows it). */
+  get siteNumbering(): ReadonlyMap<string, number> {
+    return this.siteNumbers;
+  }
+
   /** Teaches which site an RSE belongs to (from the DBB's RSE list). */
   setRseSite(rse: string, site: string): void {
     const n = this.site(site);

@@ -62,6 +62,7 @@ function setup(state: CampaignState = "FAILED", states: QuantumState[] = ["FAILE
       touchCampaign: (name) => touched.campaigns.add(name),
       ticketOpened: (t) => touched.tickets.push(["opened", t]),
       ticketClosed: (t) => touched.tickets.push(["closed", t]),
+      afterPersist: () => undefined,
     },
   };
   return { ctx, c, touched };

@@ -2,6 +2,7 @@
 // copy S3 → S3 with checksums verified (reporting to the rules' ledger port).
 export { TransferPublisher, type TransferPublisherOptions } from "./transfer-publisher.js";
 export { startTransferWorkers, type TransferWorkers, type TransferWorkerOptions, type TransferRse } from "./transfer-worker.js";
+export type { TransferObserver } from "./transfer-handler.js";
 export { copyVerified, DEFAULT_PART_SIZE, type ObjectLocation, type ExpectedContent, type CopyOptions } from "./s3-copy.js";
 export {
   ensureTransferStream,

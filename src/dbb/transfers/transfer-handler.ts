@@ -25,6 +25,16 @@ export interface TransferHandlerContext {
   copy: typeof copyVerified;
   publishEvents: (events: readonly ReplicaEvent[]) => void;
   log: Logger;
+  /** Told of each copy and each try's end (metrics). */
+  observer?: TransferObserver | undefined;
+}
+
+/** What the workers tell the dbb's metrics. */
+export interface TransferObserver {
+  /** A copy made and verified, recorded in the ledger. */
+  copied(sourceRse: string, destRse: string, bytes: number): void;
+  /** A try ended: done, retry (failed, tried again later) or failed (for good: locks STUCK). */
+  ended(state: "done" | "retry" | "failed"): void;
 }
 
 const MAX_REQUEST_BYTES = 16 * 1024;
@@ -109,7 +119,7 @@ export async function handleTransfer(msg: JsMsg, rse: string, ctx: TransferHandl
 
 async function runTask(msg: JsMsg, req: TransferRequest, task: TransferTask, tries: number, ctx: TransferHandlerContext, log: Logger, signal: AbortSignal): Promise<void> {
   const problems: string[] = [];
-  let copied = false;
+  let copied: string | undefined;
   const t0 = Date.now();
   // A replica at the destination itself is no source for it.
   const sources = task.sources.filter((s) => s.rse !== task.rse);
@@ -117,7 +127,7 @@ async function runTask(msg: JsMsg, req: TransferRequest, task: TransferTask, tri
     if (signal.aborted) break;
     try {
       await ctx.copy(source, task.destination, task, { signal });
-      copied = true;
+      copied = source.rse;
       log.info({ source: source.rse, bytes: Number(task.bytes), ms: Date.now() - t0 }, "copied and verified");
       break;
     } catch (err) {
@@ -139,16 +149,18 @@ async function runTask(msg: JsMsg, req: TransferRequest, task: TransferTask, tri
   }
   if (sources.length === 0) problems.push("no AVAILABLE source replica");
 
-  if (signal.aborted && !copied) {
+  if (signal.aborted && copied === undefined) {
     // The worker is stopping: give the claim back and let another worker take the message now.
     await ctx.ledger.failed(req, ctx.workerId, "the transfer worker stopped", false).catch((err: unknown) => log.warn({ err }, "could not release the claim"));
     msg.nak();
     return;
   }
-  if (copied) {
+  if (copied !== undefined) {
     try {
       ctx.publishEvents(await ctx.ledger.completed(req, ctx.workerId));
       msg.ack();
+      ctx.observer?.copied(copied, task.rse, Number(task.bytes));
+      ctx.observer?.ended("done");
     } catch (err) {
       // The copy is in place but not recorded: the next delivery claims and copies again.
       log.warn({ err }, "could not record the completed transfer; will retry");
@@ -165,6 +177,7 @@ async function runTask(msg: JsMsg, req: TransferRequest, task: TransferTask, tri
     msg.nak(backoffDelay(ctx, tries));
     return;
   }
+  ctx.observer?.ended(final ? "failed" : "retry");
   if (final) {
     log.error({ reason }, `transfer failed ${tries} times; giving up (locks STUCK)`);
     msg.term();

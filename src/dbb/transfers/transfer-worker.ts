@@ -11,7 +11,7 @@ import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import type { TransferLedgerPort } from "../rules/index.js";
 import { RsePuller } from "./rse-puller.js";
 import { copyVerified } from "./s3-copy.js";
-import { handleTransfer, type TransferHandlerContext } from "./transfer-handler.js";
+import { handleTransfer, type TransferHandlerContext, type TransferObserver } from "./transfer-handler.js";
 import { TRANSFER_ACK_WAIT_MS, ensureTransferConsumer, ensureTransferStream, transferLimitOf } from "./transfer-stream.js";
 
 /** What the workers need to know of an RSE (the catalog's Rse fits). */
@@ -42,6 +42,8 @@ export interface TransferWorkerOptions {
   stopGraceMs?: number;
   /** The copy itself (tests substitute a slower or failing one). */
   copy?: typeof copyVerified;
+  /** Told of copies and tries (metrics). */
+  observer?: TransferObserver;
 }
 
 export interface TransferWorkers {
@@ -86,6 +88,7 @@ export async function startTransferWorkers(
     copy: opts.copy ?? copyVerified,
     publishEvents,
     log,
+    observer: opts.observer,
   };
   const jsm: JetStreamManager = await ensureTransferStream(nc);
   const js = jetstream(nc);
