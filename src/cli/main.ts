@@ -11,6 +11,7 @@ import { registerPilotsCommand } from "./pilots.js";
 import { registerPlanCommand } from "./plan.js";
 import { registerSchemaCommand } from "./schema.js";
 import { registerConfigCommands } from "./config.js";
+import { registerReportCommand } from "./report.js";
 
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerCampaignCommands(program);
   registerCampaignControlCommands(program);
   registerConfigCommands(program);
+  registerReportCommand(program);
   registerSchemaCommand(program);
   registerCoordinatorCommand(program);
   registerAgentCommand(program);

@@ -9,6 +9,7 @@ import type { ProgressJournal } from "./progress-journal.js";
 import { isLiveCampaign, nextCampaignState, type CampaignEvent } from "./campaign-state.js";
 import { canTransition } from "./quantum-state.js";
 import { settleCampaign } from "./attempt-results.js";
+import { accountAttempt, rseSites } from "./accounting.js";
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 1000;
@@ -75,7 +76,12 @@ export function cancelCampaign(ctx: ControlContext, name: string, nowMs: number)
       leases.push({ leaseId: lease.id, agent: lease.agent });
       const attempts = rows.runOf(row).attempts;
       const attempt = attempts[attempts.length - 1];
-      if (attempt && attempt.outcome === "") Object.assign(attempt, { outcome: "cancelled", exitCode: -1, message: "cancelled by the operator", endMs: nowMs });
+      if (attempt && attempt.outcome === "") {
+        Object.assign(attempt, { outcome: "cancelled", exitCode: -1, message: "cancelled by the operator", endMs: nowMs });
+        // Counted like any ended attempt, so `report` adds up to the attempts `quanta` lists.
+        accountAttempt(c.accounting, { task: rows.task(row), attempt, outcome: "cancelled", provenanceJson: "", outputs: [], earlier: attempts.slice(0, -1) }, rseSites(ctx.table.replicas));
+        ctx.journal.touchCampaign(c.name);
+      }
       rows.setLease(row, undefined);
     }
     ctx.table.transition(c, row, "cancel");

@@ -7,6 +7,7 @@ import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
 import { QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 import type { AttemptFigures } from "./attempt-figures.js";
+import { emptyAccounting, type CampaignAccounting } from "./accounting.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -19,6 +20,7 @@ export interface LiveCampaign extends CampaignRecord {
   failures: number;
   kills: number;
   attemptFigures: AttemptFigures;
+  accounting: CampaignAccounting;
 }
 
 /** One quantum: a row of a campaign. */
@@ -60,6 +62,7 @@ export class CampaignTable {
       kills: 0,
       // A copy: the stored record's figures go on from where they were.
       attemptFigures: structuredClone(record.attemptFigures ?? {}),
+      accounting: structuredClone(record.accounting ?? emptyAccounting()),
     };
     this.campaigns.set(record.name, live);
     return live;

@@ -6,6 +6,7 @@
 // naming such a lease (the agent is still running it) reopens it the same way.
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import { countAttempt } from "./attempt-figures.js";
+import { accountAttempt, rseSites } from "./accounting.js";
 
 /** Whether `leaseId` is the quantum's last attempt, held by this agent, declared lost and not leased again. */
 export function isLateLease(c: LiveCampaign, row: number, agentId: string, leaseId: string): boolean {
@@ -25,5 +26,7 @@ export function reopenLease(table: CampaignTable, c: LiveCampaign, row: number, 
   const last = run.attempts[run.attempts.length - 1]!;
   // It was not lost after all: its end is counted when its result comes.
   countAttempt(c.attemptFigures, last, "lost", 0, -1);
+  const earlier = run.attempts.slice(0, -1);
+  accountAttempt(c.accounting, { task: c.rows.task(row), attempt: last, outcome: "lost", provenanceJson: "", outputs: [], earlier }, rseSites(table.replicas), -1);
   Object.assign(last, { outcome: "", exitCode: 0, message: "", endMs: 0 });
 }
