@@ -6,7 +6,6 @@
 // on the campaign record, so a restart keeps them and no attempt is read again.
 // Attempts still running are added when a report is made, from the leases.
 import { z } from "zod";
-import type { AttemptRecord } from "./model.js";
 import type { ReplicaIndex } from "./replica-index.js";
 
 /** One task at one site. Times in whole milliseconds, so sums are exact. */
@@ -40,6 +39,12 @@ export interface CampaignAccounting {
   quanta: number;
 }
 
+/** An attempt record's site and outcome ("" while it runs): model.ts AttemptRecord. */
+export interface AttemptPlace {
+  site: string;
+  outcome: string;
+}
+
 /** Where input bytes came from, relative to the attempt's site. */
 export type SiteOf = (rse: string, site: string) => "own" | "other";
 
@@ -54,14 +59,14 @@ export function rseSites(replicas: Pick<ReplicaIndex, "siteOfRse" | "site">): Si
 /** An ended attempt as the accounting sees it. */
 export interface AccountedAttempt {
   task: string;
-  attempt: Pick<AttemptRecord, "site" | "startMs" | "endMs">;
+  attempt: { site: string; startMs: number; endMs: number };
   outcome: string;
   /** The agent's provenance record ("" when none: lost, cancelled). Untrusted. */
   provenanceJson: string;
   /** The replicas a successful attempt registered. */
   outputs: readonly { bytes: number }[];
   /** The quantum's attempts before this one (to count each quantum once per site). */
-  earlier: readonly Pick<AttemptRecord, "site" | "outcome">[];
+  earlier: readonly AttemptPlace[];
 }
 
 /** Figures past these are not believed (a provenance record is the agent's word): counted as 0. */
@@ -145,7 +150,7 @@ export function accountAttempt(acc: CampaignAccounting, a: AccountedAttempt, sit
 }
 
 /** An attempt still running: counted in a report's copy of the figures (outcome `running`), never stored. */
-export function accountRunning(acc: CampaignAccounting, task: string, attempts: readonly Pick<AttemptRecord, "site" | "outcome">[]): void {
+export function accountRunning(acc: CampaignAccounting, task: string, attempts: readonly AttemptPlace[]): void {
   const last = attempts[attempts.length - 1];
   if (!last || last.outcome !== "") return;
   const f = accountOf(acc, task, last.site);
