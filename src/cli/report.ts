@@ -87,7 +87,8 @@ interface Row {
 }
 
 const hours = (h: number) => h.toFixed(h >= 10 ? 1 : 3);
-const mb = (bytes: number) => (bytes / 1e6).toFixed(bytes >= 1e8 ? 0 : 1);
+/** MB with as many decimals as small figures need to show (a test campaign moves kilobytes). */
+const mb = (bytes: number) => (bytes === 0 ? "0" : (bytes / 1e6).toFixed(bytes >= 1e8 ? 0 : bytes >= 1e6 ? 1 : 3));
 
 /** The table people read: one line per task and site, then the totals. */
 export function reportRows(r: CampaignReportJson): Row[] {
