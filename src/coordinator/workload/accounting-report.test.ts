@@ -54,7 +54,7 @@ function result(quantumId: string, outcome: string, endMs: number, provenance?: 
 
 describe("accounting as attempts end", () => {
   it("shows a running attempt, takes back a lost one whose late result came, and counts that result", () => {
-    const { table, c, ctx } = setup();
+    const { c, ctx } = setup();
     let report = reportOf(c);
     expect(report.cells).toEqual([{ task: "isr", site: "site-a", figures: expect.objectContaining({ quanta: 2, outcomes: { running: 2 } }) }]);
     expect(report.distinctQuanta).toBe(2);
@@ -64,7 +64,7 @@ describe("accounting as attempts end", () => {
     // acc.isr.1's lease expires: lost, then its late result comes after all.
     finishAttempt(ctx, c, 0, result("acc.isr.1", "lost", 61_000));
     expect(c.accounting.tasks["isr"]!["site-a"]).toMatchObject({ quanta: 1, outcomes: { lost: 1 }, wallMs: 60_000 });
-    reopenLease(table, c, 0, "agent-1", "acc.isr.1#1", 9e15);
+    reopenLease(ctx, c, 0, "agent-1", "acc.isr.1#1", 9e15);
     expect(c.accounting.tasks["isr"]!["site-a"]).toMatchObject({ quanta: 0, outcomes: {}, wallMs: 0 });
     expect(c.accounting.quanta).toBe(0);
     const provenance = { cpuSeconds: 2.5, peakRssBytes: 7e6, inputs: [{ source: "A-DISK", bytes: 100 }, { source: "B-DISK", bytes: 30 }, { source: "cache", bytes: 5 }] };

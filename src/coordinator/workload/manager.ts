@@ -384,8 +384,7 @@ export class WorkloadManager {
         else if (lease?.id === id) lease.deadlineMs = deadline;
         else if (ref && !lease && isLateLease(ref.c, ref.row, agentId, id)) {
           // Declared lost, but its agent still runs it and nobody else holds the quantum: it goes on.
-          reopenLease(this.table, ref.c, ref.row, agentId, id, deadline);
-          this.journal.touch(ref.c, ref.row);
+          reopenLease(this.results, ref.c, ref.row, agentId, id, deadline);
           reopened++;
         } else if (ref) stale.push(id);
       }
