@@ -136,7 +136,8 @@ export function registerReportCommand(program: Command): void {
       "\nFigures are per task and the site that ran each attempt, with a totals line (peak memory: the largest).\n" +
         "QUANTA counts a quantum once per site it had an attempt at; `--json` totals.distinctQuanta counts it once.\n" +
         "Bytes in come from each attempt's provenance record: read from the agent's cache, staged from an RSE of\n" +
-        "its own site, or from another site's; bytes out are the outputs of attempts that succeeded.\n" +
+        "its own site, or from another site's; bytes out are the outputs of attempts that succeeded. Lost and\n" +
+        "cancelled attempts have no record: they count with their wall time only. RUNNING shows while any runs.\n" +
         "Per node kind (spot pre-emption, lost CPU) see `orrery status CAMPAIGN --json` (nodeKinds).",
     )
     .action(async (campaign: string, _opts: unknown, cmd: Command) => {
