@@ -123,6 +123,7 @@ export function registerCampaignCommands(program: Command): void {
     .description("progress per campaign and task; --watch redraws live bars until the campaign ends")
     .argument("[campaign]", "one campaign (default: all)")
     .option("--watch", "follow the campaign until it ends (exit 0 only if it SUCCEEDED)")
+    .addHelpText("after", "\n--json nodeKinds: attempts, CPU and wall time by node kind. Per task and site: `orrery report CAMPAIGN`.")
     .action(async (campaign: string | undefined, opts: { watch?: boolean }, cmd: Command) => {
       const json = globalOptions(cmd).json === true;
       if (opts.watch && campaign === undefined) {

@@ -12,6 +12,7 @@ import { registerPlanCommand } from "./plan.js";
 import { registerSchemaCommand } from "./schema.js";
 import { registerConfigCommands } from "./config.js";
 import { registerTicketCommands } from "./tickets.js";
+import { registerReportCommand } from "./report.js";
 
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerCampaignControlCommands(program);
   registerTicketCommands(program);
   registerConfigCommands(program);
+  registerReportCommand(program);
   registerSchemaCommand(program);
   registerCoordinatorCommand(program);
   registerAgentCommand(program);

@@ -12,6 +12,7 @@ import { expandGraph, fetchCatalog, parseCampaignIsolated, type CampaignSpec } f
 import type { SubmitRequest } from "../../gen/orrery/v1/coordinator_pb.js";
 import { configResponse, planResponse } from "./plan-view.js";
 import { ticketApi } from "./ticket-api.js";
+import { reportCampaign, reportResponse } from "./report-view.js";
 
 /** The validated spec of a Submit or Plan request, parsed off the event loop; throws SPEC_INVALID listing every problem. */
 function specOf(req: SubmitRequest): Promise<CampaignSpec> {
@@ -120,6 +121,9 @@ export function campaignApi(deps: { manager: WorkloadManager; store: QuantaStore
         default:
           throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `action ${String(req.action)}: not one this coordinator knows`, { hint: "update the coordinator to match the CLI" });
       }
+    },
+    async report(req) {
+      return reportResponse(await manager.accounting(reportCampaign(req.campaign)));
     },
     async setPriority(req) {
       await store.ping();

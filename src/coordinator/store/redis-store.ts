@@ -5,6 +5,7 @@
 // not in their first state (workload/initial-progress.ts).
 import { Redis } from "ioredis";
 import type { AttemptLogs, CampaignKeys, StoreChanges, CampaignRecord, CampaignUpdate, DefinitionSource, ExpansionRecord, IdentityRecord, QuantaStore, QuantumDefinition, QuantumProgress, RowBatch, StoredCampaign, TaskRange, TicketRecord } from "../workload/index.js";
+import { readAccounting } from "../workload/index.js";
 import { decodeRowBatch, encodeRowBatch } from "./row-index.js";
 import { DefinitionEncoder, readDefinitions, writeDefinitions } from "./definitions.js";
 import { checkReplies } from "../../common/redis-replies.js";
@@ -279,6 +280,7 @@ export class CoordinatorStore implements QuantaStore {
           expansionError: h["expansionError"] ?? "",
           generation: keys.generation,
           ...(h["attemptFigures"] ? { attemptFigures: JSON.parse(h["attemptFigures"]) as NonNullable<CampaignRecord["attemptFigures"]> } : {}),
+          ...withAccounting(readAccounting(h["accounting"])),
         },
         ranges,
         batches,
@@ -297,7 +299,12 @@ function campaignUpdateFields(r: CampaignUpdate): Record<string, string | number
     expanded: JSON.stringify(r.expanded),
     expansionError: r.expansionError,
     ...(r.attemptFigures ? { attemptFigures: JSON.stringify(r.attemptFigures) } : {}),
+    ...(r.accounting ? { accounting: JSON.stringify(r.accounting) } : {}),
   };
+}
+
+function withAccounting(accounting: CampaignRecord["accounting"]): Pick<CampaignRecord, "accounting"> {
+  return accounting ? { accounting } : {};
 }
 
 function campaignFields(r: CampaignRecord): Record<string, string | number> {

@@ -13,6 +13,7 @@ import { tasksToExpand } from "../campaign/index.js";
 import { countAttempt, cpuSecondsOf } from "./attempt-figures.js";
 import { closeTicket, openTicket } from "./tickets.js";
 import { observeEnd, type WorkloadObserver } from "./workload-observer.js";
+import { accountAttempt, rseSites } from "./accounting.js";
 
 export interface AttemptReport {
   leaseId: string;
@@ -49,6 +50,8 @@ export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, 
   if (attempt) {
     Object.assign(attempt, { outcome: r.outcome, exitCode: r.exitCode, message: r.message, endMs: r.endMs || Date.now(), ...(r.startMs ? { startMs: r.startMs } : {}) });
     countAttempt(c.attemptFigures, attempt, r.outcome, cpuSecondsOf(r.provenanceJson));
+    const earlier = run.attempts.slice(0, -1);
+    accountAttempt(c.accounting, { task: c.rows.task(row), attempt, outcome: r.outcome, provenanceJson: r.provenanceJson, outputs: r.outputs, earlier }, rseSites(ctx.table.replicas));
     // The figures live on the campaign record: stored with this attempt's progress.
     ctx.journal.touchCampaign(c.name);
     observeEnd(ctx, c, row, attempt, r.outcome, r.provenanceJson);

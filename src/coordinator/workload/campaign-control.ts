@@ -11,6 +11,7 @@ import { canTransition } from "./quantum-state.js";
 import { settleCampaign } from "./attempt-results.js";
 import { closeTicket } from "./tickets.js";
 import { observeEnd, type WorkloadObserver } from "./workload-observer.js";
+import { accountAttempt, rseSites } from "./accounting.js";
 
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 1000;
@@ -82,6 +83,9 @@ export function cancelCampaign(ctx: ControlContext, name: string, nowMs: number)
       if (attempt && attempt.outcome === "") {
         Object.assign(attempt, { outcome: "cancelled", exitCode: -1, message: "cancelled by the operator", endMs: nowMs });
         observeEnd(ctx, c, row, attempt, "cancelled", "");
+        // Counted like any ended attempt, so `report` adds up to the attempts `quanta` lists.
+        accountAttempt(c.accounting, { task: rows.task(row), attempt, outcome: "cancelled", provenanceJson: "", outputs: [], earlier: attempts.slice(0, -1) }, rseSites(ctx.table.replicas));
+        ctx.journal.touchCampaign(c.name);
       }
       rows.setLease(row, undefined);
     }

@@ -10,6 +10,7 @@ import type { QuantumState } from "./quantum-state.js";
 import type { CampaignState } from "./campaign-state.js";
 import { unschedulableTasks, type AgentCapacity, type UnschedulableTask } from "./unschedulable.js";
 import type { KindFigures } from "./attempt-figures.js";
+export { reportOf, type CampaignReport } from "./accounting-report.js";
 
 export interface CampaignStatusView {
   campaign: string;

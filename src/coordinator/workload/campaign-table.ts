@@ -7,6 +7,7 @@ import { ReadyQueue } from "./ready-queue.js";
 import { ReplicaIndex } from "./replica-index.js";
 import { QuantumStates, type QuantumEvent, type QuantumState } from "./quantum-state.js";
 import type { AttemptFigures } from "./attempt-figures.js";
+import { emptyAccounting, type CampaignAccounting } from "./accounting.js";
 
 export interface LiveCampaign extends CampaignRecord {
   spec: CampaignSpec;
@@ -21,6 +22,7 @@ export interface LiveCampaign extends CampaignRecord {
   attemptFigures: AttemptFigures;
   /** Tickets of its FAILED quanta (open, or closed since), by quantum id (tickets.ts). */
   tickets: Map<string, TicketRecord>;
+  accounting: CampaignAccounting;
 }
 
 /** One quantum: a row of a campaign. */
@@ -64,6 +66,7 @@ export class CampaignTable {
       attemptFigures: structuredClone(record.attemptFigures ?? {}),
       // Only its generation's: a flush of the campaign it replaced may have stored one after the resubmit.
       tickets: new Map((tickets ?? []).filter((t) => t.generation === record.generation).map((t) => [t.quantum, t])),
+      accounting: structuredClone(record.accounting ?? emptyAccounting()),
     };
     this.campaigns.set(record.name, live);
     return live;

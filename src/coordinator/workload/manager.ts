@@ -19,7 +19,7 @@ import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
 import type { QuantumDefinition } from "./model.js";
 import { isLiveCampaign } from "./campaign-state.js";
-import { attemptCount, campaignsOf, inspectionOf, listQuanta, specOf, statusView, type CampaignInspection, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
+import { attemptCount, campaignsOf, inspectionOf, listQuanta, reportOf, specOf, statusView, type CampaignInspection, type CampaignReport, type CampaignStatusView, type QuantumListing } from "./campaign-queries.js";
 import type { AgentCapacity } from "./unschedulable.js";
 import { cancelCampaign, pauseCampaign, resumeCampaign, setCampaignPriority, type CancelledLease, type ControlContext } from "./campaign-control.js";
 import { prestageTurn, type PrestageOrder, type PrestageSite, type PrestageTurnOptions } from "./prestage-plan.js";
@@ -178,6 +178,10 @@ export class WorkloadManager {
   /** A campaign's quanta, filtered by state and task, with definitions and attempts. */
   quanta(name: string, filter: { state?: string; task?: string }): Promise<QuantumListing[]> {
     return this.mailbox.send(() => listQuanta(this.store, this.campaigns(name)[0]!, filter));
+  }
+
+  accounting(name: string): Promise<CampaignReport> {
+    return this.mailbox.send(async () => reportOf(this.campaigns(name)[0]!));
   }
 
   /** How many attempts a quantum has made; undefined for a quantum this coordinator does not have. */
@@ -388,8 +392,7 @@ export class WorkloadManager {
         else if (lease?.id === id) lease.deadlineMs = deadline;
         else if (ref && !lease && isLateLease(ref.c, ref.row, agentId, id)) {
           // Declared lost, but its agent still runs it and nobody else holds the quantum: it goes on.
-          reopenLease(this.table, ref.c, ref.row, agentId, id, deadline);
-          this.journal.touch(ref.c, ref.row);
+          reopenLease(this.results, ref.c, ref.row, agentId, id, deadline);
           reopened++;
         } else if (ref) stale.push(id);
       }

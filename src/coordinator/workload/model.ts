@@ -2,6 +2,7 @@ import type { DataId } from "../../common/data-id.js";
 import type { CampaignState } from "./campaign-state.js";
 import type { QuantumState } from "./quantum-state.js";
 import type { AttemptFigures } from "./attempt-figures.js";
+import type { CampaignAccounting } from "./accounting.js";
 
 /** An input of a quantum: a catalog file, or an output of an upstream quantum. */
 export interface QuantumInput {
@@ -118,6 +119,8 @@ export interface CampaignRecord {
   generation: string;
   /** Its ended attempts by node kind (attempt-figures.ts); absent until one ended. */
   attemptFigures?: AttemptFigures;
+  /** Its attempts per task and site (accounting.ts, `orrery report`); absent until one ended. */
+  accounting?: CampaignAccounting;
 }
 
 /**

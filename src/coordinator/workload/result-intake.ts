@@ -25,7 +25,7 @@ export function applyReport(ctx: IntakeContext, agentId: string, r: AttemptRepor
   }
   if (ref && !lease && isLateLease(ref.c, ref.row, agentId, r.leaseId)) {
     ctx.log.warn({ agent: agentId, lease: r.leaseId, outcome: r.outcome }, "late result of a lease declared lost and not leased again; taken");
-    reopenLease(ctx.table, ref.c, ref.row, agentId, r.leaseId, Date.now() + ctx.leaseTtlMs);
+    reopenLease(ctx, ref.c, ref.row, agentId, r.leaseId, Date.now() + ctx.leaseTtlMs);
   }
   const current = ref?.c.rows.run(ref.row)?.lease;
   if (!ref || current?.id !== r.leaseId || ref.c.rows.state(ref.row) !== "RUNNING") {
