@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { startCoordinatorHttp, type HealthReport } from "./http/index.js";
 import type { HttpServerHandle } from "../common/http-server.js";
 import type { NatsConnection } from "../common/nats.js";
+import { Throughput, attemptFigure, dashboardRoutes, natsFollow, type Dashboard } from "./web/index.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -84,7 +85,9 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   let link: AgentLink | undefined;
   const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB());
   await manager.load();
-  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
+  const throughput = new Throughput();
+  const onResult = (agent: { site: string }, r: Parameters<typeof attemptFigure>[1]) => throughput.record(attemptFigure(agent.site, r));
+  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, onResult, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
   // Replicas that appear or go (transfers, new outputs, bad copies) move quanta to where their data is.
   const replicaEvents = nc.subscribe(Subjects.replicaEvents, {
     callback: (err, msg) => {
@@ -126,8 +129,19 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       .finally(() => (ticking = false));
   }, 1000);
   let http: HttpServerHandle | undefined;
+  let dashboard: Dashboard | undefined;
   if (opts.http !== undefined) {
-    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc) }, createLogger("http"));
+    const agents = () => [...link.sessions.values()];
+    const dbb = new DbbClient(nc, 3_000);
+    dashboard = dashboardRoutes({
+      campaigns: () => manager.status(undefined, agents()),
+      agents: () => agents().map((s) => ({ id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: s.cacheBytes, memoryMB: s.memoryMB, batchJob: s.batchJob })),
+      throughput,
+      // The integrator swaps this for the EventFeed's follow.
+      follow: natsFollow(nc),
+      rules: async () => (await dbb.ruleList()).map((r) => ({ id: r.id, did: r.did, rseExpression: r.rseExpression, copies: r.copies, state: r.state, locksOk: Number(r.locksOk), locksReplicating: Number(r.locksReplicating), locksStuck: Number(r.locksStuck), createdAt: r.createdAt })),
+    });
+    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc), open: dashboard.open, operator: dashboard.operator }, createLogger("http"));
     log.info({ address: http.address }, "dashboard, /metrics and /healthz served over HTTP");
   }
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
@@ -139,6 +153,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     httpAddress: http?.address,
     async close() {
       clearInterval(ticker);
+      dashboard?.close();
       await http?.close();
       await prestager?.stop();
       replicaEvents.unsubscribe();
