@@ -14,7 +14,9 @@ import { tempDir } from "./harness.js";
 import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 const CHROMIUM = process.env.ORRERY_CHROMIUM ?? "/usr/bin/chromium";
-const QUANTA = 20;
+const DETECTORS = 12;
+/** Two tasks over the detectors: calibrate, then measure on its output. */
+const QUANTA = 2 * DETECTORS;
 const CAMPAIGN = "dash-run";
 
 function campaignYaml(): string {
@@ -24,10 +26,15 @@ name: ${CAMPAIGN}
 pipeline:
   tasks:
     calibrate:
-      command: [/bin/sh, -c, 'sleep 1; cat "$0" > "$1"', "{inputs.raw}", "{outputs.calexp}"]
+      command: [/bin/sh, -c, 'sleep 0.5; cat "$0" > "$1"', "{inputs.raw}", "{outputs.calexp}"]
       dimensions: [instrument, detector]
       inputs: {raw: {datasetType: raw}}
       outputs: {calexp: {datasetType: calexp}}
+    measure:
+      command: [/bin/sh, -c, 'sleep 0.5; wc -c < "$0" > "$1"', "{inputs.calexp}", "{outputs.src}"]
+      dimensions: [instrument, detector]
+      inputs: {calexp: {datasetType: calexp}}
+      outputs: {src: {datasetType: src}}
 data: {scope: dash-test}
 output: {scope: dash-test-out, run: ${CAMPAIGN}/run1}
 `;
@@ -63,13 +70,14 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ok:
   throw new Error(`timed out waiting for ${what}; last seen ${JSON.stringify(last)}`);
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("the web dashboard in headless Chromium", () => {
+describe("the web dashboard in headless Chromium", () => {
   let dir: string;
   let cluster: ClusterFile;
   let browser: Browser;
   const clusterArgs = () => ["--cluster", join(dir, "cluster.json")];
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (scripts/setup.sh does) or set $ORRERY_CHROMIUM`);
     dir = tempDir("dashboard");
     const [started, launched] = await Promise.all([
       startCluster({ dir, sites: 1, agents: 1, softwareRoot: REPO_ROOT }),
@@ -83,13 +91,13 @@ describe.skipIf(!existsSync(CHROMIUM))("the web dashboard in headless Chromium",
     const input = join(dir, "input");
     mkdirSync(input, { recursive: true });
     const lines: string[] = [];
-    for (let d = 0; d < QUANTA; d++) {
+    for (let d = 0; d < DETECTORS; d++) {
       writeFileSync(join(input, `raw_${d}.dat`), `detector ${d}\n`.repeat(1000));
       lines.push(JSON.stringify({ path: `raw_${d}.dat`, scope: "dash-test", datasetType: "raw", dataId: { instrument: "HSC", detector: d } }));
     }
     writeFileSync(join(input, "manifest.jsonl"), `${lines.join("\n")}\n`);
     const ingest = await orreryJson<{ ingested: number }>([...clusterArgs(), "dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(input, "manifest.jsonl")]);
-    expect(ingest.ingested).toBe(QUANTA);
+    expect(ingest.ingested).toBe(DETECTORS);
   }, 30_000);
 
   afterAll(async () => {
@@ -120,6 +128,11 @@ describe.skipIf(!existsSync(CHROMIUM))("the web dashboard in headless Chromium",
     const moved = await waitFor("the progress to move", () => progressOf(page), (p) => p.succeeded > first.succeeded && p.succeeded < QUANTA, 15_000);
     expect(moved.succeeded).toBeGreaterThan(first.succeeded);
 
+    // The screenshot of the README: half way, both tasks on the way.
+    await waitFor("half the quanta to succeed", () => progressOf(page), (p) => p.succeeded >= QUANTA / 2, 15_000);
+    mkdirSync(join(REPO_ROOT, "docs"), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, "docs", "dashboard.png"), fullPage: true });
+
     // The agent, listed with its site.
     const agents = await page.$$eval("#agents tr[data-agent]", (rows) => rows.map((r) => ({ id: r.getAttribute("data-agent"), site: r.getAttribute("data-site"), text: r.textContent })));
     expect(agents).toHaveLength(1);
@@ -134,9 +147,6 @@ describe.skipIf(!existsSync(CHROMIUM))("the web dashboard in headless Chromium",
     expect(await page.$eval("#banner", (el) => el.hasAttribute("hidden"))).toBe(true);
     expect(await page.$$eval("#bytes-plot rect", (r) => r.length)).toBeGreaterThan(0);
     expect(errors).toEqual([]);
-
-    mkdirSync(join(REPO_ROOT, "docs"), { recursive: true });
-    await page.screenshot({ path: join(REPO_ROOT, "docs", "dashboard.png"), fullPage: true });
     await page.close();
   }, 40_000);
 
@@ -147,5 +157,16 @@ describe.skipIf(!existsSync(CHROMIUM))("the web dashboard in headless Chromium",
     expect(banner).toBe("the operator token is needed: open the URL from `orrery local status`");
     expect(await page.$(".campaign")).toBeNull();
     await page.close();
+
+    // The data routes themselves: refused without the token; the event stream is text/event-stream with the token.
+    expect((await fetch(`http://${cluster.http}/api/overview`)).status).toBe(401);
+    expect((await fetch(`http://${cluster.http}/api/events`)).status).toBe(401);
+    const abort = new AbortController();
+    const res = await fetch(`http://${cluster.http}/api/events`, { headers: { authorization: `Bearer ${cluster.security!.tokens.operator}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const first = await res.body!.getReader().read();
+    expect(new TextDecoder().decode(first.value)).toMatch(/^: /);
+    abort.abort();
   }, 10_000);
 });

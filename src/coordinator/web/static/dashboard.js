@@ -282,6 +282,7 @@ function onEvent(kind, data) {
     return;
   }
   const list = $("events");
+  $("no-events").hidden = true;
   const what = [e.kind ?? kind, e.campaign, e.task, e.quantum ?? e.did, e.state, e.site, e.outcome].filter((x) => x !== undefined && x !== "").join(" ");
   list.prepend(h("li", {}, `${new Date(typeof e.ts === "number" ? e.ts : Date.now()).toLocaleTimeString()} ${what}`));
   while (list.children.length > EVENTS_SHOWN) list.lastElementChild?.remove();
