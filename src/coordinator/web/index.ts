@@ -85,6 +85,6 @@ export function dashboardRoutes(deps: DashboardDeps): Dashboard {
 }
 
 /** Throughput figures of one ended attempt, for Throughput.record. */
-export function attemptFigure(site: string, r: { outcome: string; endMs: number; provenanceJson: string }): Parameters<Throughput["record"]>[0] {
-  return { site, succeeded: r.outcome === "succeeded", endMs: r.endMs, ...bytesOfProvenance(r.provenanceJson) };
+export function attemptFigure(site: string, r: { leaseId: string; outcome: string; endMs: number; provenanceJson: string }): Parameters<Throughput["record"]>[0] {
+  return { leaseId: r.leaseId, site, succeeded: r.outcome === "succeeded", endMs: r.endMs, ...bytesOfProvenance(r.provenanceJson) };
 }

@@ -22,6 +22,8 @@ export interface MinuteBucket {
 
 /** What one ended attempt adds. */
 export interface AttemptFigure {
+  /** The attempt's lease: a result sent again (its acknowledgement lost) is counted once. */
+  leaseId: string;
   site: string;
   succeeded: boolean;
   endMs: number;
@@ -33,15 +35,22 @@ export interface AttemptFigure {
 const MINUTE = 60_000;
 /** Sites kept per minute: a hostile or broken agent cannot grow a bucket without bound. */
 const MAX_SITES = 64;
+/** Leases remembered to count each result once. */
+const SEEN_LEASES = 4096;
 
 export class Throughput {
   private readonly ring: (MinuteBucket | undefined)[];
+  private readonly seen = new Set<string>();
 
   constructor(private readonly minutes = 60) {
     this.ring = new Array<MinuteBucket | undefined>(minutes).fill(undefined);
   }
 
   record(f: AttemptFigure): void {
+    if (this.seen.has(f.leaseId)) return;
+    this.seen.add(f.leaseId);
+    // A Set iterates in insertion order: the oldest lease goes first.
+    if (this.seen.size > SEEN_LEASES) this.seen.delete(this.seen.values().next().value!);
     const minute = Math.floor((Number.isFinite(f.endMs) && f.endMs > 0 ? f.endMs : Date.now()) / MINUTE) * MINUTE;
     const slot = Math.floor(minute / MINUTE) % this.minutes;
     let bucket = this.ring[slot];
