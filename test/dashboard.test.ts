@@ -10,7 +10,7 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { dashboardUrl } from "../src/cli/local.js";
-import { tempDir } from "./harness.js";
+import { killCoordinator, tempDir } from "./harness.js";
 import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 const CHROMIUM = process.env.ORRERY_CHROMIUM ?? "/usr/bin/chromium";
@@ -169,4 +169,15 @@ describe("the web dashboard in headless Chromium", () => {
     expect(new TextDecoder().decode(first.value)).toMatch(/^: /);
     abort.abort();
   }, 10_000);
+
+  it("says it is disconnected and retrying when the coordinator goes away", async () => {
+    const page = await browser.newPage();
+    await page.goto(dashboardUrl(cluster)!, { waitUntil: "domcontentloaded" });
+    await waitFor("the page to connect", () => page.$eval("#connection", (el) => el.getAttribute("data-state") ?? ""), (st) => st === "live" || st === "polling", 5_000);
+    killCoordinator(cluster, dir);
+    const banner = await waitFor("the disconnected message", () => page.$eval("#banner", (el) => (el.hasAttribute("hidden") ? undefined : el.textContent ?? "")), (t) => t !== "", 8_000);
+    expect(banner).toMatch(/^disconnected, retrying/);
+    expect(await page.$eval("#connection", (el) => el.textContent)).toBe("disconnected, retrying");
+    await page.close();
+  }, 15_000);
 });
