@@ -11,6 +11,8 @@ import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
 import { dashboardUrl } from "../src/cli/local.js";
 import { killCoordinator, tempDir } from "./harness.js";
+import { connectNats } from "../src/common/nats.js";
+import { natsAuthOf } from "../src/common/local/cluster-security.js";
 import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 const CHROMIUM = process.env.ORRERY_CHROMIUM ?? "/usr/bin/chromium";
@@ -127,6 +129,17 @@ describe("the web dashboard in headless Chromium", () => {
     const first = await waitFor("the campaign listed with progress", () => progressOf(page), (p) => p.total === QUANTA && p.succeeded < QUANTA, 10_000);
     const moved = await waitFor("the progress to move", () => progressOf(page), (p) => p.succeeded > first.succeeded && p.succeeded < QUANTA, 15_000);
     expect(moved.succeeded).toBeGreaterThan(first.succeeded);
+
+    // An event published on NATS reaches the page through /api/events (a marker task name: the coordinator's own events may come too).
+    const nc = await connectNats(cluster.nats, "dashboard-test", natsAuthOf(cluster));
+    try {
+      await waitFor("the live event stream", () => page.$eval("#connection", (el) => el.getAttribute("data-state") ?? ""), (st) => st === "live", 5_000);
+      nc.publish(`orrery.events.quantum.${CAMPAIGN}`, JSON.stringify({ kind: "quantum", campaign: CAMPAIGN, quantum: "probe-quantum", task: "probe-task", state: "RUNNING", ts: Date.now() }));
+      await nc.flush();
+      await waitFor("the event listed", () => page.$$eval("#events li", (items) => items.map((li) => li.textContent ?? "").join("\n")), (t) => t.includes("quantum dash-run probe-task probe-quantum RUNNING"), 5_000);
+    } finally {
+      await nc.close();
+    }
 
     // The screenshot of the README: half way, both tasks on the way.
     await waitFor("half the quanta to succeed", () => progressOf(page), (p) => p.succeeded >= QUANTA / 2, 15_000);
