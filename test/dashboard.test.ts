@@ -98,8 +98,10 @@ describe("the web dashboard in headless Chromium", () => {
       lines.push(JSON.stringify({ path: `raw_${d}.dat`, scope: "dash-test", datasetType: "raw", dataId: { instrument: "HSC", detector: d } }));
     }
     writeFileSync(join(input, "manifest.jsonl"), `${lines.join("\n")}\n`);
-    const ingest = await orreryJson<{ ingested: number }>([...clusterArgs(), "dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(input, "manifest.jsonl")]);
+    const ingest = await orreryJson<{ ingested: number }>([...clusterArgs(), "dbb", "ingest", "--rse", "site-a-disk", "--manifest", join(input, "manifest.jsonl"), "--dataset", "dash-test:raws"]);
     expect(ingest.ingested).toBe(DETECTORS);
+    // A rule, for the rules panel (its copies are already there: OK at once).
+    await orreryJson([...clusterArgs(), "dbb", "rule", "add", "dash-test:raws", "--rse-expr", "site-a-disk"]);
   }, 30_000);
 
   afterAll(async () => {
@@ -159,6 +161,8 @@ describe("the web dashboard in headless Chromium", () => {
     expect(await page.$eval('.state-tile[data-state="SUCCEEDED"] b', (el) => el.textContent)).toBe(String(QUANTA));
     expect(await page.$eval("#banner", (el) => el.hasAttribute("hidden"))).toBe(true);
     expect(await page.$$eval("#bytes-plot rect", (r) => r.length)).toBeGreaterThan(0);
+    // The DBB's rule, in the rules panel.
+    expect(await page.$$eval("#rules tr[data-rule]", (rows) => rows.map((r) => r.textContent ?? ""))).toEqual([expect.stringContaining("dash-test:raws")]);
     expect(errors).toEqual([]);
     await page.close();
   }, 40_000);

@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { startCoordinatorHttp, type HealthReport } from "./http/index.js";
 import type { HttpServerHandle } from "../common/http-server.js";
 import type { NatsConnection } from "../common/nats.js";
-import { Throughput, attemptFigure, dashboardRoutes, natsFollow, type Dashboard } from "./web/index.js";
+import { Throughput, attemptFigure, dashboardRoutes, dbbRulePage, natsFollow, type Dashboard } from "./web/index.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -132,14 +132,13 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   let dashboard: Dashboard | undefined;
   if (opts.http !== undefined) {
     const agents = () => [...link.sessions.values()];
-    const dbb = new DbbClient(nc, 3_000);
     dashboard = dashboardRoutes({
       campaigns: () => manager.status(undefined, agents()),
       agents: () => agents().map((s) => ({ id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: s.cacheBytes, memoryMB: s.memoryMB, batchJob: s.batchJob })),
       throughput,
       // The integrator swaps this for the EventFeed's follow.
       follow: natsFollow(nc),
-      rules: async () => (await dbb.ruleList()).map((r) => ({ id: r.id, did: r.did, rseExpression: r.rseExpression, copies: r.copies, state: r.state, locksOk: Number(r.locksOk), locksReplicating: Number(r.locksReplicating), locksStuck: Number(r.locksStuck), createdAt: r.createdAt })),
+      rules: dbbRulePage(nc),
     });
     http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc), open: dashboard.open, operator: dashboard.operator }, createLogger("http"));
     log.info({ address: http.address }, "dashboard, /metrics and /healthz served over HTTP");

@@ -9,20 +9,21 @@ import type { ServerResponse } from "node:http";
 import { sendText, type HttpRoutes } from "../../common/http-server.js";
 import type { CampaignStatusView } from "../workload/index.js";
 import { EventStreams, type FollowEvents } from "./event-stream.js";
-import { overviewHandler, type AgentSummary, type RuleSummary } from "./overview.js";
+import { overviewHandler, type AgentSummary, type RulePage } from "./overview.js";
 import { bytesOfProvenance, type Throughput } from "./throughput.js";
 
 export { Throughput, bytesOfProvenance, type AttemptFigure, type MinuteBucket } from "./throughput.js";
 export { natsFollow } from "./nats-follow.js";
 export type { DashboardEvent, FollowEvents } from "./event-stream.js";
-export type { AgentSummary, Overview, RuleSummary } from "./overview.js";
+export type { AgentSummary, Overview, RulePage, RuleSummary } from "./overview.js";
+export { dbbRulePage } from "./rules.js";
 
 export interface DashboardDeps {
   campaigns: () => Promise<CampaignStatusView[]>;
   agents: () => AgentSummary[];
   throughput: Throughput;
   follow: FollowEvents;
-  rules?: () => Promise<RuleSummary[]>;
+  rules?: () => Promise<RulePage>;
   tickets?: () => Promise<unknown[]>;
 }
 

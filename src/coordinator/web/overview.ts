@@ -31,18 +31,27 @@ export interface RuleSummary {
   createdAt: string;
 }
 
+/** One page of the DBB's rule list. */
+export interface RulePage {
+  rules: RuleSummary[];
+  /** The DBB has more rules than the page. */
+  more: boolean;
+}
+
 export interface RulesView {
   /** Whether the DBB answered (on the last try). */
   available: boolean;
   error?: string;
+  /** Rules fetched; `more`: the DBB has others too. */
   total: number;
+  more: boolean;
   /** The newest rules, at most RULES_SHOWN. */
   rules: RuleSummary[];
   fetchedMs: number;
 }
 
 export const RULES_SHOWN = 50;
-const RULES_FRESH_MS = 5_000;
+const RULES_FRESH_MS = 10_000;
 
 type Counts = Record<string, number>;
 
@@ -74,7 +83,7 @@ export interface OverviewSources {
   agents: () => AgentSummary[];
   throughput: () => MinuteBucket[];
   /** The DBB's rules; absent: no DBB to ask. */
-  rules?: () => Promise<RuleSummary[]>;
+  rules?: () => Promise<RulePage>;
   /** Open and recent tickets, when the coordinator keeps them. */
   tickets?: () => Promise<unknown[]>;
 }
@@ -98,10 +107,10 @@ export function campaignOverview(v: CampaignStatusView): CampaignOverview {
 
 /** The DBB's rule list, newest first and bounded, refreshed at most every few seconds and never awaited by a request. */
 class RuleCache {
-  private view: RulesView = { available: false, total: 0, rules: [], fetchedMs: 0 };
+  private view: RulesView = { available: false, total: 0, more: false, rules: [], fetchedMs: 0 };
   private pending: Promise<void> | undefined;
 
-  constructor(private readonly fetch: () => Promise<RuleSummary[]>) {}
+  constructor(private readonly fetch: () => Promise<RulePage>) {}
 
   /** The latest view; starts a refresh when it is stale. The first call waits for the DBB (bounded by its client's timeout). */
   async get(): Promise<RulesView> {
@@ -114,9 +123,9 @@ class RuleCache {
 
   private async refresh(): Promise<void> {
     try {
-      const rules = await this.fetch();
+      const { rules, more } = await this.fetch();
       const newest = [...rules].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, RULES_SHOWN);
-      this.view = { available: true, total: rules.length, rules: newest, fetchedMs: Date.now() };
+      this.view = { available: true, total: rules.length, more, rules: newest, fetchedMs: Date.now() };
     } catch (err) {
       this.view = { ...this.view, available: false, error: `the DBB did not answer: ${(err as Error).message}`, fetchedMs: Date.now() };
     }
@@ -128,7 +137,7 @@ export function overviewHandler(sources: OverviewSources): (res: ServerResponse)
   return async (res) => {
     const [views, rulesView, tickets] = await Promise.all([
       sources.campaigns(),
-      rules?.get() ?? Promise.resolve<RulesView>({ available: false, error: "no DBB is connected", total: 0, rules: [], fetchedMs: 0 }),
+      rules?.get() ?? Promise.resolve<RulesView>({ available: false, error: "no DBB is connected", total: 0, more: false, rules: [], fetchedMs: 0 }),
       sources.tickets?.().catch(() => []) ?? Promise.resolve([]),
     ]);
     const campaigns = views.map(campaignOverview);

@@ -225,7 +225,7 @@ function renderRules(rules) {
   if (!rules || !rules.available) return root.replaceChildren(h("p", { class: "muted" }, rules?.error ?? "The DBB has not answered yet."));
   if (rules.rules.length === 0) return root.replaceChildren(h("p", { class: "muted" }, "The DBB has no rules."));
   root.replaceChildren(
-    h("p", { class: "muted" }, rules.total > rules.rules.length ? `the newest ${rules.rules.length} of ${rules.total} rules` : `${rules.total} rules`),
+    h("p", { class: "muted" }, rules.more ? `the newest ${rules.rules.length} of the first ${rules.total} rules (the DBB has more: \`orrery dbb rule list\`)` : rules.total > rules.rules.length ? `the newest ${rules.rules.length} of ${rules.total} rules` : `${rules.total} rules`),
     h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, "state"), h("th", {}, "DID"), h("th", {}, "RSEs"), h("th", { class: "num" }, "locks ok / replicating / stuck"))),
       h("tbody", {}, ...rules.rules.map((/** @type {any} */ r) => {
