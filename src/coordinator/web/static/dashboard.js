@@ -206,6 +206,12 @@ function renderThroughput(minutes) {
   barPlot($("bytes-plot"), moved, Object.keys(series), (_k, i) => colours[i] ?? "#999", bytes, "No bytes moved in the last hour.");
 }
 
+/** The last non-empty line of a text or a list of lines. @param {unknown} v */
+function lastLine(v) {
+  const lines = Array.isArray(v) ? v.map(String) : typeof v === "string" ? v.split("\n") : [];
+  return lines.filter((l) => l.trim() !== "").slice(-1)[0] ?? "";
+}
+
 /** @param {any[] | undefined} tickets */
 function renderTickets(tickets) {
   const root = $("tickets");
@@ -216,7 +222,7 @@ function renderTickets(tickets) {
     h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", {}, c)), h("th", {}, "last stderr"))),
     h("tbody", {}, ...tickets.slice(0, 50).map((t) => h("tr", { "data-ticket": cell(t.id ?? t.quantum) },
       ...cols.map((c) => h("td", { class: c === "quantum" ? "wrap" : "" }, cell(t[c]))),
-      h("td", { class: "wrap muted" }, cell(Array.isArray(t.stderrTail) ? t.stderrTail.slice(-1)[0] : t.stderrTail ?? t.message)))))));
+      h("td", { class: "wrap muted" }, lastLine(t.stderrTail ?? t.lastStderr ?? t.stderr ?? t.message)))))));
 }
 
 /** @param {any} rules */
@@ -225,7 +231,7 @@ function renderRules(rules) {
   if (!rules || !rules.available) return root.replaceChildren(h("p", { class: "muted" }, rules?.error ?? "The DBB has not answered yet."));
   if (rules.rules.length === 0) return root.replaceChildren(h("p", { class: "muted" }, "The DBB has no rules."));
   root.replaceChildren(
-    h("p", { class: "muted" }, rules.more ? `the newest ${rules.rules.length} of the first ${rules.total} rules (the DBB has more: \`orrery dbb rule list\`)` : rules.total > rules.rules.length ? `the newest ${rules.rules.length} of ${rules.total} rules` : `${rules.total} rules`),
+    h("p", { class: "muted" }, rules.more ? `the newest ${rules.rules.length} of the first ${rules.total} rules (the DBB has more: \`orrery dbb rule list\`)` : rules.total > rules.rules.length ? `the newest ${rules.rules.length} of ${rules.total} rules` : `${rules.total} rule${rules.total === 1 ? "" : "s"}`),
     h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, "state"), h("th", {}, "DID"), h("th", {}, "RSEs"), h("th", { class: "num" }, "locks ok / replicating / stuck"))),
       h("tbody", {}, ...rules.rules.map((/** @type {any} */ r) => {
