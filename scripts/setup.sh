@@ -13,6 +13,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # A real Slurm for `local up --slurm` (HPC pilots).
 command -v slurmctld >/dev/null 2>&1 || [ -x /usr/sbin/slurmctld ] || missing+=(slurm-wlm)
 command -v munged >/dev/null 2>&1 || [ -x /usr/sbin/munged ] || missing+=(munge)
+# A real browser for the dashboard test (driven by puppeteer-core, which never downloads one).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

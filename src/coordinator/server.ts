@@ -18,6 +18,7 @@ import { startCoordinatorHttp, type HealthReport } from "./http/index.js";
 import type { HttpServerHandle } from "../common/http-server.js";
 import type { NatsConnection } from "../common/nats.js";
 import { CoordinatorMetrics } from "./metrics/index.js";
+import { Throughput, attemptFigure, dashboardRoutes, dbbRulePage, natsFollow, type Dashboard } from "./web/index.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -86,7 +87,9 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   const metrics = new CoordinatorMetrics();
   const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), metrics);
   await manager.load();
-  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, onLeased: (s, n) => metrics.leased(s, n), ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
+  const throughput = new Throughput();
+  const onResult = (agent: { site: string }, r: Parameters<typeof attemptFigure>[1]) => throughput.record(attemptFigure(agent.site, r));
+  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, onLeased: (s, n) => metrics.leased(s, n), onResult, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
   const sessions = link.sessions;
   metrics.watchAgents(() => [...sessions.values()].filter((s) => !s.closed));
   // Replicas that appear or go (transfers, new outputs, bad copies) move quanta to where their data is.
@@ -130,8 +133,20 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       .finally(() => (ticking = false));
   }, 1000);
   let http: HttpServerHandle | undefined;
+  let dashboard: Dashboard | undefined;
   if (opts.http !== undefined) {
-    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc), operator: { exact: { "/metrics": metrics.handler } } }, createLogger("http"));
+    const agents = () => [...link.sessions.values()];
+    dashboard = dashboardRoutes({
+      campaigns: () => manager.status(undefined, agents()),
+      agents: () => agents().map((s) => ({ id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: s.cacheBytes, memoryMB: s.memoryMB, batchJob: s.batchJob })),
+      throughput,
+      // The integrator swaps this for the EventFeed's follow.
+      follow: natsFollow(nc),
+      rules: dbbRulePage(nc),
+      // Open tickets first, then the latest closed; at most 50 on the page.
+      tickets: async () => (await manager.tickets.list({})).sort((a, b) => Number(a.state !== "open") - Number(b.state !== "open") || b.openedMs - a.openedMs).slice(0, 50),
+    });
+    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc), open: dashboard.open, operator: { exact: { ...dashboard.operator.exact, "/metrics": metrics.handler }, prefix: dashboard.operator.prefix ?? {} } }, createLogger("http"));
     log.info({ address: http.address }, "dashboard, /metrics and /healthz served over HTTP");
   }
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
@@ -143,6 +158,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     httpAddress: http?.address,
     async close() {
       clearInterval(ticker);
+      dashboard?.close();
       await http?.close();
       await prestager?.stop();
       replicaEvents.unsubscribe();

@@ -64,7 +64,8 @@ export const NATS_PERMISSIONS: Record<NatsRole, Permissions> = {
   },
   coordinator: {
     publish: { allow: [api("files"), api("rse.list"), api("replicas"), api("rule.add"), api("rule.list"), api("rule.show"), api("replica.settle"), "orrery.>"] },
-    subscribe: { allow: ["_INBOX.>", Subjects.replicaEvents] },
+    // orrery.events.>: the events it relays to `orrery events` and the dashboard.
+    subscribe: { allow: ["_INBOX.>", Subjects.replicaEvents, "orrery.events.>"] },
   },
   dbb: {
     publish: { allow: ["dbb.>", "$JS.>", "$SRV.>", "_INBOX.>", `${AGENT_INBOX_PREFIX}.>`] },

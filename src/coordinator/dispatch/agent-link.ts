@@ -19,6 +19,8 @@ export interface AgentLinkOptions {
   localityDelayMs?: number;
   /** Leases sent, `seconds` after the request for work was taken up (metrics). */
   onLeased?: (seconds: number, leases: number) => void;
+  /** Told of each result once it is stored (the dashboard's throughput figures). */
+  onResult?: (agent: { id: string; site: string }, result: AgentResult) => void;
 }
 
 type SiteDemandResponseInit = MessageInitShape<typeof SiteDemandResponseSchema>;
@@ -196,7 +198,10 @@ export class AgentLink {
     s.release(r.leaseId);
     this.scheduleSoon(s);
     this.manager.report(s.id, r).then(
-      () => s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } })),
+      () => {
+        s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } }));
+        this.opts.onResult?.(s, r);
+      },
       (err: unknown) => {
         if (isOrreryError(err, ErrorCode.PERMISSION_DENIED)) refuse({ reason: "foreign_lease", error: err });
         else this.log.error({ err, agent: s.id, lease: r.leaseId }, "could not record a result; the agent will send it again");
