@@ -14,6 +14,7 @@ import { closeCampaignParser } from "./campaign/index.js";
 import { Subjects } from "../common/subjects.js";
 import { authInterceptor, type RoleTokens } from "./call-auth.js";
 import { readFileSync } from "node:fs";
+import { EventFeed, followEventsHandler, natsEventSink } from "./events/index.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -75,7 +76,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   }
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
   let link: AgentLink | undefined;
-  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB());
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), natsEventSink(nc, log));
   await manager.load();
   link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
   // Replicas that appear or go (transfers, new outputs, bad copies) move quanta to where their data is.
@@ -92,7 +93,9 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     "grpc.keepalive_permit_without_calls": 1,
     ...(authenticated ? { interceptors: [authInterceptor(opts.tokens ?? {}, createLogger("auth"))] } : {}),
   });
-  server.addService(grpcServiceDefinition(CampaignService), unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })));
+  // Stored changes as they are published (orrery.events.>), for `orrery events` and the dashboard.
+  const feed = new EventFeed(nc).start();
+  server.addService(grpcServiceDefinition(CampaignService), { ...unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })), followEvents: followEventsHandler(feed, log) });
   server.addService(grpcServiceDefinition(AgentLinkService), { connect: link.connect, ...unaryHandlers(AgentLinkService, { siteDemand: link.siteDemand }) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
@@ -128,6 +131,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       clearInterval(ticker);
       await prestager?.stop();
       replicaEvents.unsubscribe();
+      // Follow streams end first: shutdown waits for open calls.
+      feed.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
       await nc.close();

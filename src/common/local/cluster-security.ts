@@ -64,10 +64,10 @@ export const NATS_PERMISSIONS: Record<NatsRole, Permissions> = {
   },
   coordinator: {
     publish: { allow: [api("files"), api("rse.list"), api("replicas"), api("rule.add"), api("rule.list"), api("rule.show"), api("replica.settle"), "orrery.>"] },
-    subscribe: { allow: ["_INBOX.>", Subjects.replicaEvents] },
+    subscribe: { allow: ["_INBOX.>", Subjects.replicaEvents, Subjects.events] },
   },
   dbb: {
-    publish: { allow: ["dbb.>", "$JS.>", "$SRV.>", "_INBOX.>", `${AGENT_INBOX_PREFIX}.>`] },
+    publish: { allow: ["dbb.>", "$JS.>", "$SRV.>", "_INBOX.>", `${AGENT_INBOX_PREFIX}.>`, Subjects.replicaEvent(">")] },
     subscribe: { allow: ["dbb.>", "$SRV.>", "_INBOX.>"] },
     allow_responses: true,
   },

@@ -14,6 +14,7 @@ import { settleRows } from "./quantum-links.js";
 import { resolvedDefinitions } from "./definition-lookup.js";
 import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
 import { ProgressJournal } from "./progress-journal.js";
+import type { EventSink } from "./event-collector.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
@@ -72,10 +73,12 @@ export class WorkloadManager {
     private readonly catalog: CatalogSource,
     /** Memory of the largest connected agent (an out-of-memory retry never asks for more). */
     largestAgentMemoryMB: () => number | undefined = () => undefined,
+    /** Where events of stored changes go (orrery.events.…); none: no events. */
+    events?: EventSink,
   ) {
-    this.journal = new ProgressJournal(store, this.table);
+    this.journal = new ProgressJournal(store, this.table, events);
     this.locality = new LocalityFeed(this.table, catalog, log);
-    this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
+    this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h), stored: (c) => this.journal.storedCampaign(c) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB };
     this.control = { table: this.table, journal: this.journal, log };
     this.settler = new OutputSettler(catalog.settleOutputs?.bind(catalog), store, log);
@@ -235,6 +238,7 @@ export class WorkloadManager {
         this.table.removeCampaign(spec.name);
         const live = this.table.addCampaign(record, spec, view.rows);
         this.table.addRows(live, 0);
+        this.journal.submitted(live);
         this.log.info({ campaign: spec.name, quanta: expansion.count, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
         this.onWork();
         this.expander.wake(spec.name);

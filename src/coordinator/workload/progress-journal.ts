@@ -8,6 +8,8 @@ import type { AttemptRecords, ProgressWrite, QuantaStore } from "./quanta-store.
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress } from "./model.js";
 import { identityRecord } from "./reuse.js";
+import { EventCollector, type EventSink } from "./event-collector.js";
+import type { TicketEvent } from "../../common/orrery-events.js";
 
 export class ProgressJournal {
   /** Touched rows by campaign. */
@@ -20,10 +22,16 @@ export class ProgressJournal {
   /** When the store started failing (ms); undefined while it works. */
   private failingSince: number | undefined;
 
+  /** The events of what is held, published once it is stored (none without a sink). */
+  private readonly events: EventCollector | undefined;
+
   constructor(
     private readonly store: QuantaStore,
     private readonly table: CampaignTable,
-  ) {}
+    sink?: EventSink,
+  ) {
+    if (sink) table.observer = this.events = new EventCollector(sink, table.clock);
+  }
 
   /** The quantum's progress changed. */
   touch(c: LiveCampaign, row: number): void {
@@ -44,6 +52,23 @@ export class ProgressJournal {
   /** The campaign's record (state, expanded tasks) changed. */
   touchCampaign(name: string): void {
     this.campaigns.add(name);
+    const c = this.table.campaigns.get(name);
+    if (c) this.events?.campaign(c);
+  }
+
+  /** A campaign was submitted and stored: its first event (published with the next flush). */
+  submitted(c: LiveCampaign): void {
+    this.events?.submitted(c);
+  }
+
+  /** The campaign's record was stored by someone else (a deferred expansion): an event if its state changed. */
+  storedCampaign(c: LiveCampaign): void {
+    this.events?.campaign(c);
+  }
+
+  /** A ticket opened or closed with the changes held now: published once they are stored. */
+  ticket(e: TicketEvent): void {
+    this.events?.ticket(e);
   }
 
   /** Calls `done` once the changes held now are stored (at the next flush that succeeds). */
@@ -80,17 +105,20 @@ export class ProgressJournal {
     }
     const campaigns = [...names].flatMap((name) => this.table.campaigns.get(name) ?? []);
     this.campaigns.clear();
+    const events = this.events?.take() ?? [];
     try {
       if (progress.length + attempts.length + campaigns.length > 0) await this.store.saveChanges({ progress, attempts, campaigns });
       else if (this.failingSince !== undefined) await this.store.ping();
     } catch (err) {
       this.keep(rows, identities, attempts, names, waiters);
+      this.events?.putBack(events);
       this.failingSince ??= Date.now();
       throw err;
     }
     for (const [c, touched] of rows) for (const row of touched) c.rows.dropFinishedRun(row);
     const outageMs = this.failingSince === undefined ? 0 : Date.now() - this.failingSince;
     this.failingSince = undefined;
+    this.events?.publish(events);
     for (const done of waiters) done();
     return outageMs;
   }
