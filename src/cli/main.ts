@@ -11,6 +11,7 @@ import { registerPilotsCommand } from "./pilots.js";
 import { registerPlanCommand } from "./plan.js";
 import { registerSchemaCommand } from "./schema.js";
 import { registerConfigCommands } from "./config.js";
+import { registerEventsCommand } from "./events.js";
 
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerPlanCommand(program);
   registerCampaignCommands(program);
   registerCampaignControlCommands(program);
+  registerEventsCommand(program);
   registerConfigCommands(program);
   registerSchemaCommand(program);
   registerCoordinatorCommand(program);

@@ -22,6 +22,8 @@ interface QuantumChange {
   row: number;
   state: QuantumState;
   ts: number;
+  /** Attempts the quantum had made when it changed (a lease's attempt is added just after). */
+  attempts: number;
 }
 
 type Held = { change: QuantumChange } | { subject: string; event: CampaignStateEvent | TicketEvent };
@@ -49,7 +51,7 @@ export class EventCollector implements TableObserver {
   }
 
   transitioned(c: LiveCampaign, row: number, state: QuantumState): void {
-    this.held.push({ change: { c, row, state, ts: this.clock() } });
+    this.held.push({ change: { c, row, state, ts: this.clock(), attempts: c.rows.run(row)?.attempts.length ?? 0 } });
   }
 
   /** The campaign's record was journaled: an event if its state changed since the last one. */
@@ -110,13 +112,16 @@ export class EventCollector implements TableObserver {
   }
 }
 
-function quantumEvent({ c, row, state, ts }: QuantumChange): QuantumStateEvent {
+/**
+ * The event of a change, naming the attempt that caused it: the lease's for
+ * RUNNING, else the quantum's last attempt then (its outcome set), if any.
+ */
+function quantumEvent({ c, row, state, ts, attempts }: QuantumChange): QuantumStateEvent {
   const e: QuantumStateEvent = { kind: "quantum", campaign: c.name, quantum: c.rows.id(row), task: c.rows.task(row), state, ts };
-  const attempts = c.rows.run(row)?.attempts;
-  const a = attempts?.[attempts.length - 1];
+  const a = c.rows.run(row)?.attempts[state === "RUNNING" ? attempts : attempts - 1];
   if (a) {
     Object.assign(e, { attempt: a.number, site: a.site, agent: a.agent });
-    if (a.outcome !== "") e.outcome = a.outcome;
+    if (a.outcome !== "" && state !== "RUNNING") e.outcome = a.outcome;
   }
   return e;
 }
