@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventFeed, parseEvent, type EventSource } from "./event-feed.js";
 import type { OrreryEvent } from "../../common/orrery-events.js";
+import { followedCampaign } from "./follow-events.js";
 
 const tick = () => new Promise((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,5 +92,15 @@ describe("EventFeed", () => {
     feed.close();
     expect(ended).toEqual(["closed"]);
     expect(feed.size).toBe(0);
+  });
+});
+
+describe("FollowEvents' request", () => {
+  it("takes every campaign or one named as campaigns are, and refuses anything else naming the field", () => {
+    expect(followedCampaign({ campaign: "" })).toBeUndefined();
+    expect(followedCampaign({ campaign: "hsc-run-2" })).toBe("hsc-run-2");
+    for (const bad of ["Not_A.Name", "a.>", "*", "-a", "a".repeat(64)]) {
+      expect(() => followedCampaign({ campaign: bad })).toThrow(/^campaign .*not a campaign name/);
+    }
   });
 });
