@@ -36,6 +36,8 @@ export interface BuiltEvent {
 
 export class EventCollector implements TableObserver {
   private held: Held[] = [];
+  /** Quantum changes held per campaign (past MAX_QUANTUM_EVENTS_PER_FLUSH only counted, not held). */
+  private changes = new Map<LiveCampaign, number>();
   /** Built by a flush that failed: they go first next time. */
   private kept: BuiltEvent[] = [];
   /** The last campaign state put in an event (or loaded): a journaled record with the same state is no event. */
@@ -51,7 +53,9 @@ export class EventCollector implements TableObserver {
   }
 
   transitioned(c: LiveCampaign, row: number, state: QuantumState): void {
-    this.held.push({ change: { c, row, state, ts: this.clock(), attempts: c.rows.run(row)?.attempts.length ?? 0 } });
+    const n = (this.changes.get(c) ?? 0) + 1;
+    this.changes.set(c, n);
+    if (n <= MAX_QUANTUM_EVENTS_PER_FLUSH) this.held.push({ change: { c, row, state, ts: this.clock(), attempts: c.rows.run(row)?.attempts.length ?? 0 } });
   }
 
   /** The campaign's record was journaled: an event if its state changed since the last one. */
@@ -77,25 +81,24 @@ export class EventCollector implements TableObserver {
    */
   take(): BuiltEvent[] {
     const held = this.held;
+    const changes = this.changes;
     const out = this.kept;
     this.held = [];
+    this.changes = new Map();
     this.kept = [];
-    if (held.length === 0) return out;
-    const changes = new Map<LiveCampaign, number>();
-    for (const h of held) if ("change" in h) changes.set(h.change.c, (changes.get(h.change.c) ?? 0) + 1);
-    const summed = new Map<LiveCampaign, number>();
-    for (const [c, n] of changes) if (n > MAX_QUANTUM_EVENTS_PER_FLUSH) summed.set(c, n);
+    const left = new Map<LiveCampaign, number>();
+    for (const [c, n] of changes) if (n > MAX_QUANTUM_EVENTS_PER_FLUSH) left.set(c, MAX_QUANTUM_EVENTS_PER_FLUSH);
     for (const h of held) {
       if (!("change" in h)) {
         out.push({ subject: h.subject, json: JSON.stringify(h.event) });
         continue;
       }
       const { c } = h.change;
-      const n = summed.get(c);
+      const n = left.get(c);
       if (n === undefined) out.push({ subject: Subjects.quantumEvent(c.name), json: JSON.stringify(quantumEvent(h.change)) });
-      else if (changes.set(c, changes.get(c)! - 1).get(c) === 0) {
-        // At the place of the last change it stands for.
-        const e: CampaignStateEvent = { kind: "campaign", campaign: c.name, state: c.state, ts: h.change.ts, counts: nonZero(c.counts), quantaChanged: n };
+      else if (left.set(c, n - 1).get(c) === 0) {
+        // At the place of the last change held (those after it were only counted).
+        const e: CampaignStateEvent = { kind: "campaign", campaign: c.name, state: c.state, ts: h.change.ts, counts: nonZero(c.counts), quantaChanged: changes.get(c)! };
         out.push({ subject: Subjects.campaignEvent(c.name), json: JSON.stringify(e) });
       }
     }
