@@ -80,9 +80,9 @@ describe("orrery events on a real cluster", () => {
         if (!err) replicas.push(msg.json<Event>());
       }, });
 
-    // Followed through the coordinator alone: no NATS address in its environment.
-    const env = { ...process.env, ORRERY_NATS: "" };
-    const follower: ChildProcessWithoutNullStreams = spawn(process.execPath, [ORRERY_BIN, ...clusterArgs(), "events", "--campaign", "ev-main", "--until-done"], { cwd: REPO_ROOT, env });
+    // Followed through the coordinator alone: its address, CA and operator token; no cluster file, no NATS.
+    const env = { PATH: process.env["PATH"], ORRERY_COORDINATOR: cluster.coordinator, ORRERY_CA: cluster.security?.ca, ORRERY_TOKEN: cluster.security?.tokens.operator };
+    const follower: ChildProcessWithoutNullStreams = spawn(process.execPath, [ORRERY_BIN, "events", "--campaign", "ev-main", "--until-done"], { cwd: dir, env });
     let stdout = "";
     let stderr = "";
     follower.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
