@@ -37,7 +37,7 @@ export function registerEventsCommand(program: Command): void {
     .command("events")
     .description("follow campaign, quantum, ticket and replica events as they happen, one JSON object a line")
     .option("--campaign <name>", "only this campaign's events (campaign, quantum and ticket; no replica events)")
-    .option("--until-done", "exit 0 once the campaign of --campaign is SUCCEEDED, FAILED or CANCELLED")
+    .option("--until-done", "exit 0 once the campaign of --campaign reaches SUCCEEDED, FAILED or CANCELLED (an event of that state; a campaign that ended before is waited for until it is submitted again and ends)")
     .addHelpText(
       "after",
       "\nEach line is one event as published on NATS after the change was stored:\n" +
