@@ -3,7 +3,7 @@
 // are journaled, tickets as their owner reports them. The journal takes them
 // when it flushes and publishes them once the flush is stored; a failed flush
 // puts them back. Without a sink nothing is collected (benches, unit tests).
-import type { CampaignStateEvent, QuantumStateEvent, TicketEvent } from "../../common/orrery-events.js";
+import type { CampaignStateEvent, TicketEvent } from "../../common/orrery-events.js";
 import { Subjects } from "../../common/subjects.js";
 import type { LiveCampaign, TableObserver } from "./campaign-table.js";
 import type { QuantumState } from "./quantum-state.js";
@@ -95,7 +95,7 @@ export class EventCollector implements TableObserver {
       }
       const { c } = h.change;
       const n = left.get(c);
-      if (n === undefined) out.push({ subject: Subjects.quantumEvent(c.name), json: JSON.stringify(quantumEvent(h.change)) });
+      if (n === undefined) out.push({ subject: Subjects.quantumEvent(c.name), json: quantumEventJson(h.change) });
       else if (left.set(c, n - 1).get(c) === 0) {
         // At the place of the last change held (those after it were only counted).
         const e: CampaignStateEvent = { kind: "campaign", campaign: c.name, state: c.state, ts: h.change.ts, counts: nonZero(c.counts), quantaChanged: changes.get(c)! };
@@ -115,18 +115,22 @@ export class EventCollector implements TableObserver {
   }
 }
 
+const str = (v: string) => JSON.stringify(v);
+
 /**
- * The event of a change, naming the attempt that caused it: the lease's for
- * RUNNING, else the quantum's last attempt then (its outcome set), if any.
+ * The event of a change (QuantumStateEvent, written out: one per quantum
+ * change, the hottest path of the events), naming the attempt that caused it:
+ * the lease's for RUNNING, else the quantum's last attempt then (its outcome
+ * set), if any.
  */
-function quantumEvent({ c, row, state, ts, attempts }: QuantumChange): QuantumStateEvent {
-  const e: QuantumStateEvent = { kind: "quantum", campaign: c.name, quantum: c.rows.id(row), task: c.rows.task(row), state, ts };
+function quantumEventJson({ c, row, state, ts, attempts }: QuantumChange): string {
+  let json = `{"kind":"quantum","campaign":${str(c.name)},"quantum":${str(c.rows.id(row))},"task":${str(c.rows.task(row))},"state":${str(state)},"ts":${ts}`;
   const a = c.rows.run(row)?.attempts[state === "RUNNING" ? attempts : attempts - 1];
   if (a) {
-    Object.assign(e, { attempt: a.number, site: a.site, agent: a.agent });
-    if (a.outcome !== "" && state !== "RUNNING") e.outcome = a.outcome;
+    json += `,"attempt":${a.number},"site":${str(a.site)},"agent":${str(a.agent)}`;
+    if (a.outcome !== "" && state !== "RUNNING") json += `,"outcome":${str(a.outcome)}`;
   }
-  return e;
+  return `${json}}`;
 }
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
