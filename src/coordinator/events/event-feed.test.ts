@@ -28,11 +28,13 @@ describe("EventFeed", () => {
   it("subscribes once to orrery.events.> and gives each follower its campaign's events, in order", async () => {
     const src = source();
     const feed = new EventFeed(src).start().start();
-    expect(src.subscribed).toEqual(["orrery.events.>"]);
+    // Nobody follows: nothing is heard.
+    expect(src.subscribed).toEqual([]);
     const a: OrreryEvent[] = [];
     const all: OrreryEvent[] = [];
     feed.follow("a", (e) => a.push(e));
-    feed.follow(undefined, (e) => all.push(e));
+    const stopAll = feed.follow(undefined, (e) => all.push(e));
+    expect(src.subscribed).toEqual(["orrery.events.>"]);
     src.send("orrery.events.campaign.a", campaignEvent("a", "RUNNING"));
     src.send("orrery.events.quantum.b", { kind: "quantum", campaign: "b", quantum: "b.t.0", task: "t", state: "RUNNING", ts: 2 });
     src.send("orrery.events.replica.site-a-disk", { kind: "replica", did: "s:f", rse: "site-a-disk", state: "AVAILABLE", ts: 3 });
@@ -40,6 +42,11 @@ describe("EventFeed", () => {
     await tick();
     expect(a.map((e) => e.state)).toEqual(["RUNNING", "SUCCEEDED"]);
     expect(all.map((e) => e.kind)).toEqual(["campaign", "quantum", "replica", "campaign"]);
+    stopAll();
+    src.send("orrery.events.campaign.a", campaignEvent("a", "PAUSED"));
+    await tick();
+    expect(a.map((e) => e.state)).toEqual(["RUNNING", "SUCCEEDED", "PAUSED"]);
+    expect(all).toHaveLength(4);
   });
 
   it("relays nothing that is not an event of its subject", () => {

@@ -1,5 +1,5 @@
 // One subscription to `orrery.events.>` relayed to many followers (the
-// `orrery events` streams, the dashboard's SSE). Each follower has its own
+// `orrery events` streams, the dashboard's SSE), held while anyone follows. Each follower has its own
 // bounded queue, delivered off the NATS callback; a follower whose sink stays
 // full until its queue overflows is dropped, never waited for.
 import type { OrreryEvent } from "../../common/orrery-events.js";
@@ -66,17 +66,26 @@ export function parseEvent(subject: string, text: string): OrreryEvent | undefin
 export class EventFeed {
   private readonly followers = new Set<Follower>();
   private subscription: { unsubscribe(): void } | undefined;
+  private started = false;
 
   constructor(private readonly source: EventSource) {}
 
-  /** Subscribes to every event (once). */
+  /**
+   * Subscribes to every event (once) while anyone follows: with no follower the
+   * coordinator does not hear its own events back.
+   */
   start(): this {
+    this.started = true;
+    if (this.followers.size > 0) this.subscribe();
+    return this;
+  }
+
+  private subscribe(): void {
     this.subscription ??= this.source.subscribe(Subjects.events, {
       callback: (err, msg) => {
-        if (!err) this.publish(msg.subject, msg.string());
+        if (!err && this.followers.size > 0) this.publish(msg.subject, msg.string());
       },
     });
-    return this;
   }
 
   /** How many follow now. */
@@ -109,12 +118,18 @@ export class EventFeed {
   follow(campaign: string | undefined, cb: EventCallback, opts: FollowOptions = {}): () => void {
     const f: Follower = { campaign, cb, ready: opts.ready ?? (() => true), onEnd: opts.onEnd, max: opts.maxQueued ?? DEFAULT_MAX_QUEUED, queue: [], scheduled: false, timer: undefined, gone: false };
     this.followers.add(f);
+    if (this.started) this.subscribe();
     return () => this.remove(f);
   }
 
   /** Ends every follower ("closed") and the subscription. */
   close(): void {
+    this.started = false;
     for (const f of [...this.followers]) this.end(f, "closed");
+    this.unsubscribe();
+  }
+
+  private unsubscribe(): void {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
   }
@@ -159,5 +174,6 @@ export class EventFeed {
     if (f.timer) clearTimeout(f.timer);
     f.timer = undefined;
     this.followers.delete(f);
+    if (this.followers.size === 0) this.unsubscribe();
   }
 }
