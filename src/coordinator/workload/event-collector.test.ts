@@ -55,6 +55,7 @@ describe("the journal's events", () => {
     journal.touchCampaign("ev");
     c.state = "PAUSED";
     journal.touchCampaign("ev");
+    journal.ticket({ campaign: "ev", quantum: c.rows.id(1), task: "isr", state: "open", outcome: "failed" });
     fail(false);
     await journal.flush();
     expect(published.map((p) => [p.subject, p.event["state"]])).toEqual([
@@ -62,13 +63,15 @@ describe("the journal's events", () => {
       ["orrery.events.quantum.ev", "READY"],
       ["orrery.events.quantum.ev", "RUNNING"],
       ["orrery.events.campaign.ev", "PAUSED"],
+      ["orrery.events.ticket.ev", "open"],
     ]);
+    expect(published[4]!.event).toEqual({ kind: "ticket", campaign: "ev", quantum: c.rows.id(1), task: "isr", state: "open", outcome: "failed", ts: 42 });
     expect(published[0]!.event).toMatchObject({ kind: "campaign", submitted: true, counts: { PENDING: 2 }, ts: 42 });
     expect(published[1]!.event).toEqual({ kind: "quantum", campaign: "ev", quantum: c.rows.id(0), task: "isr", state: "READY", ts: 42 });
     expect(published[2]!.event).toMatchObject({ attempt: 1, site: "site-a", agent: "agent-1" });
     expect(published[2]!.event["outcome"]).toBeUndefined();
     await journal.flush();
-    expect(published).toHaveLength(4);
+    expect(published).toHaveLength(5);
     // The attempt ends and the quantum is retried, leased again in the same turn: each event names its attempt.
     Object.assign(c.rows.runOf(0).attempts[0]!, { outcome: "failed", exitCode: 1, endMs: 2 });
     table.transition(c, 0, "retry");
@@ -76,7 +79,7 @@ describe("the journal's events", () => {
     c.rows.runOf(0).attempts.push({ number: 2, agent: "agent-2", site: "site-b", leaseId: "l2", outcome: "", exitCode: 0, message: "", startMs: 3, endMs: 0 });
     journal.touch(c, 0);
     await journal.flush();
-    expect(published.slice(4).map((p) => p.event)).toEqual([
+    expect(published.slice(5).map((p) => p.event)).toEqual([
       { kind: "quantum", campaign: "ev", quantum: c.rows.id(0), task: "isr", state: "READY", ts: 42, attempt: 1, site: "site-a", agent: "agent-1", outcome: "failed" },
       { kind: "quantum", campaign: "ev", quantum: c.rows.id(0), task: "isr", state: "RUNNING", ts: 42, attempt: 2, site: "site-b", agent: "agent-2" },
     ]);

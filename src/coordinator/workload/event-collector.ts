@@ -28,6 +28,9 @@ interface QuantumChange {
 
 type Held = { change: QuantumChange } | { subject: string; event: CampaignStateEvent | TicketEvent };
 
+/** A ticket that opened or closed (its event is stamped when journaled). */
+export type TicketChange = Omit<TicketEvent, "kind" | "ts">;
+
 /** An event ready to go. */
 export interface BuiltEvent {
   subject: string;
@@ -71,8 +74,8 @@ export class EventCollector implements TableObserver {
     this.held.push({ subject: Subjects.campaignEvent(c.name), event: { kind: "campaign", campaign: c.name, state: c.state, ts: this.clock(), submitted: true, counts: nonZero(c.counts) } });
   }
 
-  ticket(e: TicketEvent): void {
-    this.held.push({ subject: Subjects.ticketEvent(e.campaign), event: e });
+  ticket(e: TicketChange): void {
+    this.held.push({ subject: Subjects.ticketEvent(e.campaign), event: { kind: "ticket", ...e, ts: this.clock() } });
   }
 
   /**

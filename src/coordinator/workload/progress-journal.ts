@@ -3,13 +3,13 @@
 // succeeded, attempt records (logs, provenance), campaign records. A flush
 // that fails keeps what it held for the next one (memory stays ahead of
 // Redis only until then), and the journal remembers since when the store
-// has been failing: the manager does not expire leases meanwhile.
+// has been failing: the manager does not expire leases meanwhile. The events
+// of what it holds (event-collector.ts) are published on NATS once stored.
 import type { AttemptRecords, ProgressWrite, QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress } from "./model.js";
 import { identityRecord } from "./reuse.js";
-import { EventCollector, type EventSink } from "./event-collector.js";
-import type { TicketEvent } from "../../common/orrery-events.js";
+import { EventCollector, type EventSink, type TicketChange } from "./event-collector.js";
 
 export class ProgressJournal {
   /** Touched rows by campaign. */
@@ -66,8 +66,12 @@ export class ProgressJournal {
     this.events?.campaign(c);
   }
 
-  /** A ticket opened or closed with the changes held now: published once they are stored. */
-  ticket(e: TicketEvent): void {
+  /**
+   * A ticket opened or closed with the changes held now: published on
+   * orrery.events.ticket.<campaign> once they are stored, e.g.
+   * `journal.ticket({ campaign, quantum, task, state: "open", outcome: "failed" })`.
+   */
+  ticket(e: TicketChange): void {
     this.events?.ticket(e);
   }
 
