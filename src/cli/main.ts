@@ -13,6 +13,7 @@ import { registerSchemaCommand } from "./schema.js";
 import { registerConfigCommands } from "./config.js";
 import { registerTicketCommands } from "./tickets.js";
 import { registerReportCommand } from "./report.js";
+import { registerEventsCommand } from "./events.js";
 
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerCampaignCommands(program);
   registerCampaignControlCommands(program);
   registerTicketCommands(program);
+  registerEventsCommand(program);
   registerConfigCommands(program);
   registerReportCommand(program);
   registerSchemaCommand(program);

@@ -13,6 +13,16 @@ export const Subjects = {
   transfer: (rse: string) => `dbb.transfer.${rse}`,
   /** Campaign and quantum events from the coordinator. */
   campaignEvents: (campaign: string) => `orrery.event.campaign.${campaign}`,
+  /**
+   * State changes after they are stored (orrery-events.ts): the coordinator's
+   * `orrery.events.{campaign,quantum,ticket}.<campaign>`, the dbb's
+   * `orrery.events.replica.<rse>`; `events` is all of them.
+   */
+  events: "orrery.events.>",
+  campaignEvent: (campaign: string) => `orrery.events.campaign.${campaign}`,
+  quantumEvent: (campaign: string) => `orrery.events.quantum.${campaign}`,
+  ticketEvent: (campaign: string) => `orrery.events.ticket.${campaign}`,
+  replicaEvent: (rse: string) => `orrery.events.replica.${rse}`,
 } as const;
 
 export const DbbEndpoints = [

@@ -18,7 +18,8 @@ import { startCoordinatorHttp, type HealthReport } from "./http/index.js";
 import type { HttpServerHandle } from "../common/http-server.js";
 import type { NatsConnection } from "../common/nats.js";
 import { CoordinatorMetrics } from "./metrics/index.js";
-import { Throughput, attemptFigure, dashboardRoutes, dbbRulePage, natsFollow, type Dashboard } from "./web/index.js";
+import { Throughput, attemptFigure, dashboardRoutes, dbbRulePage, type Dashboard, type DashboardEvent } from "./web/index.js";
+import { EventFeed, followEventsHandler, natsEventSink } from "./events/index.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -85,7 +86,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
   let link: AgentLink | undefined;
   const metrics = new CoordinatorMetrics();
-  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), metrics);
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), metrics, natsEventSink(nc, log));
   await manager.load();
   const throughput = new Throughput();
   const onResult = (agent: { site: string }, r: Parameters<typeof attemptFigure>[1]) => throughput.record(attemptFigure(agent.site, r));
@@ -106,7 +107,9 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
     "grpc.keepalive_permit_without_calls": 1,
     ...(authenticated ? { interceptors: [authInterceptor(opts.tokens ?? {}, createLogger("auth"))] } : {}),
   });
-  server.addService(grpcServiceDefinition(CampaignService), unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })));
+  // Stored changes as they are published (orrery.events.>), for `orrery events` and the dashboard.
+  const feed = new EventFeed(nc).start();
+  server.addService(grpcServiceDefinition(CampaignService), { ...unaryHandlers(CampaignService, campaignApi({ manager, store, nc, link })), followEvents: followEventsHandler(feed, log) });
   server.addService(grpcServiceDefinition(AgentLinkService), { connect: link.connect, ...unaryHandlers(AgentLinkService, { siteDemand: link.siteDemand }) });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
@@ -140,8 +143,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       campaigns: () => manager.status(undefined, agents()),
       agents: () => agents().map((s) => ({ id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: s.cacheBytes, memoryMB: s.memoryMB, batchJob: s.batchJob })),
       throughput,
-      // The integrator swaps this for the EventFeed's follow.
-      follow: natsFollow(nc),
+      follow: (campaign, cb) => feed.follow(campaign, (event) => cb(event as unknown as DashboardEvent)),
       rules: dbbRulePage(nc),
       // Open tickets first, then the latest closed; at most 50 on the page.
       tickets: async () => (await manager.tickets.list({})).sort((a, b) => Number(a.state !== "open") - Number(b.state !== "open") || b.openedMs - a.openedMs).slice(0, 50),
@@ -162,6 +164,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       await http?.close();
       await prestager?.stop();
       replicaEvents.unsubscribe();
+      // Follow streams end first: shutdown waits for open calls.
+      feed.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
       await nc.close();

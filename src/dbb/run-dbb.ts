@@ -2,9 +2,9 @@
 // consumer of replica registrations, with replica events on core NATS; and
 // transfer workers. `transfersOnly` runs the transfer workers alone (more
 // copy capacity on other nodes, without a second catalog API).
+import { publishReplicaEvents } from "./replica-event-publish.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../common/nats.js";
-import { Subjects } from "../common/subjects.js";
 import { createLogger } from "../common/logger.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { Catalog, connectRedis, type CollectionHooks } from "./catalog/catalog.js";
@@ -104,15 +104,7 @@ export async function runDbb(opts: DbbOptions): Promise<RunningDbb> {
   try {
     nc = await connectNats(opts.natsUrl, opts.transfersOnly ? "dbb-transfers" : "dbb");
     const conn = nc;
-    const publishEvents = (events: readonly ReplicaEvent[]) => {
-      for (const e of events) {
-        try {
-          conn.publish(Subjects.replicaEvents, JSON.stringify(e));
-        } catch (err) {
-          log.warn({ ...e, err }, "could not publish replica event");
-        }
-      }
-    };
+    const publishEvents = (events: readonly ReplicaEvent[]) => publishReplicaEvents(conn, log, events);
 
     const queue = new TransferPublisher(conn);
     const rses = () => catalog.listRses();

@@ -65,10 +65,10 @@ export const NATS_PERMISSIONS: Record<NatsRole, Permissions> = {
   coordinator: {
     publish: { allow: [api("files"), api("rse.list"), api("replicas"), api("rule.add"), api("rule.list"), api("rule.show"), api("replica.settle"), "orrery.>"] },
     // orrery.events.>: the events it relays to `orrery events` and the dashboard.
-    subscribe: { allow: ["_INBOX.>", Subjects.replicaEvents, "orrery.events.>"] },
+    subscribe: { allow: ["_INBOX.>", Subjects.replicaEvents, Subjects.events] },
   },
   dbb: {
-    publish: { allow: ["dbb.>", "$JS.>", "$SRV.>", "_INBOX.>", `${AGENT_INBOX_PREFIX}.>`] },
+    publish: { allow: ["dbb.>", "$JS.>", "$SRV.>", "_INBOX.>", `${AGENT_INBOX_PREFIX}.>`, Subjects.replicaEvent(">")] },
     subscribe: { allow: ["dbb.>", "$SRV.>", "_INBOX.>"] },
     allow_responses: true,
   },

@@ -78,14 +78,3 @@ export class EventStreams {
   }
 }
 
-/** An event body off the wire, or undefined when it is not a JSON object with a string `kind` (messages are untrusted). */
-export function parseEvent(text: string): DashboardEvent | undefined {
-  if (text.length > 64 * 1024) return undefined;
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { kind?: unknown }).kind === "string" && /^[a-z_]{1,32}$/.test((v as { kind: string }).kind)) return v as DashboardEvent;
-  } catch {
-    // Not JSON: ignored.
-  }
-  return undefined;
-}

@@ -13,7 +13,6 @@ import { overviewHandler, type AgentSummary, type RulePage } from "./overview.js
 import { bytesOfProvenance, type Throughput } from "./throughput.js";
 
 export { Throughput, bytesOfProvenance, type AttemptFigure, type MinuteBucket } from "./throughput.js";
-export { natsFollow } from "./nats-follow.js";
 export type { DashboardEvent, FollowEvents } from "./event-stream.js";
 export type { AgentSummary, Overview, RulePage, RuleSummary } from "./overview.js";
 export { dbbRulePage } from "./rules.js";

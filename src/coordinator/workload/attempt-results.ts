@@ -87,6 +87,20 @@ export function finishAttempt(ctx: ResultContext, c: LiveCampaign, row: number, 
   updateCampaignState(ctx, c);
 }
 
+/** Leases past their deadline: the agent is lost; the quantum is killed, not failed. */
+export function expireLeases(ctx: ResultContext, now: number): void {
+  for (const c of ctx.table.campaigns.values()) {
+    for (const row of [...c.rows.leased]) {
+      const run = c.rows.runOf(row);
+      const lease = run.lease;
+      if (c.rows.state(row) !== "RUNNING" || !lease || lease.deadlineMs > now) continue;
+      const id = c.rows.id(row);
+      ctx.log.warn({ quantum: id, agent: lease.agent }, "lease expired; agent lost");
+      finishAttempt(ctx, c, row, { leaseId: lease.id, quantumId: id, attempt: run.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
+    }
+  }
+}
+
 /** Downstream quanta whose makers are all done become READY. */
 export function release(ctx: ResultContext, c: LiveCampaign, row: number): void {
   let any = false;

@@ -41,8 +41,17 @@ export function taskMemoryOf(spec: Pick<CampaignSpec, "tasks">): (task: string) 
   return (task) => memory.get(task) ?? 1024;
 }
 
+/** Told of the table's changes (the journal's events). */
+export interface TableObserver {
+  /** A campaign was added (loaded or submitted) in its current state. */
+  added(c: LiveCampaign): void;
+  /** A quantum changed state. */
+  transitioned(c: LiveCampaign, row: number, state: QuantumState): void;
+}
+
 export class CampaignTable {
   readonly campaigns = new Map<string, LiveCampaign>();
+  observer: TableObserver | undefined;
 
   constructor(
     /** Where input files are: shared by every campaign (and a submit's scratch table). */
@@ -69,6 +78,7 @@ export class CampaignTable {
       accounting: structuredClone(record.accounting ?? emptyAccounting()),
     };
     this.campaigns.set(record.name, live);
+    this.observer?.added(live);
     return live;
   }
 
@@ -114,6 +124,7 @@ export class CampaignTable {
     this.count(c, row, next, 1);
     if (next === "READY") c.ready.add(row);
     else c.ready.delete(row);
+    this.observer?.transitioned(c, row, next);
   }
 
   private count(c: LiveCampaign, row: number, state: QuantumState, delta: number): void {

@@ -25,6 +25,8 @@ export interface ExpanderDeps {
   /** Runs a handler in the manager's mailbox. */
   send: <T>(handler: () => Promise<T> | T) => Promise<T>;
   onWork: () => void;
+  /** The campaign's record was stored here (its state may have changed): the journal's events. */
+  stored?: (c: LiveCampaign) => void;
 }
 
 interface Prepared {
@@ -148,6 +150,7 @@ export class DeferredExpander {
       c.expansionError = planned.error;
       settleCampaign(log, c);
       await this.deps.store.saveExpansion(c, c.rows.ranges, new Map());
+      this.deps.stored?.(c);
       return false;
     }
     const { expansion, reused } = planned;
@@ -157,6 +160,7 @@ export class DeferredExpander {
     table.addRows(c, first, end);
     settleCampaign(log, c);
     await this.deps.store.saveExpansion(c, c.rows.ranges, progressToStore(c.rows, first, end), { first, batch: expansion });
+    this.deps.stored?.(c);
     for (const row of reused.keys()) c.rows.dropFinishedRun(first + row);
     log.info({ campaign: c.name, tasks, quanta: expansion.count, skipped: reused.size }, "deferred tasks expanded");
     if (c.ready.size > 0) this.deps.onWork();

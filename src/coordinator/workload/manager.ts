@@ -12,8 +12,9 @@ import { LocalityFeed, type CacheReport, type ReplicaEvent } from "./locality-fe
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
 import { settleRows } from "./quantum-links.js";
 import { resolvedDefinitions } from "./definition-lookup.js";
-import { campaignStateOf, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
+import { campaignStateOf, expireLeases, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
 import { ProgressJournal } from "./progress-journal.js";
+import type { EventSink } from "./event-collector.js";
 import { DeferredExpander } from "./deferred-expander.js";
 import { findReusable, type CatalogSource } from "./reuse-lookup.js";
 import { newCampaignRecord, progressToStore, setFirstStates } from "./initial-progress.js";
@@ -78,10 +79,12 @@ export class WorkloadManager {
     largestAgentMemoryMB: () => number | undefined = () => undefined,
     /** Told of stored attempt ends; reads the indexes at scrape time (metrics). */
     observer?: WorkloadObserver,
+    /** Where events of stored changes go (orrery.events.…); none: no events. */
+    events?: EventSink,
   ) {
-    this.journal = new ProgressJournal(store, this.table);
+    this.journal = new ProgressJournal(store, this.table, events);
     this.locality = new LocalityFeed(this.table, catalog, log);
-    this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h) });
+    this.expander = new DeferredExpander({ table: this.table, store, catalog, log, onWork, send: (h) => this.mailbox.send(h), stored: (c) => this.journal.storedCampaign(c) });
     this.results = { table: this.table, journal: this.journal, log, onWork, onDone: (name) => this.expander.wake(name), largestAgentMemoryMB, observer };
     this.control = { table: this.table, journal: this.journal, log, observer };
     observer?.attach(this.table);
@@ -247,6 +250,7 @@ export class WorkloadManager {
         this.table.removeCampaign(spec.name);
         const live = this.table.addCampaign(record, spec, view.rows);
         this.table.addRows(live, 0);
+        this.journal.submitted(live);
         this.log.info({ campaign: spec.name, quanta: expansion.count, ready: live.ready.size, skipped: reused.size, deferred: record.tasks.length - record.expanded.length }, "campaign submitted");
         this.onWork();
         this.expander.wake(spec.name);
@@ -485,16 +489,7 @@ export class WorkloadManager {
       const now = Date.now();
       this.expander.retryDue(now);
       this.settler.kick();
-      for (const c of this.table.campaigns.values()) {
-        for (const row of [...c.rows.leased]) {
-          const run = c.rows.runOf(row);
-          const lease = run.lease;
-          if (c.rows.state(row) !== "RUNNING" || !lease || lease.deadlineMs > now) continue;
-          const id = c.rows.id(row);
-          this.log.warn({ quantum: id, agent: lease.agent }, "lease expired; agent lost");
-          finishAttempt(this.results, c, row, { leaseId: lease.id, quantumId: id, attempt: run.attempts.length, outcome: "lost", exitCode: -1, message: `agent ${lease.agent} stopped heartbeating`, startMs: 0, endMs: now, outputs: [], stdout: "", stderr: "", provenanceJson: "" });
-        }
-      }
+      expireLeases(this.results, now);
       await this.persist();
     });
   }

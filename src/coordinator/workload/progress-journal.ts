@@ -4,16 +4,14 @@
 // that fails keeps what it held for the next one (memory stays ahead of
 // Redis only until then), and the journal remembers since when the store
 // has been failing: the manager does not expire leases meanwhile. Tickets
-// opened or closed go in the same transaction, and are announced to the
-// ticket listeners once stored.
+// opened or closed go in the same transaction. The events of what it holds
+// (event-collector.ts), tickets' included, are published on NATS once stored.
 import type { AttemptRecords, ProgressWrite, QuantaStore } from "./quanta-store.js";
 import type { CampaignTable, LiveCampaign } from "./campaign-table.js";
 import type { IdentityRecord, QuantumProgress, TicketRecord } from "./model.js";
 import { identityRecord } from "./reuse.js";
 import type { TicketSink } from "./tickets.js";
-
-/** A ticket change that was stored: for whoever publishes it (events). */
-export type TicketListener = (ticket: TicketRecord, change: "opened" | "closed") => void;
+import { EventCollector, type EventSink, type TicketChange } from "./event-collector.js";
 
 export class ProgressJournal implements TicketSink {
   /** Touched rows by campaign. */
@@ -23,16 +21,21 @@ export class ProgressJournal implements TicketSink {
   private attempts: AttemptRecords[] = [];
   /** Tickets to store, by campaign and quantum (the last change of each wins). */
   private tickets = new Map<string, { ticket: TicketRecord; change: "opened" | "closed" }>();
-  private readonly ticketListeners: TicketListener[] = [];
   /** Answers waiting for the changes they depend on to be stored. */
   private waiters: (() => void)[] = [];
   /** When the store started failing (ms); undefined while it works. */
   private failingSince: number | undefined;
 
+  /** The events of what is held, published once it is stored (none without a sink). */
+  private readonly events: EventCollector | undefined;
+
   constructor(
     private readonly store: QuantaStore,
     private readonly table: CampaignTable,
-  ) {}
+    sink?: EventSink,
+  ) {
+    if (sink) table.observer = this.events = new EventCollector(sink, table.clock);
+  }
 
   /** The quantum's progress changed. */
   touch(c: LiveCampaign, row: number): void {
@@ -53,21 +56,35 @@ export class ProgressJournal implements TicketSink {
   /** A quantum FAILED: its ticket is stored with the progress that failed it. */
   ticketOpened(ticket: TicketRecord): void {
     this.tickets.set(`${ticket.campaign}\n${ticket.quantum}`, { ticket, change: "opened" });
+    this.ticket({ campaign: ticket.campaign, quantum: ticket.quantum, task: ticket.task, state: "open", outcome: ticket.outcome });
   }
 
   /** A ticket's quantum succeeded (or was cancelled). */
   ticketClosed(ticket: TicketRecord): void {
     this.tickets.set(`${ticket.campaign}\n${ticket.quantum}`, { ticket, change: "closed" });
-  }
-
-  /** Called for each ticket change once it is stored (after the flush that stored it). */
-  onTicket(listener: TicketListener): void {
-    this.ticketListeners.push(listener);
+    this.ticket({ campaign: ticket.campaign, quantum: ticket.quantum, task: ticket.task, state: "closed", outcome: ticket.outcome });
   }
 
   /** The campaign's record (state, expanded tasks) changed. */
   touchCampaign(name: string): void {
     this.campaigns.add(name);
+    const c = this.table.campaigns.get(name);
+    if (c) this.events?.campaign(c);
+  }
+
+  /** A campaign was submitted and stored: its first event (published with the next flush). */
+  submitted(c: LiveCampaign): void {
+    this.events?.submitted(c);
+  }
+
+  /** The campaign's record was stored by someone else (a deferred expansion): an event if its state changed. */
+  storedCampaign(c: LiveCampaign): void {
+    this.events?.campaign(c);
+  }
+
+  /** A ticket opened or closed with the changes held now: published on orrery.events.ticket.<campaign> once they are stored. */
+  private ticket(e: TicketChange): void {
+    this.events?.ticket(e);
   }
 
   /** Calls `done` once the changes held now are stored (at the next flush that succeeds). */
@@ -107,20 +124,22 @@ export class ProgressJournal implements TicketSink {
     const campaigns = [...names].flatMap((name) => this.table.campaigns.get(name) ?? []);
     this.campaigns.clear();
     const ticketRecords = [...tickets.values()].map((t) => t.ticket);
+    const events = this.events?.take() ?? [];
     try {
       if (progress.length + attempts.length + campaigns.length + ticketRecords.length > 0) await this.store.saveChanges({ progress, attempts, campaigns, tickets: ticketRecords });
       else if (this.failingSince !== undefined) await this.store.ping();
     } catch (err) {
       this.keep(rows, identities, attempts, names, waiters);
       for (const [k, t] of tickets) if (!this.tickets.has(k)) this.tickets.set(k, t);
+      this.events?.putBack(events);
       this.failingSince ??= Date.now();
       throw err;
     }
     for (const [c, touched] of rows) for (const row of touched) c.rows.dropFinishedRun(row);
     const outageMs = this.failingSince === undefined ? 0 : Date.now() - this.failingSince;
     this.failingSince = undefined;
+    this.events?.publish(events);
     for (const done of waiters) done();
-    for (const { ticket, change } of tickets.values()) for (const listener of this.ticketListeners) listener(ticket, change);
     return outageMs;
   }
 

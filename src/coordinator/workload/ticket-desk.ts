@@ -4,7 +4,7 @@
 import type { Mailbox } from "../../common/mailbox.js";
 import type { Logger } from "../../common/logger.js";
 import type { CampaignTable } from "./campaign-table.js";
-import type { ProgressJournal, TicketListener } from "./progress-journal.js";
+import type { ProgressJournal } from "./progress-journal.js";
 import { liveCampaign } from "./campaign-control.js";
 import { listTickets, type TicketFilter, type TicketView } from "./tickets.js";
 import { retryCampaign, type RetryResult } from "./retry.js";
@@ -39,10 +39,5 @@ export class TicketDesk {
       if (result.requeued > 0) this.ctx.onWork();
       return result;
     });
-  }
-
-  /** Called for each ticket opened or closed, once it is stored (for events). */
-  onTicket(listener: TicketListener): void {
-    this.ctx.journal.onTicket(listener);
   }
 }

@@ -2,11 +2,11 @@
 // by polling the catalog (new RSE → its consumer is made and pulled; changed
 // transfer_limit → the consumer's max_ack_pending follows). Any number of
 // processes run these side by side; JetStream spreads the requests.
+import { publishReplicaEvents } from "../replica-event-publish.js";
 import { hostname } from "node:os";
 import { jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createLogger } from "../../common/logger.js";
-import { Subjects } from "../../common/subjects.js";
 import type { ReplicaEvent } from "../catalog/replica-registrar.js";
 import type { TransferLedgerPort } from "../rules/index.js";
 import { RsePuller } from "./rse-puller.js";
@@ -30,7 +30,7 @@ export interface TransferWorkerOptions {
   maxBackoffMs?: number;
   /** Who holds a claim in the ledger (default host:pid). */
   workerId?: string;
-  /** Receives replica events to publish (default: JSON on Subjects.replicaEvents). */
+  /** Receives replica events to publish (default: publishReplicaEvents). */
   onEvents?: (events: readonly ReplicaEvent[]) => void;
   /** How often the RSE list is read again (default 5 s). */
   rsePollMs?: number;
@@ -66,15 +66,7 @@ export async function startTransferWorkers(
   const concurrency = Math.max(1, opts.concurrency ?? 4);
   const publishEvents =
     opts.onEvents ??
-    ((events: readonly ReplicaEvent[]) => {
-      for (const e of events) {
-        try {
-          nc.publish(Subjects.replicaEvents, JSON.stringify(e));
-        } catch (err) {
-          log.warn({ ...e, err }, "could not publish replica event");
-        }
-      }
-    });
+((events: readonly ReplicaEvent[]) => publishReplicaEvents(nc, log, events));
   const ctx: TransferHandlerContext = {
     ledger,
     workerId,
