@@ -12,7 +12,7 @@ import { LocalityFeed, type CacheReport, type ReplicaEvent } from "./locality-fe
 import { buildExpansion, type Expansion } from "./quantum-builder.js";
 import { settleRows } from "./quantum-links.js";
 import { resolvedDefinitions } from "./definition-lookup.js";
-import { campaignStateOf, expireLeases, finishAttempt, type AttemptReport, type ResultContext } from "./attempt-results.js";
+import { campaignStateOf, expireLeases, type AttemptReport, type ResultContext } from "./attempt-results.js";
 import { ProgressJournal } from "./progress-journal.js";
 import type { EventSink } from "./event-collector.js";
 import { DeferredExpander } from "./deferred-expander.js";
