@@ -232,6 +232,28 @@ describe("parseCampaign: refused files name FILE:LINE: path", () => {
     expect(parseCampaign({ specYaml: edit(CAMPAIGN, "name: mini-drp", `name: ${"a".repeat(63)}`), sourceName: "c.yaml" }).name).toHaveLength(63);
   });
 
+  it("task labels as pipelines write them: visitSummary, make-warp, up to 63 characters", () => {
+    const long = `t${"x".repeat(62)}`;
+    let yaml = edit(CAMPAIGN, "    calibrate:\n", "    visitSummary:\n");
+    yaml = edit(yaml, "    coadd:\n", `    make-warp_2:\n`);
+    yaml = edit(yaml, "    isr:\n", `    ${long}:\n`);
+    yaml = edit(yaml, "config: {isr.saturation: 60000}", `config: {${long}.saturation: 60000, visitSummary.doApCorr: true}`);
+    const spec = parseCampaign({ specYaml: yaml, sourceName: "c.yaml", configOverrides: ["make-warp_2.n=3"] });
+    expect(spec.tasks.map((t) => t.name).sort()).toEqual([long, "make-warp_2", "visitSummary"].sort());
+    const byName = new Map(spec.tasks.map((t) => [t.name, t]));
+    expect(byName.get("visitSummary")?.config["doApCorr"]).toBe(true);
+    expect(byName.get("make-warp_2")?.config["n"]).toBe(3);
+    expect(byName.get(long)?.config["saturation"]).toBe(60000);
+    for (const bad of ["9lives", "_private", "make.warp", "a b", `${long}y`]) {
+      const refused = edit(CAMPAIGN, "    calibrate:\n", `    "${bad}":\n`);
+      const problems = problemsOf({ specYaml: refused });
+      expect(problems, bad).toContain(
+        `campaign.yaml:${lineOf(refused, `"${bad}":`)}: pipeline.tasks.${bad}: task labels are 1..63 of [A-Za-z0-9_-] starting with a letter (isr, visitSummary, make-warp)`,
+      );
+      expect(problems.join("\n"), bad).not.toMatch(/Invalid key in record/);
+    }
+  });
+
   it("a config override for a task the pipeline lacks", () => {
     const yaml = edit(CAMPAIGN, "config: {isr.saturation: 60000}", "config: {isr.saturation: 60000, isrr.saturation: 1}");
     expect(problemsOf({ specYaml: yaml })).toEqual([`campaign.yaml:${lineOf(yaml, "isrr.saturation")}: config.isrr.saturation: no task named isrr in the pipeline`]);
