@@ -50,7 +50,11 @@ export function readClusterFile(file: string): ClusterFile {
   }
   const parsed = ClusterFileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${file} is not a cluster file: ${parsed.error.issues[0]?.message ?? ""}`);
+    const issue = parsed.error.issues[0];
+    const field = issue === undefined || issue.path.length === 0 ? "(file)" : issue.path.map(String).join(".");
+    throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${file} is not a cluster file: ${field}: ${issue?.message ?? "not valid"}`, {
+      hint: "`orrery local up` writes it; fix the field above or start the cluster again",
+    });
   }
   return parsed.data;
 }

@@ -3,7 +3,7 @@
 // every issue is located at the line of the deepest field the file has. Used
 // for campaign files (coordinator) and site replication policies (CLI, dbb).
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document, type Pair, type YAMLMap } from "yaml";
-import type { z } from "zod";
+import type { z } from "./zod.js";
 import { MAX_ALIAS_COUNT, depthMessage, yamlDepthOver } from "./untrusted-text.js";
 
 /** One problem in a file: `FILE:LINE: path.to.field: what is wrong`. */
