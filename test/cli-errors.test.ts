@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/common/local/ports.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
+import { orreryIntoPipe } from "./cli-runner.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "orrery.mjs");
@@ -141,6 +142,14 @@ describe("CLI errors", () => {
     expect(noNats.code).toBe(3);
     expect(noNats.stderr).toContain("$ORRERY_NATS is not set");
     for (const run of [status, rses, noCoordinator, noNats]) expect(run.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("output into a closed pipe is a quiet exit 0, not an EPIPE trace", async () => {
+    for (const reader of ["true", "head -1"]) {
+      const run = await orreryIntoPipe(["schema"], reader, { cwd: dir });
+      expect(run.stderr, reader).toBe("");
+      expect(run.code, reader).toBe(0);
+    }
   });
 
   it("asks for a campaign when watching without one: exit 2", async () => {

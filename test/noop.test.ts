@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import { tempDir } from "./harness.js";
-import { orrery, orreryJson, REPO_ROOT } from "./cli-runner.js";
+import { orrery, orreryIntoPipe, orreryJson, REPO_ROOT } from "./cli-runner.js";
 
 interface QuantumJson {
   id: string;
@@ -133,5 +133,10 @@ describe("tasks with no outputs and the built-in noop on a local cluster", () =>
     const bad = await cli(["quanta", "labels", "--task", "make.warp"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--task \"make.warp\" is not a task label");
+    // Into a closed pipe: a quiet exit 0, no EPIPE trace.
+    for (const args of [["status", "labels"], ["quanta", "labels"], ["quanta", "labels", "--json"]]) {
+      const piped = await orreryIntoPipe(["--cluster", join(dir, "cluster.json"), ...args]);
+      expect(piped, args.join(" ")).toEqual({ code: 0, stderr: "" });
+    }
   });
 });
