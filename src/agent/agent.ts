@@ -23,6 +23,7 @@ import { leaveBy, PilotLifetime, type PilotLimits } from "./pilot-lifetime.js";
 import { DEFAULT_DISK_SAMPLE_MS, scratchDirOf } from "./exec/index.js";
 import { DISK_FLOOR_MB, NodeDisk } from "./node-disk.js";
 import { PayloadGroups } from "./payload-groups.js";
+import { HEARTBEAT_MS } from "../common/settings/defaults.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
 
@@ -46,6 +47,8 @@ export interface AgentOptions {
   prefetch?: number;
   /** A pilot: when its batch job's walltime ends, its job id, and how long it stays idle before it leaves. */
   pilot?: PilotLimits & { batchJob?: string };
+  /** host:port to serve /metrics and /healthz on; none: no HTTP. */
+  metricsListen?: string;
   /** How often a running payload's scratch is measured against its diskMB (default 1 s). */
   diskSampleMs?: number;
 }
@@ -57,7 +60,6 @@ export interface AgentHandle {
   done: Promise<void>;
 }
 
-const DEFAULT_HEARTBEAT_MS = 5000;
 /** How long a starting agent keeps trying NATS (within `local up`'s 30 s readiness wait). */
 const NATS_START_WAIT_MS = 20_000;
 const ACK_WAIT_MS = 2000;
@@ -225,7 +227,7 @@ class Agent {
       signalReady({ agentId: this.opts.agentId });
     }
     clearInterval(this.heartbeatTimer);
-    const every = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
+    const every = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : HEARTBEAT_MS;
     this.heartbeatTimer = setInterval(() => this.unawaited(this.heartbeat(), "heartbeat"), every);
     this.unawaited(this.sendCredit(), "credit");
     // Results the coordinator has not acknowledged (a broken stream, a restart) go again; it ignores duplicates.

@@ -14,6 +14,7 @@ import { closeCampaignParser } from "./campaign/index.js";
 import { Subjects } from "../common/subjects.js";
 import { authInterceptor, type RoleTokens } from "./call-auth.js";
 import { readFileSync } from "node:fs";
+import { HEARTBEAT_MS } from "../common/settings/defaults.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -31,6 +32,8 @@ export interface CoordinatorOptions {
   redisUrl: string;
   natsUrl: string;
   heartbeatIntervalMs?: number;
+  /** host:port of the HTTP server (/metrics, /healthz, the dashboard); none: no HTTP. */
+  http?: string;
   leaseTtlMs?: number;
   /** How long a quantum waits for an agent at its data's site before it runs anywhere. */
   localityDelayMs?: number;
@@ -63,7 +66,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   const log = createLogger("coordinator");
   const credentials = serverCredentials(opts.tls);
   const authenticated = opts.tokens !== undefined && Object.values(opts.tokens).some((t) => t);
-  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? HEARTBEAT_MS;
   const leaseTtlMs = opts.leaseTtlMs ?? 15_000;
   const store = new CoordinatorStore(opts.redisUrl);
   try {

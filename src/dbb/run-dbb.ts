@@ -33,6 +33,8 @@ export interface DbbOptions {
   /** Tries of a transfer before its locks are STUCK (default 5), and the first retry's delay (default 5 s, doubling). */
   transferTries?: number;
   transferBackoffMs?: number;
+  /** host:port to serve /metrics and /healthz on; none: no HTTP. */
+  metricsListen?: string;
   /** How often the reaper looks at each RSE's tombstones (default 10 s). */
   reaperIntervalMs?: number;
 }
