@@ -1,7 +1,7 @@
 // The settings of `orrery coordinator`, `orrery agent` and `orrery dbb`: one
 // spec (hence one zod schema, serviceSchema) per service. Flags and variables
 // keep the names they always had; `http` and `metrics` serve /metrics, /healthz.
-import { durationMs, flag, hostPort, matching, oneOf, optionalText, url, whole } from "./values.js";
+import { durationMs, flag, hostPort, matching, natsUrl, oneOf, optionalText, url, whole } from "./values.js";
 import type { SettingSpec, SettingSpecs } from "./define.js";
 
 const MAX_MS = 365 * 24 * 3600 * 1000;
@@ -9,7 +9,7 @@ const MAX_MS = 365 * 24 * 3600 * 1000;
 export const COORDINATOR_SETTINGS = {
   listen: { flag: "--listen <host:port>", env: "ORRERY_LISTEN", help: "gRPC address to listen on", schema: hostPort },
   redis: { flag: "--redis <url>", env: "ORRERY_REDIS", help: "Redis URL", schema: url("redis") },
-  nats: { flag: "--nats <url>", env: "ORRERY_NATS", help: "NATS URL", schema: url("nats") },
+  nats: { flag: "--nats <url>", env: "ORRERY_NATS", help: "NATS URL", schema: natsUrl },
   leaseTtl: { flag: "--lease-ttl <ms>", help: "lease lifetime without a heartbeat", schema: whole(1, MAX_MS, "milliseconds") },
   heartbeat: { flag: "--heartbeat <ms>", help: "agent heartbeat interval", schema: whole(1, MAX_MS, "milliseconds") },
   localityDelay: {
@@ -40,7 +40,7 @@ export const AGENT_SETTINGS = {
   softwareRoot: { flag: "--software-root <dir>", help: "where relative program paths of task commands resolve", defaultText: "the current directory", schema: optionalText("a directory") },
   id: { flag: "--id <id>", help: "agent id, stable across restarts to resume from the journal", defaultText: "<host>-<site>-<pid>", schema: optionalText("an agent id") },
   coordinator: { flag: "--coordinator <host:port>", env: "ORRERY_COORDINATOR", help: "coordinator address", defaultText: "the cluster file's", schema: hostPort.optional() },
-  nats: { flag: "--nats <url>", env: "ORRERY_NATS", help: "NATS URL", defaultText: "the cluster file's", schema: url("nats").optional() },
+  nats: { flag: "--nats <url>", env: "ORRERY_NATS", help: "NATS URL", defaultText: "the cluster file's", schema: natsUrl.optional() },
   walltime: { flag: "--walltime <duration>", help: "a pilot's walltime (90s, 30m, 12h): it takes no quantum that would outlast it and leaves before it ends", schema: durationMs(true).optional() },
   batchJob: {
     flag: "--batch-job <id>",
@@ -61,7 +61,7 @@ export const AGENT_SETTINGS = {
 } satisfies SettingSpecs;
 
 export const DBB_SETTINGS = {
-  nats: { flag: "--nats <url>", env: "ORRERY_NATS", help: "NATS server (for subcommands the cluster's)", schema: url("nats").optional() },
+  nats: { flag: "--nats <url>", env: "ORRERY_NATS", help: "NATS server (for subcommands the cluster's)", schema: natsUrl.optional() },
   redis: { flag: "--redis <url>", env: "ORRERY_REDIS", help: "Redis server of the catalog", schema: url("redis").optional() },
   transfersOnly: { flag: "--transfers-only", help: "run only transfer workers (no catalog API): more copy capacity beside a dbb", schema: flag },
   transferWorkers: { flag: "--transfer-workers <n>", help: "copies at once per destination RSE in this process (0: none)", schema: whole(0, 1000, "copies") },

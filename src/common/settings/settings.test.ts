@@ -62,6 +62,10 @@ describe("service settings", () => {
   it("a bad value names the setting and its source: the flag, the variable, FILE:LINE", () => {
     expect(refusal(() => coordinator(["--heartbeat", "soon"]))).toContain('--heartbeat "soon": must be a whole number of milliseconds');
     expect(refusal(() => coordinator([], { ORRERY_HTTP: "localhost" }))).toContain('$ORRERY_HTTP "localhost": must be host:port');
+    expect(refusal(() => coordinator(["--nats", "http://x y"]))).toContain('--nats "http://x y": must be a NATS URL');
+    expect(coordinator(["--nats", "127.0.0.1:4222"]).nats).toBe("127.0.0.1:4222");
+    expect(coordinator(["--nats", "nats://u:p@127.0.0.1:4222"]).nats).toBe("nats://u:p@127.0.0.1:4222");
+    expect(coordinator(["--nats", "nats://a:4222,nats://b:4222"]).nats).toBe("nats://a:4222,nats://b:4222");
     const file = yaml("bad.yaml", "leaseTtl: 100\nprestage: maybe\ncolour: blue\noperatorToken: x\n");
     const message = refusal(() => coordinator(["--config", file]));
     expect(message).toContain(`${file}:2: prestage: must be one of on, off`);

@@ -19,6 +19,12 @@ export const hostPort = z.preprocess(
   z.string({ error: "must be host:port, e.g. 127.0.0.1:9100" }).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]*):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9100 (port 0: any free port)"),
 );
 
+/** A NATS server: nats://host:port (tls://, ws://, wss:// too), or host:port as nats.js takes it. */
+export const natsUrl = z.preprocess(
+  asText,
+  z.string({ error: "must be a NATS URL, e.g. nats://127.0.0.1:4222" }).regex(/^((nats|tls|ws|wss):\/\/)?([^\s/@]+@)?[^\s/:@]+(:\d{1,5})?(,\S+)*$/, "must be a NATS URL, e.g. nats://127.0.0.1:4222"),
+);
+
 export const url = (scheme: string) =>
   z.preprocess(asText, z.string({ error: `must be a ${scheme}:// URL` }).regex(new RegExp(`^${scheme}s?://\\S+$`), `must be a ${scheme}://host:port URL`));
 
