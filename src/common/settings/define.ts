@@ -60,7 +60,7 @@ export function addSettingOptions(cmd: Command, specs: SettingSpecs, defaults: R
     const extra = [env && `env ${env}`, d !== undefined && `default: ${d}`].filter(Boolean).join("; ");
     cmd.addOption(new Option(spec.flag, extra === "" ? spec.help : `${spec.help} (${extra})`));
   }
-  cmd.option("--config <file>", "YAML file of settings (keys as in --help, camelCase: leaseTtl: 20000); flags and env override it");
+  cmd.option("--config <file>", "YAML file of settings, keys the long flags in camelCase (--retry-delay 5s → retryDelay: 5s); flags and env override it");
   return cmd;
 }
 
