@@ -3,7 +3,7 @@
 // payload really runs but makes nothing, each submitted with --wait; and
 // task labels in mixed case with - and _ (CONTRACT) from submit to outputs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster, stopCluster } from "../src/common/local/cluster.js";
 import { tempDir } from "./harness.js";
@@ -133,6 +133,15 @@ describe("tasks with no outputs and the built-in noop on a local cluster", () =>
     const bad = await cli(["quanta", "labels", "--task", "make.warp"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--task \"make.warp\" is not a task label");
+    // Only $ORRERY_COORDINATOR, $ORRERY_TOKEN and $ORRERY_CA, no cluster file anywhere: campaign commands work.
+    const clusterFile = JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as { coordinator: string; security?: { ca: string; tokens: { operator: string } } };
+    const env: NodeJS.ProcessEnv = { PATH: process.env["PATH"], ORRERY_COORDINATOR: clusterFile.coordinator };
+    if (clusterFile.security) Object.assign(env, { ORRERY_TOKEN: clusterFile.security.tokens.operator, ORRERY_CA: clusterFile.security.ca });
+    const bare = join(dir, "env-only");
+    mkdirSync(bare);
+    const envOnly = await orreryJson<{ campaign: string; state: string; tasks: Record<string, unknown> }>(["status", "labels"], { env, cwd: bare });
+    expect(envOnly).toMatchObject({ campaign: "labels", state: "SUCCEEDED" });
+    expect(Object.keys(envOnly.tasks).sort()).toEqual(["make-Warp_2", "visitSummary"]);
     // Into a closed pipe: a quiet exit 0, no EPIPE trace.
     for (const args of [["status", "labels"], ["quanta", "labels"], ["quanta", "labels", "--json"]]) {
       const piped = await orreryIntoPipe(["--cluster", join(dir, "cluster.json"), ...args]);
