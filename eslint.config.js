@@ -23,6 +23,14 @@ export default tseslint.config(
   // Product code handles every promise: `void p` would drop its failure unseen.
   { files: ["src/**/*.ts"], rules: { "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: false }] } },
   {
+    // Every schema speaks Orrery's words (src/common/zod.ts installs them), never zod's generic texts.
+    files: ["src/**/*.ts"],
+    ignores: ["src/common/zod.ts", "src/coordinator/workload/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [{ name: "zod", message: "import { z } from src/common/zod.js: it words every issue a schema does not word itself." }] }],
+    },
+  },
+  {
     // The workload owns the QuantaStore port; store/ implements it. One direction only.
     files: ["src/coordinator/workload/**/*.ts"],
     rules: {

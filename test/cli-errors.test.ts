@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/common/local/ports.js";
 import type { ClusterFile } from "../src/common/local/cluster-file.js";
+import { orreryIntoPipe } from "./cli-runner.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "orrery.mjs");
@@ -116,6 +117,38 @@ describe("CLI errors", () => {
       expect(run.code, args.join(" ")).toBe(3);
       expect(run.stderr).toContain(`coordinator at 127.0.0.1:${port}`);
       expect(run.stdout).toBe("");
+    }
+  });
+
+  it("campaign commands need only $ORRERY_COORDINATOR, dbb commands only $ORRERY_NATS; a missing one is named", async () => {
+    const empty = await mkdtemp(join(dir, "env-only-"));
+    const port = await freePort();
+    // Only the coordinator: the command dials it (exit 3 naming it), it never looks for a cluster file.
+    const status = await orrery(["status"], empty, { ORRERY_COORDINATOR: `127.0.0.1:${port}` });
+    expect(status.code, status.stderr).toBe(3);
+    expect(status.stderr).toContain(`coordinator at 127.0.0.1:${port}`);
+    expect(status.stderr).not.toContain("no cluster found");
+    // Only NATS: a dbb command dials it.
+    const rses = await orrery(["dbb", "rse", "list"], empty, { ORRERY_NATS: `nats://127.0.0.1:${port}` });
+    expect(rses.code, rses.stderr).toBe(3);
+    expect(rses.stderr).not.toContain("no cluster found");
+    expect(rses.stderr).toContain(`127.0.0.1:${port}`);
+    // The other variable does not stand in for the one a command needs: the error names it.
+    const noCoordinator = await orrery(["quanta", "c"], empty, { ORRERY_NATS: `nats://127.0.0.1:${port}` });
+    expect(noCoordinator.code).toBe(3);
+    expect(noCoordinator.stderr).toContain("$ORRERY_COORDINATOR is not set");
+    expect(noCoordinator.stderr).not.toContain("$ORRERY_NATS is not set");
+    const noNats = await orrery(["dbb", "rse", "list"], empty, { ORRERY_COORDINATOR: `127.0.0.1:${port}` });
+    expect(noNats.code).toBe(3);
+    expect(noNats.stderr).toContain("$ORRERY_NATS is not set");
+    for (const run of [status, rses, noCoordinator, noNats]) expect(run.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it("output into a closed pipe is a quiet exit 0, not an EPIPE trace", async () => {
+    for (const reader of ["true", "head -1"]) {
+      const run = await orreryIntoPipe(["schema"], reader, { cwd: dir });
+      expect(run.stderr, reader).toBe("");
+      expect(run.code, reader).toBe(0);
     }
   });
 

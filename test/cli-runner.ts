@@ -36,3 +36,23 @@ export async function orreryJson<T>(args: string[], opts: Parameters<typeof orre
   if (r.code !== 0) throw new Error(`orrery ${args.join(" ")} exited ${r.code}:\n${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/**
+ * Runs `orrery ARGS | READER` through a real shell pipe; `code` is orrery's
+ * own exit code, `stderr` its stderr only. `true` as the reader closes the
+ * pipe before the CLI writes anything, so every write meets EPIPE.
+ */
+export function orreryIntoPipe(args: string[], reader = "true", opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stderr: string }> {
+  const quoted = [process.execPath, ORRERY_BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  // orrery's exit code goes to fd 3 (the pipe's other end cannot report it).
+  const script = `{ ${quoted} 2>&4; echo $? >&3; } | ${reader} >/dev/null`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", `exec 3>&1 4>&2; ${script}`], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", () => resolve({ code: Number(out.trim()), stderr }));
+  });
+}

@@ -237,7 +237,7 @@ describe("site replication policies", () => {
       const r = await cli(["set", "site-a", file]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain("policy refused, 4 problems:");
-      expect(r.stderr).toContain(`${file}:4: subscriptions.0.match.datasetType: Invalid input: expected array, received string`);
+      expect(r.stderr).toContain(`${file}:4: subscriptions.0.match.datasetType: must be a list, not the string \"raw\"`);
       expect(r.stderr).toMatch(new RegExp(`${file}:5: subscriptions\\.0\\.rules\\.0\\.rseExpression: rse expression "tier=\\(disk": column 6`));
       expect(r.stderr).toContain(`${file}:6: subscriptions.1.name: "a" is also the name of subscriptions.0`);
       expect(r.stderr).toContain(`${file}:8: subscriptions.1.rules.0.lifetime: "soon" is not a positive duration`);

@@ -25,6 +25,7 @@ import { DISK_FLOOR_MB, NodeDisk } from "./node-disk.js";
 import { PayloadGroups } from "./payload-groups.js";
 import { AgentMetrics } from "./agent-metrics.js";
 import { startMetricsServer } from "../common/metrics.js";
+import { HEARTBEAT_MS } from "../common/settings/defaults.js";
 
 export type NodeKind = "hpc" | "spot" | "static";
 
@@ -61,7 +62,6 @@ export interface AgentHandle {
   done: Promise<void>;
 }
 
-const DEFAULT_HEARTBEAT_MS = 5000;
 /** How long a starting agent keeps trying NATS (within `local up`'s 30 s readiness wait). */
 const NATS_START_WAIT_MS = 20_000;
 const ACK_WAIT_MS = 2000;
@@ -242,7 +242,7 @@ class Agent {
       signalReady({ agentId: this.opts.agentId });
     }
     clearInterval(this.heartbeatTimer);
-    const every = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : DEFAULT_HEARTBEAT_MS;
+    const every = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : HEARTBEAT_MS;
     this.heartbeatTimer = setInterval(() => this.unawaited(this.heartbeat(), "heartbeat"), every);
     this.unawaited(this.sendCredit(), "credit");
     // Results the coordinator has not acknowledged (a broken stream, a restart) go again; it ignores duplicates.

@@ -8,6 +8,7 @@ import { quantumStates } from "../common/wire-enums.js";
 import { EXPANSION_TIMEOUT_MS, parsePriority, readSubmitRequest } from "./campaign-file.js";
 import { followCampaign } from "./campaign-watch.js";
 import { withCampaignClient, type CampaignClient } from "./coordinator-client.js";
+import { TASK_NAME, TASK_NAME_RULE } from "../coordinator/campaign/spec-schema.js";
 import { globalOptions } from "./global-options.js";
 import { CommandFailed, ExitCode, printJson, printLine, printNotice, printTable, printText } from "./output.js";
 import {
@@ -161,6 +162,9 @@ export function registerCampaignCommands(program: Command): void {
         const state = opts.state === undefined ? QuantumState.UNSPECIFIED : quantumStates.value(opts.state.toUpperCase());
         if (state === undefined) {
           throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--state "${opts.state}" is not a quantum state`, { hint: `use one of ${quantumStates.names.join(", ")}` });
+        }
+        if (opts.task !== undefined && !TASK_NAME.test(opts.task)) {
+          throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `--task "${opts.task}" is not a task label`, { hint: TASK_NAME_RULE });
         }
         const res = await client.listQuanta({ campaign, state, task: opts.task ?? "" });
         if (json) {

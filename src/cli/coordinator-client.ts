@@ -12,7 +12,7 @@ export type CampaignClient = UnaryClient<(typeof CampaignService)["method"]>;
 const CONNECT_TIMEOUT_MS = 3_000;
 
 export async function withCampaignClient<T>(cmd: Command, fn: (client: CampaignClient) => Promise<T>): Promise<T> {
-  const { coordinator, security } = resolveConnection({ cluster: globalOptions(cmd).cluster });
+  const { coordinator, security } = resolveConnection({ cluster: globalOptions(cmd).cluster, need: "coordinator" });
   const client = createUnaryClient(CampaignService, coordinator, undefined, security);
   try {
     await waitForChannel(client.raw, coordinator, CONNECT_TIMEOUT_MS);

@@ -16,7 +16,7 @@ export interface DbbCommandOptions {
 
 export async function withDbbClient<T>(cmd: Command, fn: (client: DbbClient, nc: NatsConnection) => Promise<T>, timeoutMs?: number): Promise<T> {
   const opts = cmd.optsWithGlobals<DbbCommandOptions>();
-  const conn = opts.nats !== undefined && opts.cluster === undefined ? undefined : resolveConnection({ cluster: opts.cluster });
+  const conn = opts.nats !== undefined && opts.cluster === undefined ? undefined : resolveConnection({ cluster: opts.cluster, need: "nats" });
   const natsUrl = opts.nats ?? conn!.natsUrl;
   // The operator's NATS user and S3 keys from the cluster file; $ORRERY_NATS_USER/_PASSWORD override it.
   const cluster = conn?.cluster;

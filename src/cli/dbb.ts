@@ -5,7 +5,7 @@ import { parseManifestIsolated } from "./file-parser.js";
 import { runDbb, ingest, entriesFromFiles, entriesFromManifest, parseRseExpression, resolveRseExpression, type IngestProgress } from "../dbb/index.js";
 import { ErrorCode, OrreryError } from "../common/errors.js";
 import { signalReady } from "../common/ready.js";
-import { parseDuration } from "../common/duration.js";
+import { DBB_DEFAULTS, DBB_SETTINGS, addSettingOptions, resolveSettings } from "../common/settings/index.js";
 import type { DataId } from "../common/data-id.js";
 import type { Rse } from "../gen/orrery/v1/dbb_pb.js";
 import { storageTiers } from "../common/wire-enums.js";
@@ -52,44 +52,21 @@ function rseJson(r: Rse) {
   return { name: r.name, site: r.site, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, tier: storageTiers.name(r.tier) ?? "unknown", attributes: r.attributes, quotaBytes: Number(r.quotaBytes), output: r.output };
 }
 
-interface DbbProcessOptions {
-  nats?: string;
-  redis?: string;
-  transfersOnly?: boolean;
-  transferWorkers: string;
-  transferTries: string;
-  retryDelay: string;
-  repairDelay: string;
-  judgeInterval: string;
-  reaperInterval: string;
-  metrics?: string;
-}
-
-function wholeNumber(value: string, flag: string, max: number, hint: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > max) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, `${flag} "${value}" is not a whole number 0..${max}`, { hint });
-  return Number(value);
-}
-
-async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
-  const natsUrl = opts.nats ?? process.env["ORRERY_NATS"];
-  const redisUrl = opts.redis ?? process.env["ORRERY_REDIS"];
-  if (!natsUrl) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no NATS server given", { hint: "give --nats nats://host:port or set $ORRERY_NATS" });
-  if (!redisUrl) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no Redis server given", { hint: "give --redis redis://host:port or set $ORRERY_REDIS" });
-  const transferWorkers = wholeNumber(opts.transferWorkers, "--transfer-workers", 1000, "give the copies at once per destination RSE, e.g. --transfer-workers 4 (0: none)");
-  const transferTries = wholeNumber(opts.transferTries, "--transfer-tries", 100, "give how many tries a transfer gets before its locks are STUCK, e.g. --transfer-tries 5");
-  if (transferTries < 1) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "--transfer-tries 0 gives a transfer no try", { hint: "give --transfer-tries 1 or more" });
-  const metricsListen = opts.metrics ?? (process.env["ORRERY_METRICS"] || undefined);
+async function runDbbProcess(flags: Record<string, unknown> & { config?: string }): Promise<void> {
+  const s = resolveSettings("dbb", DBB_SETTINGS, DBB_DEFAULTS, { flags, configFile: flags.config });
+  if (s.nats === undefined) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no NATS server given", { hint: "give --nats nats://host:port, set $ORRERY_NATS or write nats: in --config FILE" });
+  if (s.redis === undefined) throw new OrreryError(ErrorCode.INVALID_ARGUMENT, "no Redis server given", { hint: "give --redis redis://host:port, set $ORRERY_REDIS or write redis: in --config FILE" });
   const dbb = await runDbb({
-    natsUrl,
-    redisUrl,
-    transfersOnly: opts.transfersOnly === true,
-    transferWorkers,
-    transferTries,
-    transferBackoffMs: parseDuration(opts.retryDelay, "--retry-delay") * 1000,
-    repairDelayMs: parseDuration(opts.repairDelay, "--repair-delay") * 1000,
-    judgeIntervalMs: Math.max(50, parseDuration(opts.judgeInterval, "--judge-interval") * 1000),
-    reaperIntervalMs: Math.max(50, parseDuration(opts.reaperInterval, "--reaper-interval") * 1000),
-    ...(metricsListen !== undefined ? { metricsListen } : {}),
+    natsUrl: s.nats,
+    redisUrl: s.redis,
+    transfersOnly: s.transfersOnly,
+    transferWorkers: s.transferWorkers,
+    transferTries: s.transferTries,
+    transferBackoffMs: s.retryDelay,
+    repairDelayMs: s.repairDelay,
+    judgeIntervalMs: Math.max(50, s.judgeInterval),
+    reaperIntervalMs: Math.max(50, s.reaperInterval),
+    ...(s.metrics !== undefined ? { metricsListen: s.metrics } : {}),
   });
   const stop = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -107,20 +84,8 @@ async function runDbbProcess(opts: DbbProcessOptions): Promise<void> {
 }
 
 export function registerDbbCommands(program: Command): void {
-  const dbb = program
-    .command("dbb")
-    .description("run the data backbone (without a subcommand), or manage its catalog")
-    .option("--nats <url>", "NATS server (default $ORRERY_NATS; for subcommands the cluster's)")
-    .option("--redis <url>", "Redis server of the catalog (default $ORRERY_REDIS)")
-    .option("--transfers-only", "run only transfer workers (no catalog API): more copy capacity beside a dbb")
-    .option("--transfer-workers <n>", "copies at once per destination RSE in this process (0: none)", "4")
-    .option("--transfer-tries <n>", "tries of a transfer before its locks are STUCK", "5")
-    .option("--retry-delay <duration>", "delay before a failed transfer's second try (doubling after)", "5s")
-    .option("--repair-delay <duration>", "how long a lock stays STUCK before the repairer moves it", "60s")
-    .option("--judge-interval <duration>", "how often expired and stuck rules are looked at", "5s")
-    .option("--reaper-interval <duration>", "how often the reaper looks at each RSE's tombstones and quota", "10s")
-    .option("--metrics <host:port>", "serve Prometheus /metrics and /healthz over HTTP here (default $ORRERY_METRICS; none: no HTTP)")
-    .action((opts: DbbProcessOptions) => runDbbProcess(opts));
+  const dbb = program.command("dbb").description("run the data backbone (without a subcommand), or manage its catalog");
+  addSettingOptions(dbb, DBB_SETTINGS, DBB_DEFAULTS).action((flags: Record<string, unknown> & { config?: string }) => runDbbProcess(flags));
 
   const rse = dbb.command("rse").description("storage elements (RSEs)");
   rse

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { CommandFailed, ExitCode, reportError } from "./output.js";
+import { CommandFailed, ExitCode, exitQuietlyOnClosedPipe, reportError } from "./output.js";
 import type { GlobalOptions } from "./global-options.js";
 import { registerDbbCommands } from "./dbb.js";
 import { registerCampaignCommands } from "./campaign.js";
@@ -24,8 +24,9 @@ export function buildProgram(): Command {
     .option("--debug", "print stack traces of errors")
     .addHelpText(
       "after",
-      "\nWithout a cluster file: $ORRERY_COORDINATOR (host:port) and $ORRERY_NATS (URL); for a closed coordinator\n" +
-        "also $ORRERY_CA (PEM of its CA: TLS) and $ORRERY_TOKEN (the operator token, which overrides the cluster file's).",
+      "\nWithout a cluster file: campaign commands need $ORRERY_COORDINATOR (host:port), dbb commands $ORRERY_NATS (URL);\n" +
+        "for a closed coordinator also $ORRERY_CA (PEM of its CA: TLS) and $ORRERY_TOKEN (the operator token, which overrides\n" +
+        "the cluster file's). Output into a closed pipe (`orrery quanta C | head`) ends quietly with exit 0.",
     )
     .showHelpAfterError()
     .exitOverride();
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -5,6 +5,24 @@ import { ErrorCode, OrreryError } from "../common/errors.js";
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, UNAVAILABLE: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Output into a closed pipe (`orrery status X | head -3`) is a quiet exit 0:
+ * the reader took what it wanted, which is not an error, so there is no trace
+ * and no message (and `set -o pipefail` scripts do not fail on `| head`).
+ * Installed once by main(); an EPIPE on stderr is ignored the same way.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  const onError = (stream: NodeJS.WriteStream) => (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
+      if (stream === process.stdout) process.exit(ExitCode.OK);
+      return;
+    }
+    throw err;
+  };
+  process.stdout.on("error", onError(process.stdout));
+  process.stderr.on("error", onError(process.stderr));
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2)}\n`);
 }

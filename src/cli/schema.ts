@@ -2,7 +2,7 @@
 // language server's `# yaml-language-server: $schema=…`). Generated from the
 // same zod schema the coordinator validates with, so the two cannot drift.
 import type { Command } from "commander";
-import { z } from "zod";
+import { z } from "../common/zod.js";
 import { CampaignFileSchema } from "../coordinator/campaign/index.js";
 import { printJson } from "./output.js";
 

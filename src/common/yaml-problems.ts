@@ -3,7 +3,7 @@
 // every issue is located at the line of the deepest field the file has. Used
 // for campaign files (coordinator) and site replication policies (CLI, dbb).
 import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, visit, type Document, type Pair, type YAMLMap } from "yaml";
-import type { z } from "zod";
+import type { z } from "./zod.js";
 import { MAX_ALIAS_COUNT, depthMessage, yamlDepthOver } from "./untrusted-text.js";
 
 /** One problem in a file: `FILE:LINE: path.to.field: what is wrong`. */
@@ -163,6 +163,9 @@ export function zodProblems(doc: ProblemLocator, error: z.ZodError): SpecProblem
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) problems.push(doc.problem([...issue.path, key], "unknown field"));
+    } else if (issue.code === "invalid_key" && issue.issues.length > 0) {
+      // A map key the schema refuses: the key's own rule, at the key (zod's text is "Invalid key in record").
+      for (const inner of issue.issues) problems.push(doc.problem(issue.path, inner.message));
     } else if (issue.code === "invalid_union") {
       // Report the branch that got furthest, not "invalid input".
       const best = issue.errors.map((errs) => errs).sort((a, b) => a.length - b.length)[0];

@@ -20,6 +20,7 @@ import type { NatsConnection } from "../common/nats.js";
 import { CoordinatorMetrics } from "./metrics/index.js";
 import { Throughput, attemptFigure, dashboardRoutes, dbbRulePage, type Dashboard, type DashboardEvent } from "./web/index.js";
 import { EventFeed, followEventsHandler, natsEventSink } from "./events/index.js";
+import { HEARTBEAT_MS } from "../common/settings/defaults.js";
 
 /** A replica event of the DBB, or undefined for anything else (messages are untrusted). */
 function parseReplicaEvent(text: string): ReplicaEvent | undefined {
@@ -73,7 +74,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   const log = createLogger("coordinator");
   const credentials = serverCredentials(opts.tls);
   const authenticated = opts.tokens !== undefined && Object.values(opts.tokens).some((t) => t);
-  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 2000;
+  const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? HEARTBEAT_MS;
   const leaseTtlMs = opts.leaseTtlMs ?? 15_000;
   const store = new CoordinatorStore(opts.redisUrl);
   try {

@@ -10,9 +10,15 @@ import { CAMPAIGN_WITH_PIPELINE_FILE, type SeedKind } from "./seeds.js";
 
 const REFUSED: readonly string[] = [ErrorCode.SPEC_INVALID, ErrorCode.INVALID_ARGUMENT];
 
+/** zod's own texts: a message must be the schema's, naming what is expected (src/common/zod.ts). */
+export const ZOD_GENERIC =
+  /Invalid input|Invalid key in record|Invalid option|Invalid element|Invalid (?:string|union|format|literal|enum)|Unrecognized key|Too (?:small|big)|expected [\w"|]+, received|Expected [\w"|]+, received|(?:^|: )Required$/m;
+
 /** What is wrong with a refusal's message text, or undefined when it keeps the rule. */
 export function messageViolation(message: string): string | undefined {
   if (/^\s+at .+:\d+/m.test(message)) return "a stack trace in the message";
+  const generic = ZOD_GENERIC.exec(message);
+  if (generic) return `zod's generic text "${generic[0]}" instead of the schema's own message`;
   const problems = message.split("\n").slice(1);
   if (new Set(problems).size !== problems.length) return "a problem listed twice";
   if (problems.length > MAX_LISTED_PROBLEMS + 1) return `${problems.length} problem lines, over ${MAX_LISTED_PROBLEMS} and a count`;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "../zod.js";
 
 /** DIR/cluster.json, written by `orrery local up`, read by every other command. */
 export const ClusterProcessSchema = z.object({

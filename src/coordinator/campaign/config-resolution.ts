@@ -32,7 +32,7 @@ export function configValues(config: ResolvedConfig): Record<string, ConfigValue
 
 /** Parses `task.key=value` (value as number/boolean when it looks like one). */
 export function parseOverride(text: string): { task: string; key: string; value: ConfigValue } | undefined {
-  const m = /^([a-z0-9-]+)\.([A-Za-z0-9_.-]+)=(.*)$/.exec(text);
+  const m = /^([A-Za-z][A-Za-z0-9_-]{0,62})\.([A-Za-z0-9_.-]+)=(.*)$/.exec(text);
   if (!m) return undefined;
   return { task: m[1]!, key: m[2]!, value: coerce(m[3]!) };
 }

@@ -1,9 +1,12 @@
-import { z } from "zod";
+import { z } from "../../common/zod.js";
 import { parseDuration } from "../../common/duration.js";
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SCOPE = /^[A-Za-z0-9_.-]+$/;
+/** Task labels as pipelines write them (CONTRACT): `isr`, `visitSummary`, `make-warp`. */
+export const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+export const TASK_NAME_RULE = "task labels are 1..63 of [A-Za-z0-9_-] starting with a letter (isr, visitSummary, make-warp)";
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   try {
@@ -51,7 +54,7 @@ export const TaskSchema = z
   })
   .strict();
 
-export const PipelineSchema = z.object({ tasks: z.record(z.string().regex(NAME, "task names are [a-z0-9-]"), TaskSchema) }).strict();
+export const PipelineSchema = z.object({ tasks: z.record(z.string().regex(TASK_NAME, TASK_NAME_RULE), TaskSchema) }).strict();
 
 /** `pipeline: {file: path.yaml}`: the pipeline is in a file of its own. */
 export const PipelineFileSchema = z.object({ file: z.string().min(1) }).strict();
@@ -79,7 +82,7 @@ export const CampaignFileSchema = z
         where: z.record(z.string().regex(IDENT, "must be a data-id key"), whereValue).default({}),
       })
       .strict(),
-    config: z.record(z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9_.-]+$/, "keys are task.key"), scalar).default({}),
+    config: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}\.[A-Za-z0-9_.-]+$/, "keys are task.key, e.g. visitSummary.doApCorr"), scalar).default({}),
     retries: z
       .object({
         failures: z.number().int().min(0).max(100).default(3),

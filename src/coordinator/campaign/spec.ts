@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { z } from "../../common/zod.js";
 import { CampaignFileSchema, PipelineFileSchema, PipelineSchema, type CampaignFile, type TaskSpec } from "./spec-schema.js";
 import { PositionedYaml, specInvalid, zodProblems, type SpecProblem } from "./spec-errors.js";
 import { parseOverride, resolveConfig, type ConfigValue, type ResolvedConfig } from "./config-resolution.js";

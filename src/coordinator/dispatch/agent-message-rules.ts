@@ -1,6 +1,6 @@
 // The caps and patterns agent messages are held to, and how a broken rule is
 // told back to the agent: the proto field's name, the rule, and what was sent.
-import type { z } from "zod";
+import type { z } from "../../common/zod.js";
 
 export interface Limits {
   agentId: RegExp;

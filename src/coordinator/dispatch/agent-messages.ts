@@ -2,7 +2,7 @@
 // into typed values, or refused with the field and the rule it broke. An
 // agent is untrusted (DESIGN.md, "Untrusted input and security"): nothing
 // past this file sees a raw wire message.
-import { z } from "zod";
+import { z } from "../../common/zod.js";
 import type { AgentMessage } from "../../gen/orrery/v1/agent_link_pb.js";
 import { AttemptOutcome, NodeKind } from "../../gen/orrery/v1/common_pb.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";

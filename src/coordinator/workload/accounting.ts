@@ -5,7 +5,7 @@
 // the same journal change as the attempt (like attempt-figures.ts), and kept
 // on the campaign record, so a restart keeps them and no attempt is read again.
 // Attempts still running are added when a report is made, from the leases.
-import { z } from "zod";
+import { z } from "../../common/zod.js";
 import type { ReplicaIndex } from "./replica-index.js";
 
 /** One task at one site. Times in whole milliseconds, so sums are exact. */

@@ -8,6 +8,7 @@
 // limit ends before the pilot must leave. A campaign with nothing it
 // may give this agent now is skipped for the next one (delay scheduling).
 import type { CampaignTable, LiveCampaign, QuantumRef } from "./campaign-table.js";
+import { LOCALITY_DELAY_MS } from "../../common/settings/defaults.js";
 
 export interface AgentSlot {
   id: string;
@@ -30,7 +31,7 @@ export interface SchedulingOptions {
 /** How many quanta one decision may hand out, to keep each mailbox turn short. */
 const MAX_PER_DECISION = 64;
 
-export const DEFAULT_LOCALITY_DELAY_MS = 3000;
+export const DEFAULT_LOCALITY_DELAY_MS = LOCALITY_DELAY_MS;
 
 /** Campaigns that may get work, highest priority band first, then by submission. */
 export function campaignOrder(campaigns: Iterable<LiveCampaign>): LiveCampaign[] {

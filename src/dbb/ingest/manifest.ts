@@ -2,7 +2,7 @@
 // with one schema. Every line is checked before anything is uploaded, and a
 // refusal lists every problem as `FILE:LINE: field: what is wrong`.
 import { isAbsolute } from "node:path";
-import { z } from "zod";
+import { z } from "../../common/zod.js";
 import { ErrorCode, OrreryError } from "../../common/errors.js";
 import type { DataId } from "../../common/data-id.js";
 import { capProblemLines, checkSize } from "../../common/untrusted-text.js";

@@ -55,12 +55,12 @@ subscriptions:
       "p.yaml:4: subscriptions.0.match.datasetType: list at least one dataset type, e.g. [raw]",
       'p.yaml:6: subscriptions.0.rules.0.rseExpression: rse expression "tier=disk&(site=a": column 18: expected ")" or an operator (|, &, \\), found the end',
       'p.yaml:7: subscriptions.0.rules.0.lifetime: "3 weeks" is not a positive duration; write 90s, 15m, 2h, 30d or seconds',
-      "p.yaml:8: subscriptions.0.rules.0.copies: Too small: expected number to be >=1",
+      "p.yaml:8: subscriptions.0.rules.0.copies: must be at least 1",
       // Checks across fields run even though fields are wrong elsewhere.
       'p.yaml:9: subscriptions.1.name: "raw" is also the name of subscriptions.0',
       'p.yaml:10: subscriptions.1.match.originSite: "site-b" is not this policy\'s site "site-a": it would never match; leave it out or set that site\'s policy',
       "p.yaml:11: subscriptions.1.rules.0.colour: unknown field",
-      "p.yaml:12: subscriptions.1.retroactive: Invalid input: expected boolean, received string",
+      "p.yaml:12: subscriptions.1.retroactive: must be true or false, not the string \"yes\"",
     ]);
     const semantic = `site: site-a
 subscriptions:

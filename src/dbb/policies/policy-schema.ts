@@ -2,7 +2,7 @@
 // on new DIDs and the rules to create on every DID that passes). One zod
 // schema checks the YAML on the CLI side and the JSON the dbb receives, so a
 // policy the CLI accepts is the policy the dbb stores.
-import { z } from "zod";
+import { z } from "../../common/zod.js";
 import { isOrreryError } from "../../common/errors.js";
 import { parseDuration } from "../../common/duration.js";
 import { DATASET_TYPE_PATTERN, SCOPE_PATTERN, SITE_PATTERN } from "../catalog/keys.js";

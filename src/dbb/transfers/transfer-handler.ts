@@ -4,7 +4,7 @@
 // Tries are JetStream deliveries (msg.info.deliveryCount): the consumer has no
 // max_deliver, so the worker decides when a transfer has failed for good.
 import type { JsMsg } from "@nats-io/jetstream";
-import { z } from "zod";
+import { z } from "../../common/zod.js";
 import { ErrorCode, isOrreryError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import { RSE_NAME_PATTERN } from "../catalog/keys.js";
