@@ -148,10 +148,14 @@ output: {scope: mx-out, run: metered/run1}
     expect(sum(agentSamples, "orrery_agent_cache_bytes")).toBeGreaterThan(0);
     expect((await fetch(`http://${agent.metrics!}/healthz`)).status).toBe(200);
 
+    // A rule copies one input to the tape RSE: the dbb counts the transfer and its bytes by RSE pair.
+    const rule = await cli(["dbb", "rule", "add", "mx:in_X.dat", "--rse-expr", "site-a-tape", "--copies", "1", "--wait"]);
+    expect(rule.code, rule.stderr).toBe(0);
     const dbbSamples = parseExposition(await (await fetch(`http://${dbb.metrics!}/metrics`)).text());
+    expect(sum(dbbSamples, "orrery_transfers_total", { state: "done" })).toBe(1);
+    expect(sum(dbbSamples, "orrery_transfer_bytes_total", { source_rse: "site-a-disk", dest_rse: "site-a-tape" })).toBe(4000);
     expect(sum(dbbSamples, "orrery_replicas_registered_total")).toBeGreaterThanOrEqual(2);
     expect(dbbSamples.filter((s) => s.name === "orrery_rules").map((s) => s.labels["state"]).sort()).toEqual(["OK", "REPLICATING", "STUCK", "SUSPENDED"]);
-    expect(dbbSamples.some((s) => s.name === "orrery_transfers_total" && s.labels["state"] === "done")).toBe(true);
     expect((await fetch(`http://${dbb.metrics!}/healthz`)).status).toBe(200);
   }, 30_000);
 });

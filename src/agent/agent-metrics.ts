@@ -4,7 +4,7 @@
 // one elsewhere) and out.
 import { Counter, Gauge, type Registry } from "prom-client";
 import { createMetricsRegistry, enumLabel } from "../common/metrics.js";
-import { StageSources, stageInBytes } from "../common/stage-in-bytes.js";
+import { StageSources, stageInBytes } from "../common/provenance-figures.js";
 import { attemptOutcomes } from "../common/wire-enums.js";
 import type { QuantumResult } from "../gen/orrery/v1/agent_link_pb.js";
 

@@ -7,8 +7,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { CampaignService, FollowEventsRequestSchema, type EventMessage } from "../gen/orrery/v1/coordinator_pb.js";
 import { createUnaryClient, waitForChannel } from "../common/grpc-service.js";
-import { callMetadata, clientSecurity } from "../common/grpc-security.js";
-import { existsSync } from "node:fs";
+import { callMetadata } from "../common/grpc-security.js";
 import { ErrorCode, OrreryError, fromGrpcError } from "../common/errors.js";
 import { resolveConnection } from "./connection.js";
 import { globalOptions } from "./global-options.js";
@@ -57,15 +56,8 @@ export function registerEventsCommand(program: Command): void {
     });
 }
 
-/** The coordinator alone is enough: $ORRERY_COORDINATOR (with $ORRERY_CA, $ORRERY_TOKEN) when no cluster file is named or found. */
-function coordinatorConnection(cluster: string | undefined): Pick<ReturnType<typeof resolveConnection>, "coordinator" | "security"> {
-  const env = process.env["ORRERY_COORDINATOR"];
-  if (env && cluster === undefined && process.env["ORRERY_CLUSTER"] === undefined && !existsSync(".orrery/cluster.json")) return { coordinator: env, security: clientSecurity(undefined) };
-  return resolveConnection({ cluster });
-}
-
 async function follow(cmd: Command, opts: EventsOptions): Promise<void> {
-  const { coordinator, security } = coordinatorConnection(globalOptions(cmd).cluster);
+  const { coordinator, security } = resolveConnection({ cluster: globalOptions(cmd).cluster, need: "coordinator" });
   const client = createUnaryClient(CampaignService, coordinator, undefined, security);
   try {
     await waitForChannel(client.raw, coordinator, CONNECT_TIMEOUT_MS);
@@ -91,7 +83,11 @@ async function follow(cmd: Command, opts: EventsOptions): Promise<void> {
       process.stdout.on("error", closed);
       stream.on("data", (msg: EventMessage) => {
         if (done) return;
-        process.stdout.write(`${msg.json}\n`);
+        // A slow reader holds the stream back (the coordinator drops a follower that falls too far behind), never this process's memory.
+        if (!process.stdout.write(`${msg.json}\n`)) {
+          stream.pause();
+          process.stdout.once("drain", () => stream.resume());
+        }
         if (opts.untilDone && endsCampaign(msg.json, opts.campaign!)) finish();
       });
       stream.on("error", (err: Error & { code?: number }) => {

@@ -51,8 +51,3 @@ export interface ReplicaStateEvent {
 }
 
 export type OrreryEvent = CampaignStateEvent | QuantumStateEvent | TicketEvent | ReplicaStateEvent;
-
-/** The campaign an event is about (undefined for replica events). */
-export function campaignOf(e: OrreryEvent): string | undefined {
-  return e.kind === "replica" ? undefined : e.campaign;
-}

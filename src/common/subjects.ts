@@ -11,8 +11,6 @@ export const Subjects = {
    * API endpoint may be named `transfer.…`: the stream owns `dbb.transfer.>`.
    */
   transfer: (rse: string) => `dbb.transfer.${rse}`,
-  /** Campaign and quantum events from the coordinator. */
-  campaignEvents: (campaign: string) => `orrery.event.campaign.${campaign}`,
   /**
    * State changes after they are stored (orrery-events.ts): the coordinator's
    * `orrery.events.{campaign,quantum,ticket}.<campaign>`, the dbb's

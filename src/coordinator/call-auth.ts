@@ -1,9 +1,9 @@
 // Bearer tokens per role, checked on every call before any handler runs: a
 // grpc-js server interceptor that ends a refused call with its status.
-import { createHash, timingSafeEqual } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { ErrorCode, OrreryError, toGrpcError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
+import { bearerToken, tokenDigest, tokenMatches } from "../common/bearer.js";
 
 export type CallRole = "operator" | "agent";
 
@@ -19,28 +19,16 @@ const SERVICE_ROLE: Record<string, CallRole> = {
 export const NO_TOKEN_MESSAGE = "no token: this coordinator requires a bearer token (set $ORRERY_TOKEN or use the cluster file)";
 export const REFUSED_TOKEN_MESSAGE = "the token was refused";
 
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
-
 /** The role whose token this is, compared in constant time (hashes of equal length). */
 function roleOf(token: string, tokens: ReadonlyMap<CallRole, Buffer>): CallRole | undefined {
-  const given = digest(token);
   let found: CallRole | undefined;
-  for (const [role, expected] of tokens) if (timingSafeEqual(given, expected)) found = role;
+  for (const [role, expected] of tokens) if (tokenMatches(token, expected)) found = role;
   return found;
-}
-
-function bearer(metadata: grpc.Metadata): string | undefined {
-  const value = metadata.get("authorization")[0];
-  if (typeof value !== "string") return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  return m?.[1];
 }
 
 /** Why a call is refused, or undefined when its token's role may make it. */
 export function checkCall(path: string, metadata: grpc.Metadata, tokens: ReadonlyMap<CallRole, Buffer>): OrreryError | undefined {
-  const token = bearer(metadata);
+  const token = bearerToken(metadata.get("authorization")[0]);
   if (token === undefined) {
     return new OrreryError(ErrorCode.UNAUTHENTICATED, NO_TOKEN_MESSAGE, { hint: "run it where the cluster file is (or give --cluster FILE), or export ORRERY_TOKEN" });
   }
@@ -59,7 +47,7 @@ export function checkCall(path: string, metadata: grpc.Metadata, tokens: Readonl
 /** A server interceptor refusing calls whose token is missing, wrong, or of a role that may not make them. */
 export function authInterceptor(roleTokens: RoleTokens, log: Logger): grpc.ServerInterceptor {
   const tokens = new Map<CallRole, Buffer>();
-  for (const [role, token] of Object.entries(roleTokens) as [CallRole, string | undefined][]) if (token) tokens.set(role, digest(token));
+  for (const [role, token] of Object.entries(roleTokens) as [CallRole, string | undefined][]) if (token) tokens.set(role, tokenDigest(token));
   return (method, call) => {
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {

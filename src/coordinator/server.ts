@@ -5,9 +5,9 @@ import { grpcServiceDefinition, unaryHandlers } from "../common/grpc-service.js"
 import { connectNats } from "../common/nats.js";
 import { DbbClient } from "../common/dbb-client.js";
 import { ErrorCode, OrreryError, isOrreryError } from "../common/errors.js";
-import { createLogger } from "../common/logger.js";
+import { createLogger, type Logger } from "../common/logger.js";
 import { CoordinatorStore } from "./store/index.js";
-import { DEFAULT_PRESTAGE, Prestager, WorkloadManager, type PrestagerOptions, type ReplicaEvent } from "./workload/index.js";
+import { DEFAULT_PRESTAGE, Prestager, WorkloadManager, type PrestagerOptions, type ReplicaEvent, type WorkloadObserver } from "./workload/index.js";
 import { AgentLink } from "./dispatch/index.js";
 import { campaignApi } from "./api/index.js";
 import { closeCampaignParser } from "./campaign/index.js";
@@ -87,11 +87,18 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   const nc = await connectNats(opts.natsUrl, "orrery-coordinator");
   let link: AgentLink | undefined;
   const metrics = new CoordinatorMetrics();
-  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), metrics, natsEventSink(nc, log));
-  await manager.load();
+  // The dashboard's per-minute plots count what the metrics count: attempts once stored.
   const throughput = new Throughput();
-  const onResult = (agent: { site: string }, r: Parameters<typeof attemptFigure>[1]) => throughput.record(attemptFigure(agent.site, r));
-  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, onLeased: (s, n) => metrics.leased(s, n), onResult, ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
+  const observer: WorkloadObserver = {
+    attach: (table) => metrics.attach(table),
+    attemptEnded: (a) => {
+      metrics.attemptEnded(a);
+      throughput.record(attemptFigure(a));
+    },
+  };
+  const manager = new WorkloadManager(store, log, leaseTtlMs, () => setImmediate(() => link?.offerWork()), new DbbClient(nc, 120_000), () => link?.largestMemoryMB(), observer, natsEventSink(nc, log));
+  await manager.load();
+  link = new AgentLink(manager, log, { heartbeatIntervalMs, leaseTtlMs, onLeased: (s, n) => metrics.leased(s, n), ...(opts.localityDelayMs !== undefined ? { localityDelayMs: opts.localityDelayMs } : {}) });
   const sessions = link.sessions;
   metrics.watchAgents(() => [...sessions.values()].filter((s) => !s.closed));
   // Replicas that appear or go (transfers, new outputs, bad copies) move quanta to where their data is.
@@ -139,7 +146,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   let http: HttpServerHandle | undefined;
   let dashboard: Dashboard | undefined;
   if (opts.http !== undefined) {
-    const agents = () => [...link.sessions.values()];
+    const agents = () => [...link.sessions.values()].filter((s) => !s.closed);
     dashboard = dashboardRoutes({
       campaigns: () => manager.status(undefined, agents()),
       agents: () => agents().map((s) => ({ id: s.id, site: s.site, kind: s.kind, cores: s.cores, freeCores: s.idleCores(), running: s.running, cacheBytes: s.cacheBytes, memoryMB: s.memoryMB, batchJob: s.batchJob })),
@@ -149,7 +156,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
       // Open tickets first, then the latest closed; at most 50 on the page.
       tickets: async () => (await manager.tickets.list({})).sort((a, b) => Number(a.state !== "open") - Number(b.state !== "open") || b.openedMs - a.openedMs).slice(0, 50),
     });
-    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, health: () => health(store, nc), open: dashboard.open, operator: { exact: { ...dashboard.operator.exact, "/metrics": metrics.handler }, prefix: dashboard.operator.prefix ?? {} } }, createLogger("http"));
+    http = await startCoordinatorHttp({ listen: opts.http, operatorToken: opts.tokens?.operator, closed: authenticated, health: () => health(store, nc, log), open: dashboard.open, operator: { exact: { ...dashboard.operator.exact, "/metrics": metrics.handler }, prefix: dashboard.operator.prefix ?? {} } }, createLogger("http"));
     log.info({ address: http.address }, "dashboard, /metrics and /healthz served over HTTP");
   }
   log.info({ address, tls: opts.tls !== undefined, tokens: authenticated }, "coordinator listening");
@@ -176,12 +183,15 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<Coordina
   };
 }
 
-/** Whether Redis answers within 2 s and NATS is connected. */
-async function health(store: CoordinatorStore, nc: NatsConnection): Promise<HealthReport> {
+/** Whether Redis answers within 2 s and NATS is connected (the answer is open to anyone: the details go to the log). */
+async function health(store: CoordinatorStore, nc: NatsConnection, log: Logger): Promise<HealthReport> {
   const redis = await Promise.race([
     store.ping().then(
       () => "ok",
-      (err: unknown) => `unreachable: ${(err as Error).message}`,
+      (err: unknown) => {
+        log.warn({ err }, "health check: Redis did not answer");
+        return "unreachable";
+      },
     ),
     new Promise<string>((resolve) => setTimeout(() => resolve("no answer within 2 s"), 2000).unref()),
   ]);

@@ -99,6 +99,11 @@ function readFile(file: string, specs: SettingSpecs): { values: Map<string, Raw>
   return { values, problems };
 }
 
+/** A value as an error message shows it: a URL's password is never echoed. */
+function shown(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)[^@/\s]*@/i, "$1***@");
+}
+
 /** Each setting by precedence (flag > env > file > default), validated; throws INVALID_ARGUMENT (exit 2) naming every bad one. */
 export function resolveSettings<S extends SettingSpecs>(service: string, specs: S, defaults: Record<string, unknown>, input: SettingsInput): Resolved<S> & { sources: Record<keyof S, SettingSource> } {
   const env = input.env ?? process.env;
@@ -110,11 +115,11 @@ export function resolveSettings<S extends SettingSpecs>(service: string, specs: 
     let raw: Raw | undefined;
     if (spec.flag !== undefined) {
       const v = input.flags[flagAttribute(spec.flag)];
-      if (v !== undefined) raw = { value: v, source: "flag", where: `${flagName(spec.flag)}${typeof v === "string" ? ` "${v}"` : ""}` };
+      if (v !== undefined) raw = { value: v, source: "flag", where: `${flagName(spec.flag)}${typeof v === "string" ? ` "${shown(v)}"` : ""}` };
     }
     if (raw === undefined && spec.env !== undefined) {
       const v = env[spec.env];
-      if (v !== undefined && v !== "") raw = { value: v, source: "env", where: `$${spec.env} "${v}"` };
+      if (v !== undefined && v !== "") raw = { value: v, source: "env", where: `$${spec.env} "${shown(v)}"` };
     }
     raw ??= file.values.get(key);
     raw ??= { value: defaults[key], source: "default", where: `the default of ${key}` };

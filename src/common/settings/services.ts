@@ -2,7 +2,7 @@
 // spec (hence one zod schema, serviceSchema) per service. Flags and variables
 // keep the names they always had; `http` and `metrics` serve /metrics, /healthz.
 import { durationMs, flag, hostPort, matching, natsUrl, oneOf, optionalText, url, whole } from "./values.js";
-import type { SettingSpec, SettingSpecs } from "./define.js";
+import type { SettingSpecs } from "./define.js";
 
 const MAX_MS = 365 * 24 * 3600 * 1000;
 
@@ -73,4 +73,3 @@ export const DBB_SETTINGS = {
   metrics: { flag: "--metrics <host:port>", env: "ORRERY_METRICS", help: "serve /metrics and /healthz over HTTP here (none: no HTTP)", schema: hostPort.optional() },
 } satisfies SettingSpecs;
 
-export type AnySettingSpec = SettingSpec;

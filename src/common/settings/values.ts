@@ -16,7 +16,7 @@ export const optionalText = (what: string) => text(what).optional();
 /** host:port (port 0: any free port), e.g. 127.0.0.1:9100 or [::1]:9100. */
 export const hostPort = z.preprocess(
   asText,
-  z.string({ error: "must be host:port, e.g. 127.0.0.1:9100" }).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]*):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9100 (port 0: any free port)"),
+  z.string({ error: "must be host:port, e.g. 127.0.0.1:9100" }).regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9100 (port 0: any free port)"),
 );
 
 /** A NATS server: nats://host:port (tls://, ws://, wss:// too), or host:port as nats.js takes it. */

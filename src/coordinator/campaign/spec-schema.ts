@@ -1,7 +1,9 @@
 import { z } from "../../common/zod.js";
 import { parseDuration } from "../../common/duration.js";
 
-const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A campaign name: 1..63 of [a-z0-9-], starting and ending with a letter or digit (it is a NATS subject token). */
+export const CAMPAIGN_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME = CAMPAIGN_NAME;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SCOPE = /^[A-Za-z0-9_.-]+$/;
 /** Task labels as pipelines write them (CONTRACT): `isr`, `visitSummary`, `make-warp`. */

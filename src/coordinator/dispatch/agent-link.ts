@@ -19,8 +19,6 @@ export interface AgentLinkOptions {
   localityDelayMs?: number;
   /** Leases sent, `seconds` after the request for work was taken up (metrics). */
   onLeased?: (seconds: number, leases: number) => void;
-  /** Told of each result once it is stored (the dashboard's throughput figures). */
-  onResult?: (agent: { id: string; site: string }, result: AgentResult) => void;
 }
 
 type SiteDemandResponseInit = MessageInitShape<typeof SiteDemandResponseSchema>;
@@ -200,7 +198,6 @@ export class AgentLink {
     this.manager.report(s.id, r).then(
       () => {
         s.send(create(CoordinatorMessageSchema, { msg: { case: "resultAck", value: { leaseId: r.leaseId } } }));
-        this.opts.onResult?.(s, r);
       },
       (err: unknown) => {
         if (isOrreryError(err, ErrorCode.PERMISSION_DENIED)) refuse({ reason: "foreign_lease", error: err });

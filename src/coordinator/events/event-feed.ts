@@ -156,8 +156,8 @@ export class EventFeed {
       try {
         f.cb(event, json);
       } catch {
-        // A follower's failure is its own: it is dropped, the others go on.
-        this.remove(f);
+        // A follower's failure is its own: it is ended (its stream told), the others go on.
+        this.end(f, "closed");
       }
     }
   }

@@ -7,9 +7,9 @@ import { EventMessageSchema, type EventMessage, type FollowEventsRequest } from 
 import { ErrorCode, OrreryError, toGrpcError } from "../../common/errors.js";
 import type { Logger } from "../../common/logger.js";
 import type { EventFeed } from "./event-feed.js";
+import { CAMPAIGN_NAME } from "../campaign/index.js";
 
 /** A campaign name as spec-schema.ts has it. */
-const CAMPAIGN_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** The request's campaign, checked; undefined for every campaign. */
 export function followedCampaign(req: Pick<FollowEventsRequest, "campaign">): string | undefined {

@@ -3,10 +3,10 @@
 // dashboard. When the coordinator checks bearer tokens, the operator routes
 // (metrics, the dashboard's data) need the operator token too; /healthz and
 // the page's static files (which hold no data) are open.
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson, startHttpServer, type HttpHandler, type HttpRoutes, type HttpServerHandle } from "../../common/http-server.js";
 import type { Logger } from "../../common/logger.js";
+import { bearerToken, tokenDigest, tokenMatches } from "../../common/bearer.js";
 
 export interface HealthReport {
   ok: boolean;
@@ -18,6 +18,8 @@ export interface CoordinatorHttpOptions {
   listen: string;
   /** When set, operator routes need `Authorization: Bearer <token>`. */
   operatorToken?: string | undefined;
+  /** The coordinator checks tokens: without an operator token, operator routes are refused to everyone. */
+  closed: boolean;
   health: () => Promise<HealthReport>;
   /** Routes anyone may read (the page's HTML, scripts, styles). */
   open?: HttpRoutes;
@@ -25,18 +27,17 @@ export interface CoordinatorHttpOptions {
   operator?: HttpRoutes;
 }
 
-function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
-
 /** The request's bearer token is the operator's (compared in constant time). */
 function authorized(req: IncomingMessage, expected: Buffer): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  return m !== null && timingSafeEqual(digest(m[1]!), expected);
+  const token = bearerToken(req.headers.authorization);
+  return token !== undefined && tokenMatches(token, expected);
 }
 
-function guard(handler: HttpHandler, expected: Buffer | undefined): HttpHandler {
+function guard(handler: HttpHandler, expected: Buffer | null | undefined): HttpHandler {
   if (expected === undefined) return handler;
+  if (expected === null) {
+    return (_req, res) => sendJson(res, 403, { error: "this coordinator checks tokens but has no operator token ($ORRERY_OPERATOR_TOKEN): its metrics and dashboard data are closed to everyone" });
+  }
   return (req: IncomingMessage, res: ServerResponse, url: URL) => {
     if (authorized(req, expected)) return handler(req, res, url);
     res.setHeader("www-authenticate", 'Bearer realm="orrery"');
@@ -44,13 +45,14 @@ function guard(handler: HttpHandler, expected: Buffer | undefined): HttpHandler 
   };
 }
 
-function guarded(routes: HttpRoutes | undefined, expected: Buffer | undefined): HttpRoutes {
+function guarded(routes: HttpRoutes | undefined, expected: Buffer | null | undefined): HttpRoutes {
   const wrap = (r: Record<string, HttpHandler> | undefined) => Object.fromEntries(Object.entries(r ?? {}).map(([k, h]) => [k, guard(h, expected)]));
   return { exact: wrap(routes?.exact), prefix: wrap(routes?.prefix) };
 }
 
 export async function startCoordinatorHttp(opts: CoordinatorHttpOptions, log: Logger): Promise<HttpServerHandle> {
-  const expected = opts.operatorToken ? digest(opts.operatorToken) : undefined;
+  // undefined: an open coordinator; null: tokens are checked but no operator may read.
+  const expected = opts.operatorToken ? tokenDigest(opts.operatorToken) : opts.closed ? null : undefined;
   const operator = guarded(opts.operator, expected);
   const routes: HttpRoutes = {
     exact: {

@@ -6,8 +6,8 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { createMetricsRegistry, enumLabel, LabelBudget, labelValue, metricsHandler } from "../../common/metrics.js";
 import type { HttpHandler } from "../../common/http-server.js";
-import { CampaignStates, Outcomes, QuantumStates, type CampaignTable, type EndedAttempt, type WorkloadObserver } from "../workload/index.js";
-import { StageSources, stageInBytes } from "../../common/stage-in-bytes.js";
+import { CampaignStates, Outcomes, QuantumStates, rseSites, type CampaignTable, type EndedAttempt, type WorkloadObserver } from "../workload/index.js";
+import { StageSources, provenanceFigures, stageInBySource } from "../../common/provenance-figures.js";
 
 /** Attempt outcomes as labels: the agent's outcome classes and the operator's cancel; anything else is "other". */
 export const OUTCOME_LABELS: ReadonlySet<string> = new Set<string>([...Outcomes, "cancelled"]);
@@ -154,7 +154,8 @@ export class CoordinatorMetrics implements WorkloadObserver {
     if (this.lost.delete(a.leaseId)) this.reopened.inc({ campaign, task, site });
     if (a.outcome === "lost") this.rememberLost(a.leaseId);
     this.attempts.inc({ campaign, task, site, outcome: enumLabel(a.outcome, OUTCOME_LABELS) });
-    const bytes = stageInBytes(a.provenanceJson, a.site, (rse) => this.siteOfRse(rse));
+    const siteOf = this.table ? rseSites(this.table.replicas) : undefined;
+    const bytes = stageInBySource(provenanceFigures(a.provenanceJson).inputs, (rse) => siteOf?.(rse, a.site) === "own");
     for (const source of StageSources) if (bytes[source] > 0) this.stageIn.inc({ campaign, site, source }, bytes[source]);
   }
 
@@ -173,11 +174,4 @@ export class CoordinatorMetrics implements WorkloadObserver {
     if (this.lost.size > MAX_LOST_REMEMBERED) this.lost.delete(this.lost.values().next().value!);
   }
 
-  private siteOfRse(rse: string): string | undefined {
-    const replicas = this.table?.replicas;
-    const n = replicas?.siteOfRse(rse);
-    if (replicas === undefined || n === undefined) return undefined;
-    for (const [name, number] of replicas.siteNumbering) if (number === n) return name;
-    return undefined;
-  }
 }

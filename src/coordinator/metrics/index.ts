@@ -2,4 +2,4 @@
 // with the agents and lease timings the dispatcher gives) and how stage-in
 // bytes are told apart.
 export { CoordinatorMetrics, OUTCOME_LABELS, type ConnectedAgent } from "./coordinator-metrics.js";
-export { stageInBytes, StageSources, type StageSource } from "../../common/stage-in-bytes.js";
+export { stageInBytes, StageSources, type StageSource } from "../../common/provenance-figures.js";

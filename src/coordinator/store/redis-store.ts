@@ -262,7 +262,7 @@ export class CoordinatorStore implements QuantaStore {
       }
       // Only the current generation's: one stored by a flush of the campaign it replaced is not its own.
       const tickets = Object.values(await this.redis.hgetall(K.tickets(name)))
-        .map((v) => JSON.parse(v) as TicketRecord)
+        .flatMap((v) => parseTicket(v) ?? [])
         .filter((t) => t.generation === keys.generation);
       out.push({
         tickets,
@@ -321,4 +321,18 @@ function campaignFields(r: CampaignRecord): Record<string, string | number> {
     expansionError: r.expansionError,
     generation: r.generation,
   };
+}
+
+/** A stored ticket, or undefined when it is not one (a bad entry is skipped, never stops a start-up). */
+function parseTicket(text: string): TicketRecord | undefined {
+  try {
+    const t = JSON.parse(text) as Partial<TicketRecord> | null;
+    const strings = ["quantum", "campaign", "generation", "task", "outcome", "message", "stderrTail", "reason"] as const;
+    const numbers = ["exitCode", "attempt", "openedMs", "closedMs"] as const;
+    if (t === null || typeof t !== "object" || (t.state !== "open" && t.state !== "closed")) return undefined;
+    if (!strings.every((k) => typeof t[k] === "string") || !numbers.every((k) => typeof t[k] === "number")) return undefined;
+    return t as TicketRecord;
+  } catch {
+    return undefined;
+  }
 }

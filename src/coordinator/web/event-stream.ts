@@ -4,6 +4,7 @@
 // for. A comment every 15 s keeps proxies from closing an idle stream.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson, type HttpHandler } from "../../common/http-server.js";
+import { CAMPAIGN_NAME } from "../campaign/index.js";
 
 /** An event as published under `orrery.events.>`: a JSON object with a `kind`. */
 export type DashboardEvent = { kind: string; campaign?: string } & Record<string, unknown>;
@@ -20,7 +21,6 @@ export interface EventStreamOptions {
   maxClients?: number;
 }
 
-const CAMPAIGN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export class EventStreams {
   private readonly clients = new Set<() => void>();
@@ -33,8 +33,8 @@ export class EventStreams {
 
   handler: HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const campaign = url.searchParams.get("campaign") ?? undefined;
-    if (campaign !== undefined && !CAMPAIGN.test(campaign)) {
-      sendJson(res, 400, { error: "campaign: expected a campaign name (letters, digits, '.', '_', '-'); leave it out for every campaign" });
+    if (campaign !== undefined && !CAMPAIGN_NAME.test(campaign)) {
+      sendJson(res, 400, { error: "campaign: expected a campaign name (1..63 of a-z, 0-9 and '-'); leave it out for every campaign" });
       return;
     }
     if (this.clients.size >= (this.opts.maxClients ?? 64)) {

@@ -85,6 +85,7 @@ export function dashboardRoutes(deps: DashboardDeps): Dashboard {
 }
 
 /** Throughput figures of one ended attempt, for Throughput.record. */
-export function attemptFigure(site: string, r: { leaseId: string; outcome: string; endMs: number; provenanceJson: string }): Parameters<Throughput["record"]>[0] {
-  return { leaseId: r.leaseId, site, succeeded: r.outcome === "succeeded", endMs: r.endMs, ...bytesOfProvenance(r.provenanceJson) };
+export function attemptFigure(a: { leaseId: string; site: string; outcome: string; provenanceJson: string }, nowMs = Date.now()): Parameters<Throughput["record"]>[0] {
+  // Plotted at the minute it was stored, not at the agent's word for when it ended.
+  return { leaseId: a.leaseId, site: a.site, succeeded: a.outcome === "succeeded", endMs: nowMs, ...bytesOfProvenance(a.provenanceJson) };
 }

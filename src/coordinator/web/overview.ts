@@ -132,18 +132,33 @@ class RuleCache {
   }
 }
 
+/** How long one snapshot serves every page that asks (each one asks the manager's mailbox for every campaign and ticket). */
+const SNAPSHOT_MS = 500;
+
 export function overviewHandler(sources: OverviewSources): (res: ServerResponse) => Promise<void> {
   const rules = sources.rules ? new RuleCache(sources.rules) : undefined;
+  let last: { at: number; body: Promise<Overview> } | undefined;
   return async (res) => {
-    const [views, rulesView, tickets] = await Promise.all([
-      sources.campaigns(),
-      rules?.get() ?? Promise.resolve<RulesView>({ available: false, error: "no DBB is connected", total: 0, more: false, rules: [], fetchedMs: 0 }),
-      sources.tickets?.().catch(() => []) ?? Promise.resolve([]),
-    ]);
-    const campaigns = views.map(campaignOverview);
-    const quanta: Counts = {};
-    for (const c of campaigns) for (const [state, n] of Object.entries(c.counts)) quanta[state] = (quanta[state] ?? 0) + n;
-    const body: Overview = { now: Date.now(), campaigns, quanta, agents: sources.agents(), throughput: sources.throughput(), rules: rulesView, tickets };
-    sendJson(res, 200, body);
+    const now = Date.now();
+    if (last === undefined || now - last.at > SNAPSHOT_MS) last = { at: now, body: snapshot(sources, rules) };
+    const body = last.body;
+    try {
+      sendJson(res, 200, await body);
+    } catch (err) {
+      if (last?.body === body) last = undefined;
+      throw err;
+    }
   };
+}
+
+async function snapshot(sources: OverviewSources, rules: RuleCache | undefined): Promise<Overview> {
+  const [views, rulesView, tickets] = await Promise.all([
+    sources.campaigns(),
+    rules?.get() ?? Promise.resolve<RulesView>({ available: false, error: "no DBB is connected", total: 0, more: false, rules: [], fetchedMs: 0 }),
+    sources.tickets?.().catch(() => []) ?? Promise.resolve([]),
+  ]);
+  const campaigns = views.map(campaignOverview);
+  const quanta: Counts = {};
+  for (const c of campaigns) for (const [state, n] of Object.entries(c.counts)) quanta[state] = (quanta[state] ?? 0) + n;
+  return { now: Date.now(), campaigns, quanta, agents: sources.agents(), throughput: sources.throughput(), rules: rulesView, tickets };
 }

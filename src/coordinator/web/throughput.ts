@@ -1,6 +1,7 @@
 // Per-minute figures for the dashboard's plots: quanta finished and bytes
 // moved per site, over the last hour. Fed from attempt results as they are
 // stored; a fixed ring of minute buckets, so memory is bounded whatever runs.
+import { provenanceFigures, stageInBySource } from "../../common/provenance-figures.js";
 
 /** One site's figures in one minute. */
 export interface SiteMinute {
@@ -83,32 +84,12 @@ export class Throughput {
   }
 }
 
-const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
-
 /**
  * Bytes an attempt staged in (from an RSE or from the cache) and wrote out,
- * read from its provenance record (written by the agent: untrusted, so
- * anything malformed counts as nothing).
+ * read from its provenance record (the agent's, untrusted: provenance-figures.ts).
  */
 export function bytesOfProvenance(provenanceJson: string): { bytesIn: number; bytesCached: number; bytesOut: number } {
-  const figures = { bytesIn: 0, bytesCached: 0, bytesOut: 0 };
-  if (provenanceJson === "" || provenanceJson.length > 16 * 1024 * 1024) return figures;
-  let record: unknown;
-  try {
-    record = JSON.parse(provenanceJson);
-  } catch {
-    return figures;
-  }
-  if (typeof record !== "object" || record === null) return figures;
-  const { inputs, outputs } = record as { inputs?: unknown; outputs?: unknown };
-  for (const input of Array.isArray(inputs) ? inputs : []) {
-    if (typeof input !== "object" || input === null) continue;
-    const { bytes, source } = input as { bytes?: unknown; source?: unknown };
-    if (source === "cache") figures.bytesCached += num(bytes);
-    else figures.bytesIn += num(bytes);
-  }
-  for (const output of Array.isArray(outputs) ? outputs : []) {
-    if (typeof output === "object" && output !== null) figures.bytesOut += num((output as { bytes?: unknown }).bytes);
-  }
-  return figures;
+  const p = provenanceFigures(provenanceJson);
+  const { cache, own_site, other_site } = stageInBySource(p.inputs, () => true);
+  return { bytesIn: own_site + other_site, bytesCached: cache, bytesOut: p.outBytes };
 }

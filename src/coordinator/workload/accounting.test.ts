@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { accountAttempt, accountRunning, attemptsOf, emptyAccounting, provenanceFigures, readAccounting, rseSites, totalsOf, type SiteOf } from "./accounting.js";
+import { accountAttempt, accountRunning, attemptsOf, emptyAccounting, readAccounting, rseSites, totalsOf, type SiteOf } from "./accounting.js";
 import { ReplicaIndex } from "./replica-index.js";
+import { provenanceFigures } from "../../common/provenance-figures.js";
 
 const rses: Record<string, string> = { "A-DISK": "site-a", "B-DISK": "site-b" };
 const siteOf: SiteOf = (rse, site) => (rses[rse] === site ? "own" : "other");
@@ -60,12 +61,12 @@ describe("accounting", () => {
   });
 
   it("believes no bad figure in a provenance record: wrong types, negatives, NaN, huge values count 0", () => {
-    expect(provenanceFigures("")).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [] });
-    expect(provenanceFigures("not json")).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [] });
-    expect(provenanceFigures("[1,2]")).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [] });
+    expect(provenanceFigures("")).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [], outBytes: 0 });
+    expect(provenanceFigures("not json")).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [], outBytes: 0 });
+    expect(provenanceFigures("[1,2]")).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [], outBytes: 0 });
     const p = provenanceFigures(provenance("12", -5, [{ source: "cache", bytes: -1 }, { source: "A-DISK", bytes: 1e30 }, { source: 7, bytes: 5 }, { source: "B-DISK", bytes: "9" }, { source: "B-DISK", bytes: 2 }]));
-    expect(p).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [{ source: "cache", bytes: 0 }, { source: "A-DISK", bytes: 0 }, { source: "B-DISK", bytes: 0 }, { source: "B-DISK", bytes: 2 }] });
-    expect(provenanceFigures(JSON.stringify({ cpuSeconds: 1e20, peakRssBytes: 2048, inputs: "many" }))).toEqual({ cpuMs: 0, peakRssBytes: 2048, inputs: [] });
+    expect(p).toEqual({ cpuMs: 0, peakRssBytes: 0, inputs: [{ source: "cache", bytes: 0 }, { source: "A-DISK", bytes: 0 }, { source: "B-DISK", bytes: 0 }, { source: "B-DISK", bytes: 2 }], outBytes: 999 });
+    expect(provenanceFigures(JSON.stringify({ cpuSeconds: 1e20, peakRssBytes: 2048, inputs: "many" }))).toEqual({ cpuMs: 0, peakRssBytes: 2048, inputs: [], outBytes: 0 });
     // An agent's start and end out of order: no wall time.
     const acc = emptyAccounting();
     accountAttempt(acc, { task: "t", attempt: { site: "s", startMs: 9000, endMs: 1000 }, outcome: "succeeded", provenanceJson: "", outputs: [{ bytes: -4 }], earlier: [] }, siteOf);

@@ -7,6 +7,10 @@
 // Attempts still running are added when a report is made, from the leases.
 import { z } from "../../common/zod.js";
 import type { ReplicaIndex } from "./replica-index.js";
+import { MAX_BYTES, bounded, provenanceFigures } from "../../common/provenance-figures.js";
+
+/** An attempt's wall time past this (about three years) is not believed: counted as 0. */
+const MAX_WALL_MS = 1e11;
 
 /** One task at one site. Times in whole milliseconds, so sums are exact. */
 export interface SiteAccount {
@@ -69,10 +73,6 @@ export interface AccountedAttempt {
   earlier: readonly AttemptPlace[];
 }
 
-/** Figures past these are not believed (a provenance record is the agent's word): counted as 0. */
-const MAX_BYTES = 1e15;
-const MAX_CPU_SECONDS = 1e8;
-const MAX_INPUTS = 100_000;
 
 export function emptyAccounting(): CampaignAccounting {
   return { tasks: {}, quanta: 0 };
@@ -80,41 +80,6 @@ export function emptyAccounting(): CampaignAccounting {
 
 export function emptyAccount(): SiteAccount {
   return { quanta: 0, succeeded: 0, outcomes: {}, cpuMs: 0, wallMs: 0, peakRssBytes: 0, cacheBytes: 0, ownSiteBytes: 0, otherSiteBytes: 0, outBytes: 0 };
-}
-
-/** A non-negative whole number up to `max`; anything else (negative, NaN, a string, too large) is 0. */
-function bounded(value: unknown, max: number): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= max ? Math.round(value) : 0;
-}
-
-interface ProvenanceFigures {
-  cpuMs: number;
-  peakRssBytes: number;
-  inputs: { source: string; bytes: number }[];
-}
-
-/** The figures of a provenance record; what is missing or not believable is 0. */
-export function provenanceFigures(provenanceJson: string): ProvenanceFigures {
-  const none: ProvenanceFigures = { cpuMs: 0, peakRssBytes: 0, inputs: [] };
-  if (provenanceJson === "") return none;
-  let record: unknown;
-  try {
-    record = JSON.parse(provenanceJson);
-  } catch {
-    return none;
-  }
-  if (record === null || typeof record !== "object" || Array.isArray(record)) return none;
-  const r = record as { cpuSeconds?: unknown; peakRssBytes?: unknown; inputs?: unknown };
-  const inputs = Array.isArray(r.inputs) ? r.inputs.slice(0, MAX_INPUTS) : [];
-  return {
-    cpuMs: bounded(typeof r.cpuSeconds === "number" ? r.cpuSeconds * 1000 : undefined, MAX_CPU_SECONDS * 1000),
-    peakRssBytes: bounded(r.peakRssBytes, MAX_BYTES),
-    inputs: inputs.flatMap((i: unknown) => {
-      if (i === null || typeof i !== "object") return [];
-      const { source, bytes } = i as { source?: unknown; bytes?: unknown };
-      return typeof source === "string" ? [{ source, bytes: bounded(bytes, MAX_BYTES) }] : [];
-    }),
-  };
 }
 
 function accountOf(acc: CampaignAccounting, task: string, site: string): SiteAccount {
@@ -137,7 +102,7 @@ export function accountAttempt(acc: CampaignAccounting, a: AccountedAttempt, sit
   f.outcomes[a.outcome] = (f.outcomes[a.outcome] ?? 0) + sign;
   if (f.outcomes[a.outcome] === 0) delete f.outcomes[a.outcome];
   const { startMs, endMs } = a.attempt;
-  f.wallMs += sign * (startMs > 0 ? bounded(endMs - startMs, MAX_CPU_SECONDS * 1000) : 0);
+  f.wallMs += sign * (startMs > 0 ? bounded(endMs - startMs, MAX_WALL_MS) : 0);
   const p = provenanceFigures(a.provenanceJson);
   f.cpuMs += sign * p.cpuMs;
   if (sign > 0) f.peakRssBytes = Math.max(f.peakRssBytes, p.peakRssBytes);

@@ -91,8 +91,8 @@ export function cancelCampaign(ctx: ControlContext, name: string, nowMs: number)
     }
     ctx.table.transition(c, row, "cancel");
     ctx.journal.touch(c, row);
-    // Nothing is left for the operator to do about a cancelled quantum.
-    if (state === "FAILED") closeTicket(ctx.journal, c, row, nowMs);
+    // Nothing is left for the operator to do about a cancelled quantum (FAILED, or retried and not yet succeeded).
+    if (c.tickets.size > 0) closeTicket(ctx.journal, c, row, nowMs);
   }
   if (c.state !== "CANCELLED") c.finishedMs = nowMs;
   applyEvent(ctx, c, "cancel");

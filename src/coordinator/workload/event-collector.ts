@@ -15,6 +15,9 @@ export type EventSink = (subject: string, json: string) => void;
  * Quantum events of one campaign in one flush beyond which they are summed up
  * in one campaign event with counts (a cancel of a million quanta is one event).
  */
+/** Events held across failed flushes, at most. */
+export const MAX_KEPT_EVENTS = 50_000;
+
 export const MAX_QUANTUM_EVENTS_PER_FLUSH = 10_000;
 
 interface QuantumChange {
@@ -108,9 +111,20 @@ export class EventCollector implements TableObserver {
     return out;
   }
 
-  /** Events of a flush that failed: published after the next one that works. */
+  /**
+   * Events of a flush that failed: published after the next one that works.
+   * A long store outage holds at most MAX_KEPT_EVENTS: past it, quantum
+   * events are dropped first (the campaign events that follow carry counts).
+   */
   putBack(events: BuiltEvent[]): void {
-    this.kept = [...events, ...this.kept];
+    const all = [...events, ...this.kept];
+    if (all.length <= MAX_KEPT_EVENTS) {
+      this.kept = all;
+      return;
+    }
+    const quantum = Subjects.quantumEvent("");
+    const others = all.filter((e) => !e.subject.startsWith(quantum));
+    this.kept = others.length >= MAX_KEPT_EVENTS ? others.slice(-MAX_KEPT_EVENTS) : others;
   }
 
   publish(events: readonly BuiltEvent[]): void {

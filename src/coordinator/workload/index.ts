@@ -7,7 +7,7 @@ export type { TicketView, TicketFilter } from "./tickets.js";
 export type { RetryResult } from "./retry.js";
 export type { BatchInputs, QuantumRows, RowBatch, TaskRange } from "./quantum-rows.js";
 export type { AttemptFigures, KindFigures } from "./attempt-figures.js";
-export { readAccounting, attemptsOf, provenanceFigures, rseSites, type CampaignAccounting, type SiteAccount } from "./accounting.js";
+export { readAccounting, attemptsOf, rseSites, type CampaignAccounting, type SiteAccount } from "./accounting.js";
 export type { CampaignReport, AccountingCell } from "./accounting-report.js";
 export { CampaignTable, type LiveCampaign, type QuantumRef } from "./campaign-table.js";
 export { DEFAULT_LOCALITY_DELAY_MS, type AgentSlot } from "./scheduler.js";

@@ -5,7 +5,7 @@ import { createLogger } from "../../common/logger.js";
 import { IDENTITY_BYTES } from "../campaign/identity.js";
 import { parseCampaign } from "../campaign/spec.js";
 import { CampaignTable, taskMemoryOf } from "./campaign-table.js";
-import type { ControlContext } from "./campaign-control.js";
+import { cancelCampaign, type ControlContext } from "./campaign-control.js";
 import type { CampaignState } from "./campaign-state.js";
 import type { TicketRecord } from "./model.js";
 import { QuantumRows, type RowBatch } from "./quantum-rows.js";
@@ -173,6 +173,15 @@ describe("tickets", () => {
     expect(listTickets([c], { open: true })).toEqual([]);
     expect(listTickets([c], {})).toHaveLength(1);
     expect(listTickets([c], { campaign: "other" })).toEqual([]);
+  });
+
+  it("a cancel closes the ticket of a retried quantum that had not succeeded yet", () => {
+    const { ctx, c } = setup();
+    openTicket(ctx.journal, c, 0, failed(2, "boom"), 1000);
+    retryCampaign(ctx, "rt", "rt.a.1");
+    expect(listTickets([c], { open: true }).map((t) => [t.quantum, t.quantumState])).toEqual([["rt.a.1", "READY"]]);
+    cancelCampaign(ctx, "rt", 5000);
+    expect(listTickets([c], {}).map((t) => [t.quantum, t.state, t.closedMs, t.quantumState])).toEqual([["rt.a.1", "closed", 5000, "CANCELLED"]]);
   });
 
   it("a campaign keeps only its own generation's tickets", () => {
