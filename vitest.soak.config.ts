@@ -1,9 +1,10 @@
 // `npm run test:soak`: the long runs kept out of `npm test` — the chaos runs
 // in test/soak/ (each server killed mid-campaign, with short outages and with
 // outages longer than a lease; 100 agent kills and preemptions) and the fuzz
-// tests with another seed and three times the cases, and the local Slurm's
-// daemons restarted under a running job.
-// CI runs it after `npm test`; about 14 minutes on two cores.
+// tests with another seed and three times the cases, the local Slurm's
+// daemons restarted under a running job, pilots through that Slurm, and
+// replication with the dbb and nats-server killed mid-transfer; and the timed
+// `npm run demo`. CI runs it after `npm test`; about 15 minutes on two cores.
 import { defineConfig } from "vitest/config";
 import base, { SOAK_ONLY } from "./vitest.config.js";
 

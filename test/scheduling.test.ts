@@ -154,7 +154,8 @@ describe("scheduling on a real 2-site cluster", () => {
     const ratio = heavyDuring / lightDuring;
     expect(ratio, `heavy ${heavyDuring} : light ${lightDuring}`).toBeGreaterThanOrEqual(2.7);
     expect(ratio, `heavy ${heavyDuring} : light ${lightDuring}`).toBeLessThanOrEqual(3.3);
-  });
+    // Four campaigns of real payloads one after another: about 50 s on a quiet machine.
+  }, 120_000);
 
   it("moves waiting quanta when the DBB reports a new replica of their inputs", async () => {
     // site-a's agents are busy with a long campaign; the data sits only at site-a, and the campaign waits up to an hour for it.
