@@ -2,9 +2,10 @@
 // in test/soak/ (each server killed mid-campaign, with short outages and with
 // outages longer than a lease; 100 agent kills and preemptions) and the fuzz
 // tests with another seed and three times the cases, the local Slurm's
-// daemons restarted under a running job, pilots through that Slurm, and
-// replication with the dbb and nats-server killed mid-transfer; and the timed
-// `npm run demo`. CI runs it after `npm test`; about 15 minutes on two cores.
+// daemons restarted under a running job, pilots through that Slurm,
+// replication with the dbb and nats-server killed mid-transfer, spot
+// preemption and the agent's hardening runs; and the timed `npm run demo`.
+// CI runs it after `npm test`; about 15 minutes on two cores.
 import { defineConfig } from "vitest/config";
 import base, { SOAK_ONLY } from "./vitest.config.js";
 
